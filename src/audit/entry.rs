@@ -1,0 +1,308 @@
+//! Audit entries: what a caller gives ([`AuditEvent`]), what the store keeps
+//! ([`AuditEntry`]), the documented limits, and the stored record encoding.
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::merkle::{leaf_hash, Hash};
+use crate::clock::Timestamp;
+use crate::codec;
+use crate::error::{Error, Result};
+
+/// The documented limits on an audit entry, in bytes of UTF-8.
+pub mod limits {
+    /// Tenant: required, 1..=128 bytes.
+    pub const TENANT: usize = 128;
+    /// Actor (user or service id): 0..=256 bytes.
+    pub const ACTOR: usize = 256;
+    /// Action: required, 1..=128 bytes.
+    pub const ACTION: usize = 128;
+    /// Resource: 0..=1024 bytes.
+    pub const RESOURCE: usize = 1024;
+    /// Outcome (for example "success", "denied"): 0..=64 bytes.
+    pub const OUTCOME: usize = 64;
+    /// IP address: empty, or an IPv4 / IPv6 address in text form (at most 45 bytes).
+    pub const IP: usize = 45;
+    /// User agent: 0..=512 bytes.
+    pub const USER_AGENT: usize = 512;
+    /// Details: at most 64 key/value pairs.
+    pub const DETAILS: usize = 64;
+    /// A detail key: 1..=128 bytes.
+    pub const DETAIL_KEY: usize = 128;
+    /// A detail value: 0..=4096 bytes.
+    pub const DETAIL_VALUE: usize = 4096;
+    /// The whole encoded entry: at most 64 KiB.
+    pub const ENTRY: usize = 64 * 1024;
+}
+
+/// An audit event to append. The store assigns its seq and time.
+///
+/// ```
+/// let ev = hardstore::AuditEvent::new("acme", "invoice.paid")
+///     .actor("user:42")
+///     .resource("invoice/1001")
+///     .outcome("success")
+///     .detail("amount", "120.00");
+/// assert!(ev.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The tenant (organisation, account); required.
+    pub tenant: String,
+    /// Who acted.
+    pub actor: String,
+    /// What was done; required.
+    pub action: String,
+    /// What it was done to.
+    pub resource: String,
+    /// How it ended.
+    pub outcome: String,
+    /// The client's IP address, if known.
+    pub ip: String,
+    /// The client's user agent, if known.
+    pub user_agent: String,
+    /// Further key/value pairs, in the order given.
+    pub details: Vec<(String, String)>,
+}
+
+impl AuditEvent {
+    /// An event with the two required fields.
+    pub fn new(tenant: impl Into<String>, action: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            action: action.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the actor.
+    pub fn actor(mut self, v: impl Into<String>) -> Self {
+        self.actor = v.into();
+        self
+    }
+
+    /// Sets the resource.
+    pub fn resource(mut self, v: impl Into<String>) -> Self {
+        self.resource = v.into();
+        self
+    }
+
+    /// Sets the outcome.
+    pub fn outcome(mut self, v: impl Into<String>) -> Self {
+        self.outcome = v.into();
+        self
+    }
+
+    /// Sets the IP address.
+    pub fn ip(mut self, v: impl Into<String>) -> Self {
+        self.ip = v.into();
+        self
+    }
+
+    /// Sets the user agent.
+    pub fn user_agent(mut self, v: impl Into<String>) -> Self {
+        self.user_agent = v.into();
+        self
+    }
+
+    /// Adds a detail pair after the ones already present.
+    pub fn detail(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.details.push((key.into(), value.into()));
+        self
+    }
+
+    /// Checks every documented limit. Appends call this; nothing is written on error.
+    pub fn validate(&self) -> Result<()> {
+        if self.tenant.is_empty() {
+            return Err(Error::InvalidArgument("tenant must not be empty".into()));
+        }
+        if self.action.is_empty() {
+            return Err(Error::InvalidArgument("action must not be empty".into()));
+        }
+        check_len("tenant", &self.tenant, limits::TENANT)?;
+        check_len("actor", &self.actor, limits::ACTOR)?;
+        check_len("action", &self.action, limits::ACTION)?;
+        check_len("resource", &self.resource, limits::RESOURCE)?;
+        check_len("outcome", &self.outcome, limits::OUTCOME)?;
+        check_len("ip", &self.ip, limits::IP)?;
+        check_len("user_agent", &self.user_agent, limits::USER_AGENT)?;
+        if !self.ip.is_empty() && self.ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "ip {:?} is not an IPv4 or IPv6 address",
+                self.ip
+            )));
+        }
+        if self.details.len() > limits::DETAILS {
+            return Err(Error::TooLong {
+                field: "details (pairs)",
+                len: self.details.len(),
+                max: limits::DETAILS,
+            });
+        }
+        let mut total = 0usize;
+        for (k, v) in &self.details {
+            if k.is_empty() {
+                return Err(Error::InvalidArgument("detail key must not be empty".into()));
+            }
+            check_len("detail key", k, limits::DETAIL_KEY)?;
+            check_len("detail value", v, limits::DETAIL_VALUE)?;
+            total += k.len() + v.len();
+        }
+        total += self.tenant.len()
+            + self.actor.len()
+            + self.action.len()
+            + self.resource.len()
+            + self.outcome.len()
+            + self.ip.len()
+            + self.user_agent.len();
+        // Strings plus postcard's length prefixes and the fixed fields stay well inside
+        // this bound; checking the sum keeps validation free of an encode.
+        let encoded_upper_bound = total + 5 * (9 + 2 * self.details.len()) + 32;
+        if encoded_upper_bound > limits::ENTRY {
+            return Err(Error::TooLong {
+                field: "entry",
+                len: encoded_upper_bound,
+                max: limits::ENTRY,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_len(field: &'static str, v: &str, max: usize) -> Result<()> {
+    if v.len() > max {
+        return Err(Error::TooLong {
+            field,
+            len: v.len(),
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// An entry as stored: the event plus the seq and time the store assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Position in the log, from 0, gap-free.
+    pub seq: u64,
+    /// When it was appended, microseconds since the Unix epoch.
+    pub time: Timestamp,
+    /// See [`AuditEvent::tenant`].
+    pub tenant: String,
+    /// See [`AuditEvent::actor`].
+    pub actor: String,
+    /// See [`AuditEvent::action`].
+    pub action: String,
+    /// See [`AuditEvent::resource`].
+    pub resource: String,
+    /// See [`AuditEvent::outcome`].
+    pub outcome: String,
+    /// See [`AuditEvent::ip`].
+    pub ip: String,
+    /// See [`AuditEvent::user_agent`].
+    pub user_agent: String,
+    /// See [`AuditEvent::details`].
+    pub details: Vec<(String, String)>,
+}
+
+/// The stored layout under record version 1, borrowed for encoding. It must serialize
+/// exactly as [`RecordV1`] does. Never change either: add a version instead.
+#[derive(Serialize)]
+pub(crate) struct RecordV1Ref<'a> {
+    pub(crate) seq: u64,
+    pub(crate) time: u64,
+    pub(crate) tenant: &'a str,
+    pub(crate) actor: &'a str,
+    pub(crate) action: &'a str,
+    pub(crate) resource: &'a str,
+    pub(crate) outcome: &'a str,
+    pub(crate) ip: &'a str,
+    pub(crate) user_agent: &'a str,
+    pub(crate) details: &'a [(String, String)],
+}
+
+impl<'a> RecordV1Ref<'a> {
+    pub(crate) fn from_event(event: &'a AuditEvent, seq: u64, time: Timestamp) -> Self {
+        RecordV1Ref {
+            seq,
+            time,
+            tenant: &event.tenant,
+            actor: &event.actor,
+            action: &event.action,
+            resource: &event.resource,
+            outcome: &event.outcome,
+            ip: &event.ip,
+            user_agent: &event.user_agent,
+            details: &event.details,
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        codec::encode(self)
+    }
+}
+
+/// The stored layout under record version 1, owned for decoding.
+#[derive(Deserialize)]
+struct RecordV1 {
+    seq: u64,
+    time: u64,
+    tenant: String,
+    actor: String,
+    action: String,
+    resource: String,
+    outcome: String,
+    ip: String,
+    user_agent: String,
+    details: Vec<(String, String)>,
+}
+
+impl AuditEntry {
+    /// The stored record bytes: the Merkle leaf data of this entry.
+    pub fn to_record(&self) -> Result<Vec<u8>> {
+        RecordV1Ref {
+            seq: self.seq,
+            time: self.time,
+            tenant: &self.tenant,
+            actor: &self.actor,
+            action: &self.action,
+            resource: &self.resource,
+            outcome: &self.outcome,
+            ip: &self.ip,
+            user_agent: &self.user_agent,
+            details: &self.details,
+        }
+        .encode()
+    }
+
+    /// Decodes stored record bytes. Never panics, whatever the input.
+    pub fn from_record(bytes: &[u8]) -> Result<AuditEntry> {
+        let r: RecordV1 = codec::decode(bytes)?;
+        Ok(AuditEntry {
+            seq: r.seq,
+            time: r.time,
+            tenant: r.tenant,
+            actor: r.actor,
+            action: r.action,
+            resource: r.resource,
+            outcome: r.outcome,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            details: r.details,
+        })
+    }
+
+    /// This entry's Merkle leaf hash, `BLAKE3(0x00 || record)`: what an inclusion
+    /// proof proves.
+    pub fn leaf_hash(&self) -> Result<Hash> {
+        Ok(leaf_hash(&self.to_record()?))
+    }
+}
+
+/// Reads the seq at the front of a stored record without decoding the rest.
+pub(crate) fn record_seq(bytes: &[u8]) -> Option<u64> {
+    let (&v, body) = bytes.split_first()?;
+    if v != codec::RECORD_V1 {
+        return None;
+    }
+    postcard::take_from_bytes::<u64>(body).ok().map(|(s, _)| s)
+}

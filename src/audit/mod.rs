@@ -1,0 +1,183 @@
+//! The tamper-evident, append-only audit log.
+//!
+//! Every entry is a leaf of a Merkle tree built as RFC 9162 section 2.1 builds it, over
+//! BLAKE3 with domain separation (leaf `0x00`, node `0x01`). The API has no update and
+//! no delete. Anyone holding a [`Checkpoint`] can later demand a [`ConsistencyProof`]
+//! that the log only grew since, and anyone holding an entry can demand an
+//! [`InclusionProof`]; both verify with the free functions here, without a store.
+
+mod checkpoint;
+mod entry;
+pub(crate) mod merkle;
+mod proof;
+mod query;
+mod tables;
+mod verify;
+
+use std::io::Write;
+
+pub use checkpoint::{derive_mac_key, Checkpoint, CHECKPOINT_LEN};
+pub use entry::{limits, AuditEntry, AuditEvent};
+pub use merkle::{
+    consistency_proof_len, empty_root, inclusion_proof_len, leaf_hash, node_hash,
+    verify_consistency, verify_inclusion, Hash,
+};
+pub use proof::{ConsistencyProof, InclusionProof};
+pub use query::{AuditPage, AuditQuery, Cursor, Order, MAX_PAGE};
+pub use verify::VerifyReport;
+
+pub(crate) use tables::{create_tables, AuditState, AuditTables};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::options::Durability;
+use crate::store::Store;
+use tables::ReadTables;
+
+/// What an append tells its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditReceipt {
+    /// The entry's seq.
+    pub seq: u64,
+    /// The time it was stamped with.
+    pub time: Timestamp,
+    /// Its Merkle leaf hash.
+    pub leaf_hash: Hash,
+}
+
+/// The audit log of a [`Store`]: `store.audit()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Audit<'s> {
+    pub(crate) fn new(store: &'s Store) -> Self {
+        Self { store }
+    }
+
+    /// Appends an entry; the store assigns its seq (gap-free from 0) and time.
+    /// With [`Durability::Durable`] it returns once the entry is on disk.
+    pub fn append(&self, event: AuditEvent, durability: Durability) -> Result<AuditReceipt> {
+        // Validate here so a bad entry is refused without touching the writer.
+        event.validate()?;
+        self.store
+            .write(durability, move |tx| tx.audit_append_validated(&event))
+    }
+
+    /// The number of entries.
+    pub fn size(&self) -> Result<u64> {
+        self.tables()?.size()
+    }
+
+    /// The entry at `seq`.
+    pub fn get(&self, seq: u64) -> Result<AuditEntry> {
+        let t = self.tables()?;
+        let bytes = t
+            .entries
+            .get(seq)?
+            .ok_or_else(|| Error::NotFound(format!("audit entry {seq}")))?;
+        AuditEntry::from_record(bytes.value())
+    }
+
+    /// The Merkle root of the first `size` entries (`size` at most the log's size).
+    pub fn root(&self, size: u64) -> Result<Hash> {
+        let t = self.tables()?;
+        check_size(size, t.size()?)?;
+        merkle::root(&t.node_source(), size)
+    }
+
+    /// Proof that entry `seq` is in the tree of the first `tree_size` entries.
+    pub fn inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<InclusionProof> {
+        let t = self.tables()?;
+        check_size(tree_size, t.size()?)?;
+        Ok(InclusionProof {
+            leaf_index: seq,
+            tree_size,
+            hashes: merkle::inclusion_path(&t.node_source(), seq, tree_size)?,
+        })
+    }
+
+    /// Proof that the tree of `new_size` entries extends the tree of `old_size`.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let t = self.tables()?;
+        check_size(new_size, t.size()?)?;
+        Ok(ConsistencyProof {
+            old_size,
+            new_size,
+            hashes: merkle::consistency_path(&t.node_source(), old_size, new_size)?,
+        })
+    }
+
+    /// The log's current size and root, stamped with the time and MAC'd when the store
+    /// has an audit key.
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        let t = self.tables()?;
+        let size = t.size()?;
+        let root = merkle::root(&t.node_source(), size)?;
+        Ok(Checkpoint::new(
+            self.store.id(),
+            size,
+            root,
+            self.store.clock_now(),
+            self.store.inner.mac_key.as_ref(),
+        ))
+    }
+
+    /// A fresh checkpoint and the proof that it extends `old`, read from one snapshot.
+    pub fn prove_since(&self, old: &Checkpoint) -> Result<(Checkpoint, ConsistencyProof)> {
+        if old.store_id != self.store.id() {
+            return Err(Error::InvalidArgument(format!(
+                "checkpoint is of store {}, not {}",
+                old.store_id,
+                self.store.id()
+            )));
+        }
+        let t = self.tables()?;
+        let size = t.size()?;
+        check_size(old.size, size)?;
+        let src = t.node_source();
+        let new = Checkpoint::new(
+            self.store.id(),
+            size,
+            merkle::root(&src, size)?,
+            self.store.clock_now(),
+            self.store.inner.mac_key.as_ref(),
+        );
+        let proof = ConsistencyProof {
+            old_size: old.size,
+            new_size: size,
+            hashes: merkle::consistency_path(&src, old.size, size)?,
+        };
+        Ok((new, proof))
+    }
+
+    /// Recomputes every leaf and node hash from the stored entries.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        verify::verify(&self.tables()?)
+    }
+
+    /// One page of entries matching `q`.
+    pub fn query(&self, q: &AuditQuery) -> Result<AuditPage> {
+        query::run(&self.store.begin_read()?, q)
+    }
+
+    /// Writes every entry matching `q` (from its cursor on, in pages of its limit) to `w`
+    /// as JSON Lines; returns how many.
+    pub fn export_jsonl(&self, q: &AuditQuery, w: impl Write) -> Result<u64> {
+        query::export_jsonl(|q| self.query(q), q, w)
+    }
+
+    fn tables(&self) -> Result<ReadTables> {
+        ReadTables::open(&self.store.begin_read()?)
+    }
+}
+
+fn check_size(asked: u64, size: u64) -> Result<()> {
+    if asked > size {
+        return Err(Error::InvalidArgument(format!(
+            "tree size {asked} is larger than the log ({size} entries)"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! # hardstore
+//!
+//! An embedded storage engine for the records a production service must never lose or
+//! fake, in one redb file, with a C ABI.
+//!
+//! ```
+//! use hardstore::{AuditEvent, AuditQuery, Durability, Options, Store};
+//! # let dir = std::env::temp_dir().join(format!("hs-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let store = Store::open(dir.join("app.hardstore"), Options::new())?;
+//! let audit = store.audit();
+//! let r = audit.append(AuditEvent::new("acme", "login").actor("alice"), Durability::Durable)?;
+//! let size = audit.size()?;
+//! let proof = audit.inclusion_proof(r.seq, size)?;
+//! proof.verify(&r.leaf_hash, &audit.root(size)?)?;
+//! assert!(audit.verify()?.is_ok());
+//! let page = audit.query(&AuditQuery::new("acme"))?;
+//! assert_eq!(page.entries.len(), 1);
+//! store.close()?;
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), hardstore::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod clock;
+mod codec;
+mod error;
+pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
+mod options;
+mod store;
+mod tx;
+mod writer;
+
+pub use audit::{
+    Audit, AuditEntry, AuditEvent, AuditPage, AuditQuery, AuditReceipt, Checkpoint,
+    ConsistencyProof, Cursor, Hash, InclusionProof, Order, VerifyReport,
+};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, Result};
+pub use options::{Durability, Options};
+pub use store::{Store, StoreId, FORMAT_VERSION};
+pub use tx::WriteTx;

@@ -1,0 +1,85 @@
+//! Options for opening a [`Store`](crate::Store).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+
+/// How long a write waits before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Returns once the write is committed and fsynced: it survives a crash or power loss.
+    #[default]
+    Durable,
+    /// Returns once the write is committed in memory and visible to readers. It reaches
+    /// disk within [`Options::flush_interval`], on the next durable write, or on close,
+    /// whichever comes first; a crash before then loses it.
+    Buffered,
+}
+
+/// Settings for [`Store::open`](crate::Store::open), built with chained setters.
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = hardstore::Options::new()
+///     .flush_interval(Duration::from_millis(50))
+///     .audit_key(b"a secret of at least 32 bytes....");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) flush_interval: Duration,
+    pub(crate) max_batch: usize,
+    pub(crate) audit_key: Option<Vec<u8>>,
+    pub(crate) cache_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            flush_interval: Duration::from_millis(100),
+            max_batch: 4096,
+            audit_key: None,
+            cache_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: system clock, 100 ms flush interval, no audit key, 64 MiB cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The clock every timestamp, TTL and retention window reads.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The longest a [`Durability::Buffered`] write stays unsynced. Zero syncs every batch.
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// The most writes gathered into one transaction (at least 1; default 4096).
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n.max(1);
+        self
+    }
+
+    /// A secret from which the checkpoint MAC key is derived (`blake3::derive_key`; the
+    /// raw key is never used directly). Without it, checkpoints carry no MAC.
+    pub fn audit_key(mut self, key: &[u8]) -> Self {
+        self.audit_key = Some(key.to_vec());
+        self
+    }
+
+    /// The page cache redb may use, in bytes (default 64 MiB).
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
+        self
+    }
+}

@@ -1,0 +1,283 @@
+//! [`Store`]: opening and creating the file, its metadata, and the write entry points.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
+
+use crate::audit::{self, Audit, AuditState};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::options::{Durability, Options};
+use crate::tx::WriteTx;
+use crate::writer::{Writer, WriterState};
+
+/// The store's metadata: format version, id, creation time. Owned by this module.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("hardstore.meta");
+const KEY_FORMAT: &str = "format_version";
+const KEY_ID: &str = "store_id";
+const KEY_CREATED: &str = "created_us";
+
+/// The store format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first bytes of every redb file (redb's header magic).
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// A store's random 128-bit identity, written once when the file is created.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreId(pub [u8; 16]);
+
+impl fmt::Display for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreId({self})")
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: Arc<Database>,
+    pub(crate) writer: Writer,
+    pub(crate) opts: Options,
+    pub(crate) id: StoreId,
+    pub(crate) created: Timestamp,
+    pub(crate) path: PathBuf,
+    /// Derived from `Options::audit_key`; the raw key is not kept.
+    pub(crate) mac_key: Option<[u8; 32]>,
+}
+
+/// An open hardstore file. Cheap to clone; clones share one writer and one file.
+///
+/// Dropping the last clone flushes buffered writes and closes the file; [`Store::close`]
+/// does the same and reports errors.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("id", &self.inner.id)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it if the file is absent or empty.
+    ///
+    /// A file that is not a hardstore store ([`Error::NotAStore`]) or was written by a
+    /// newer format ([`Error::FormatTooNew`]) is refused and left untouched. A file
+    /// another process has open gives [`Error::AlreadyOpen`].
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let existing = match std::fs::metadata(&path) {
+            Ok(m) => m.len() > 0,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e.into()),
+        };
+        if existing {
+            check_magic(&path)?;
+        }
+        let mut builder = Database::builder();
+        builder.set_cache_size(opts.cache_bytes);
+        let opened = if existing {
+            builder.open(&path)
+        } else {
+            builder.create(&path)
+        };
+        let db = opened.map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen(path.clone()),
+            redb::DatabaseError::Storage(redb::StorageError::Corrupted(msg)) if existing => {
+                Error::NotAStore {
+                    path: path.clone(),
+                    reason: format!("redb refused it: {msg}"),
+                }
+            }
+            other => other.into(),
+        })?;
+        let (id, created) = if existing {
+            read_meta(&db, &path)?
+        } else {
+            init_store(&db, &opts)?
+        };
+        let db = Arc::new(db);
+        let state = {
+            let read = db.begin_read()?;
+            WriterState {
+                audit: AuditState::load(&read)?,
+            }
+        };
+        let writer = Writer::start(
+            db.clone(),
+            opts.clock.clone(),
+            state,
+            opts.flush_interval,
+            opts.max_batch,
+        )?;
+        let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                writer,
+                opts,
+                id,
+                created,
+                path,
+                mac_key,
+            }),
+        })
+    }
+
+    /// The store's random 128-bit id.
+    pub fn id(&self) -> StoreId {
+        self.inner.id
+    }
+
+    /// When the store file was created (from the clock of the process that created it).
+    pub fn created(&self) -> Timestamp {
+        self.inner.created
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The tamper-evident audit log.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(self)
+    }
+
+    /// Runs `f` in a transaction shared with concurrent writers (group commit) and returns
+    /// its output once committed with `durability`. If `f` returns an error, nothing it
+    /// did is kept. `f` may run more than once (see [`WriteTx`]).
+    pub fn write<R, F>(&self, durability: Durability, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut WriteTx<'_>) -> Result<R> + Send + 'static,
+    {
+        self.inner.writer.submit(durability, f)
+    }
+
+    /// Makes every write acknowledged so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.writer.flush()
+    }
+
+    /// Whether an I/O failure mid-write has poisoned the store (reopen to recover).
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.writer.is_poisoned()
+    }
+
+    /// Flushes buffered writes and stops the writer. Later writes through any clone
+    /// fail with [`Error::Closed`]; reads keep working until the last clone is dropped.
+    pub fn close(self) -> Result<()> {
+        self.inner.writer.shutdown()
+    }
+
+    pub(crate) fn begin_read(&self) -> Result<ReadTransaction> {
+        Ok(self.inner.db.begin_read()?)
+    }
+
+    pub(crate) fn clock_now(&self) -> Timestamp {
+        self.inner.opts.clock.now()
+    }
+}
+
+fn check_magic(path: &Path) -> Result<()> {
+    let mut head = [0u8; REDB_MAGIC.len()];
+    let mut f = File::open(path)?;
+    let n = read_up_to(&mut f, &mut head)?;
+    if n < head.len() || head != REDB_MAGIC {
+        return Err(Error::NotAStore {
+            path: path.to_path_buf(),
+            reason: "it is not a redb database file".into(),
+        });
+    }
+    Ok(())
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn read_meta(db: &Database, path: &Path) -> Result<(StoreId, Timestamp)> {
+    let not_a_store = |reason: &str| Error::NotAStore {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let read = db.begin_read()?;
+    let meta = match read.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Err(not_a_store("it is a redb file without hardstore metadata"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let get = |key: &str| -> Result<Vec<u8>> {
+        meta.get(key)?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| not_a_store(&format!("metadata key {key} is missing")))
+    };
+    let format = u32::from_le_bytes(
+        get(KEY_FORMAT)?
+            .try_into()
+            .map_err(|_| not_a_store("format version is not 4 bytes"))?,
+    );
+    if format > FORMAT_VERSION {
+        return Err(Error::FormatTooNew {
+            found: format,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if format == 0 {
+        return Err(not_a_store("format version 0 was never written"));
+    }
+    let id: [u8; 16] = get(KEY_ID)?
+        .try_into()
+        .map_err(|_| not_a_store("store id is not 16 bytes"))?;
+    let created = u64::from_le_bytes(
+        get(KEY_CREATED)?
+            .try_into()
+            .map_err(|_| not_a_store("creation time is not 8 bytes"))?,
+    );
+    Ok((StoreId(id), created))
+}
+
+/// Writes the metadata and creates every area's tables, durably, in one transaction.
+fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id)
+        .map_err(|e| Error::Storage(format!("no OS randomness for the store id: {e}")))?;
+    let created = opts.clock.now();
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        meta.insert(KEY_FORMAT, FORMAT_VERSION.to_le_bytes().as_slice())?;
+        meta.insert(KEY_ID, id.as_slice())?;
+        meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
+    }
+    audit::create_tables(&txn)?;
+    txn.commit()?;
+    Ok((StoreId(id), created))
+}

@@ -1,0 +1,56 @@
+//! [`WriteTx`]: the handle a write closure gets inside a group-committed transaction.
+
+use redb::WriteTransaction;
+
+use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
+use crate::clock::{Clock, Timestamp};
+use crate::error::Result;
+use crate::writer::WriterState;
+
+/// One caller's view of the shared write transaction.
+///
+/// Everything done through it commits together with the rest of the closure, or not
+/// at all. A closure may be run more than once (when another write in the same batch
+/// fails, the batch is retried without it), so it must not have side effects outside
+/// the `WriteTx`.
+pub struct WriteTx<'a> {
+    txn: &'a WriteTransaction,
+    state: &'a mut WriterState,
+    clock: &'a dyn Clock,
+    audit: Option<AuditTables<'a>>,
+}
+
+impl<'a> WriteTx<'a> {
+    pub(crate) fn new(
+        txn: &'a WriteTransaction,
+        state: &'a mut WriterState,
+        clock: &'a dyn Clock,
+    ) -> Self {
+        Self {
+            txn,
+            state,
+            clock,
+            audit: None,
+        }
+    }
+
+    /// The time this write is stamped with, from the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Appends an audit entry; its seq and time are assigned here.
+    pub fn audit_append(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
+        event.validate()?;
+        self.audit_append_validated(event)
+    }
+
+    pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
+        let time = self.clock.now();
+        let tables = match &mut self.audit {
+            Some(t) => t,
+            None => self.audit.insert(AuditTables::open(self.txn)?),
+        };
+        tables.append(&mut self.state.audit, event, time)
+    }
+}
