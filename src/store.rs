@@ -91,6 +91,18 @@ impl Store {
         if existing {
             check_magic(&path)?;
         }
+        // An existing file is checked through a read-only handle first: redb writes to a
+        // file it opens for writing, and a refused file must be left byte-for-byte as it was.
+        let existing_meta = if existing {
+            let ro = redb::Builder::new()
+                .open_read_only(&path)
+                .map_err(|e| open_error(e, &path))?;
+            let meta = read_meta(&ro, &path)?;
+            ro.close().map_err(|e| open_error(e, &path))?;
+            Some(meta)
+        } else {
+            None
+        };
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
         let opened = if existing {
@@ -98,20 +110,11 @@ impl Store {
         } else {
             builder.create(&path)
         };
-        let db = opened.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen(path.clone()),
-            redb::DatabaseError::Storage(redb::StorageError::Corrupted(msg)) if existing => {
-                Error::NotAStore {
-                    path: path.clone(),
-                    reason: format!("redb refused it: {msg}"),
-                }
-            }
-            other => other.into(),
-        })?;
-        let (id, created) = if existing {
-            read_meta(&db, &path)?
-        } else {
-            init_store(&db, &opts)?
+        let db = opened.map_err(|e| open_error(e, &path))?;
+        let (id, created) = match existing_meta {
+            // Re-read under the write lock: the file may have changed between the two opens.
+            Some(_) => read_meta(&db, &path)?,
+            None => init_store(&db, &opts)?,
         };
         let db = Arc::new(db);
         let state = {
@@ -221,7 +224,18 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
-fn read_meta(db: &Database, path: &Path) -> Result<(StoreId, Timestamp)> {
+fn open_error(e: redb::DatabaseError, path: &Path) -> Error {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen(path.to_path_buf()),
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(msg)) => Error::NotAStore {
+            path: path.to_path_buf(),
+            reason: format!("redb refused it: {msg}"),
+        },
+        other => other.into(),
+    }
+}
+
+fn read_meta(db: &impl ReadableDatabase, path: &Path) -> Result<(StoreId, Timestamp)> {
     let not_a_store = |reason: &str| Error::NotAStore {
         path: path.to_path_buf(),
         reason: reason.into(),

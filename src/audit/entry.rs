@@ -141,7 +141,9 @@ impl AuditEvent {
         let mut total = 0usize;
         for (k, v) in &self.details {
             if k.is_empty() {
-                return Err(Error::InvalidArgument("detail key must not be empty".into()));
+                return Err(Error::InvalidArgument(
+                    "detail key must not be empty".into(),
+                ));
             }
             check_len("detail key", k, limits::DETAIL_KEY)?;
             check_len("detail value", v, limits::DETAIL_VALUE)?;

@@ -171,7 +171,9 @@ impl Cursor {
     /// Parses bytes from [`Cursor::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Cursor> {
         if b.len() != CURSOR_LEN || b[0] != CURSOR_V1 {
-            return Err(Error::InvalidArgument("not a hardstore audit cursor".into()));
+            return Err(Error::InvalidArgument(
+                "not a hardstore audit cursor".into(),
+            ));
         }
         Ok(Cursor {
             time: u64::from_le_bytes(b[1..9].try_into().expect("8 bytes")),
@@ -317,9 +319,9 @@ pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
     let mut next = None;
     for pos in positions {
         let (time, seq) = pos?;
-        let bytes = entries_table
-            .get(seq)?
-            .ok_or_else(|| Error::Corrupted(format!("index names entry {seq}, which is missing")))?;
+        let bytes = entries_table.get(seq)?.ok_or_else(|| {
+            Error::Corrupted(format!("index names entry {seq}, which is missing"))
+        })?;
         let entry = AuditEntry::from_record(bytes.value())?;
         if need_action && Some(&entry.action) != q.action.as_ref() {
             continue;
@@ -350,8 +352,7 @@ pub(crate) fn export_jsonl(
     loop {
         let page = page_of(&q)?;
         for e in &page.entries {
-            serde_json::to_writer(&mut w, e)
-                .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+            serde_json::to_writer(&mut w, e).map_err(|e| Error::Io(std::io::Error::other(e)))?;
             w.write_all(b"\n")?;
             n += 1;
         }

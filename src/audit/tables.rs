@@ -117,8 +117,10 @@ impl<'t> AuditTables<'t> {
             .insert((event.tenant.as_str(), time, seq), ())?;
         self.by_actor
             .insert((event.tenant.as_str(), event.actor.as_str(), time, seq), ())?;
-        self.by_action
-            .insert((event.tenant.as_str(), event.action.as_str(), time, seq), ())?;
+        self.by_action.insert(
+            (event.tenant.as_str(), event.action.as_str(), time, seq),
+            (),
+        )?;
         Ok(AuditReceipt {
             seq,
             time,
