@@ -116,6 +116,42 @@ impl Store {
             Some(_) => read_meta(&db, &path)?,
             None => init_store(&db, &opts)?,
         };
+        Self::start(db, opts, path, id, created)
+    }
+
+    /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
+    /// one that injects faults in tests). An empty backend gets a new store.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        opts: Options,
+    ) -> Result<Store> {
+        let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
+        let mut builder = Database::builder();
+        builder.set_cache_size(opts.cache_bytes);
+        let path = PathBuf::from(":backend:");
+        let db = builder
+            .create_with_backend(backend)
+            .map_err(|e| open_error(e, &path))?;
+        let (id, created) = if existing {
+            read_meta(&db, &path)?
+        } else {
+            init_store(&db, &opts)?
+        };
+        Self::start(db, opts, path, id, created)
+    }
+
+    /// A store that lives in memory only, for tests and fuzzing.
+    pub fn in_memory(opts: Options) -> Result<Store> {
+        Self::open_with_backend(redb::backends::InMemoryBackend::new(), opts)
+    }
+
+    fn start(
+        db: Database,
+        opts: Options,
+        path: PathBuf,
+        id: StoreId,
+        created: Timestamp,
+    ) -> Result<Store> {
         let db = Arc::new(db);
         let state = {
             let read = db.begin_read()?;
