@@ -93,16 +93,18 @@ impl Store {
         }
         // An existing file is checked through a read-only handle first: redb writes to a
         // file it opens for writing, and a refused file must be left byte-for-byte as it was.
-        let existing_meta = if existing {
-            let ro = redb::Builder::new()
-                .open_read_only(&path)
-                .map_err(|e| open_error(e, &path))?;
-            let meta = read_meta(&ro, &path)?;
-            ro.close().map_err(|e| open_error(e, &path))?;
-            Some(meta)
-        } else {
-            None
-        };
+        // A file that was not closed cleanly (a crash) cannot be read before redb repairs
+        // it, which needs the writable open; its metadata is then checked right after.
+        if existing {
+            match redb::Builder::new().open_read_only(&path) {
+                Ok(ro) => {
+                    read_meta(&ro, &path)?;
+                    ro.close().map_err(|e| open_error(e, &path))?;
+                }
+                Err(redb::DatabaseError::RepairAborted) => {}
+                Err(e) => return Err(open_error(e, &path)),
+            }
+        }
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
         let opened = if existing {
@@ -111,10 +113,11 @@ impl Store {
             builder.create(&path)
         };
         let db = opened.map_err(|e| open_error(e, &path))?;
-        let (id, created) = match existing_meta {
+        let (id, created) = if existing {
             // Re-read under the write lock: the file may have changed between the two opens.
-            Some(_) => read_meta(&db, &path)?,
-            None => init_store(&db, &opts)?,
+            read_meta(&db, &path)?
+        } else {
+            init_store(&db, &opts)?
         };
         Self::start(db, opts, path, id, created)
     }
