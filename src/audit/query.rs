@@ -1,5 +1,10 @@
 //! Audit queries: by tenant, optionally actor, action and time range, in either order,
 //! a page at a time with an opaque cursor.
+//!
+//! One index serves them all: `(tenant, time, seq) -> (actor, action)`. A query scans
+//! the tenant's rows in the time range, filters actor and action on the index row, and
+//! reads only the entries it returns. One index row per append keeps appends cheap; an
+//! actor or action that is rare within a large tenant costs a longer index scan.
 
 use std::io::Write;
 use std::ops::Bound;
@@ -7,7 +12,7 @@ use std::ops::Bound;
 use redb::ReadTransaction;
 
 use crate::audit::entry::AuditEntry;
-use crate::audit::tables::{BY_ACTION, BY_ACTOR, BY_TENANT, ENTRIES};
+use crate::audit::tables::{BY_TENANT, ENTRIES};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 
@@ -246,8 +251,6 @@ fn empty_range(lo: &Bound<(u64, u64)>, hi: &Bound<(u64, u64)>) -> bool {
     l > h || (l == h && (matches!(lo, Bound::Excluded(_)) || matches!(hi, Bound::Excluded(_))))
 }
 
-type Positions<'a> = Box<dyn Iterator<Item = Result<(u64, u64)>> + 'a>;
-
 pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
     q.validate()?;
     let (lo, hi) = bounds(q);
@@ -258,72 +261,26 @@ pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
         });
     }
     let tenant = q.tenant.as_str();
-    let newest_first = q.order == Order::NewestFirst;
-    // Tables must outlive the iterators borrowing them.
-    let by_actor;
-    let by_action;
-    let by_tenant;
-    let positions: Positions<'_> = if let Some(actor) = q.actor.as_deref() {
-        by_actor = read.open_table(BY_ACTOR)?;
-        let r = by_actor.range::<(&str, &str, u64, u64)>((
-            map_bound(lo, |t, s| (tenant, actor, t, s)),
-            map_bound(hi, |t, s| (tenant, actor, t, s)),
-        ))?;
-        let f = |x: std::result::Result<_, redb::StorageError>| {
-            let (k, _): (redb::AccessGuard<(&str, &str, u64, u64)>, _) = x?;
-            let k = k.value();
-            Ok((k.2, k.3))
-        };
-        if newest_first {
-            Box::new(r.rev().map(f))
-        } else {
-            Box::new(r.map(f))
-        }
-    } else if let Some(action) = q.action.as_deref() {
-        by_action = read.open_table(BY_ACTION)?;
-        let r = by_action.range::<(&str, &str, u64, u64)>((
-            map_bound(lo, |t, s| (tenant, action, t, s)),
-            map_bound(hi, |t, s| (tenant, action, t, s)),
-        ))?;
-        let f = |x: std::result::Result<_, redb::StorageError>| {
-            let (k, _): (redb::AccessGuard<(&str, &str, u64, u64)>, _) = x?;
-            let k = k.value();
-            Ok((k.2, k.3))
-        };
-        if newest_first {
-            Box::new(r.rev().map(f))
-        } else {
-            Box::new(r.map(f))
-        }
+    let index = read.open_table(BY_TENANT)?;
+    let range = index.range::<(&str, u64, u64)>((
+        map_bound(lo, |t, s| (tenant, t, s)),
+        map_bound(hi, |t, s| (tenant, t, s)),
+    ))?;
+    let rows: Box<dyn Iterator<Item = _>> = if q.order == Order::NewestFirst {
+        Box::new(range.rev())
     } else {
-        by_tenant = read.open_table(BY_TENANT)?;
-        let r = by_tenant.range::<(&str, u64, u64)>((
-            map_bound(lo, |t, s| (tenant, t, s)),
-            map_bound(hi, |t, s| (tenant, t, s)),
-        ))?;
-        let f = |x: std::result::Result<_, redb::StorageError>| {
-            let (k, _): (redb::AccessGuard<(&str, u64, u64)>, _) = x?;
-            let k = k.value();
-            Ok((k.1, k.2))
-        };
-        if newest_first {
-            Box::new(r.rev().map(f))
-        } else {
-            Box::new(r.map(f))
-        }
+        Box::new(range)
     };
-    // The actor index was used if both actor and action are set: check action here.
-    let need_action = q.actor.is_some() && q.action.is_some();
     let entries_table = read.open_table(ENTRIES)?;
     let mut out = Vec::with_capacity(q.limit.min(1024));
     let mut next = None;
-    for pos in positions {
-        let (time, seq) = pos?;
-        let bytes = entries_table.get(seq)?.ok_or_else(|| {
-            Error::Corrupted(format!("index names entry {seq}, which is missing"))
-        })?;
-        let entry = AuditEntry::from_record(bytes.value())?;
-        if need_action && Some(&entry.action) != q.action.as_ref() {
+    for row in rows {
+        let (k, v) = row?;
+        let (_, time, seq) = k.value();
+        let (actor, action) = v.value();
+        if q.actor.as_deref().is_some_and(|a| a != actor)
+            || q.action.as_deref().is_some_and(|a| a != action)
+        {
             continue;
         }
         if out.len() == q.limit {
@@ -335,6 +292,10 @@ pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
             });
             break;
         }
+        let bytes = entries_table.get(seq)?.ok_or_else(|| {
+            Error::Corrupted(format!("index names entry {seq}, which is missing"))
+        })?;
+        let entry = AuditEntry::from_record(bytes.value())?;
         debug_assert_eq!((entry.time, entry.seq), (time, seq));
         out.push(entry);
     }

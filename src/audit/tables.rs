@@ -3,9 +3,13 @@
 //! Invariants (checked by `verify`):
 //! - `ENTRIES` holds seq -> record for every seq in `0..size`, no other keys;
 //!   the record's own seq equals its key.
-//! - `NODES` holds `(level, index)` -> hash for every perfect subtree of the first
-//!   `size` leaves; level 0 is `leaf_hash(record)`. `size` is the level-0 count.
-//! - Each index table holds one key per entry, ending in `(time, seq)`.
+//! - `NODES` holds node `(level, index)` under the key `(last leaf, level)` for every
+//!   perfect subtree of the first `size` leaves; level 0 is `leaf_hash(record)`. Keyed so,
+//!   every node an append completes has the new leaf as its last leaf: appends only ever
+//!   touch the table's tail, and a scan meets nodes in the order appends made them.
+//!   `size` is the last key's leaf + 1.
+//! - `BY_TENANT` holds `(tenant, time, seq) -> (actor, action)`, one row per entry:
+//!   queries filter on actor and action without reading the entries.
 //! - Nothing here is ever updated or deleted: the API has no path that does.
 
 use redb::{
@@ -19,24 +23,21 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("audit.entries");
-pub(crate) const NODES: TableDefinition<(u8, u64), Hash> = TableDefinition::new("audit.nodes");
-/// (tenant, time, seq)
-pub(crate) const BY_TENANT: TableDefinition<(&str, u64, u64), ()> =
+pub(crate) const NODES: TableDefinition<(u64, u8), Hash> = TableDefinition::new("audit.nodes");
+/// (tenant, time, seq) -> (actor, action)
+pub(crate) const BY_TENANT: TableDefinition<(&str, u64, u64), (&str, &str)> =
     TableDefinition::new("audit.by_tenant");
-/// (tenant, actor, time, seq)
-pub(crate) const BY_ACTOR: TableDefinition<(&str, &str, u64, u64), ()> =
-    TableDefinition::new("audit.by_actor");
-/// (tenant, action, time, seq)
-pub(crate) const BY_ACTION: TableDefinition<(&str, &str, u64, u64), ()> =
-    TableDefinition::new("audit.by_action");
+
+/// The `NODES` key of node (`level`, `index`): its last leaf, then its level.
+pub(crate) fn node_key(level: u8, index: u64) -> (u64, u8) {
+    (((index + 1) << level) - 1, level)
+}
 
 /// Creates every audit table (so readers of a new store find them).
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(ENTRIES)?;
     txn.open_table(NODES)?;
     txn.open_table(BY_TENANT)?;
-    txn.open_table(BY_ACTOR)?;
-    txn.open_table(BY_ACTION)?;
     Ok(())
 }
 
@@ -56,11 +57,10 @@ impl AuditState {
     }
 }
 
-/// The log's size: the number of level-0 nodes.
-pub(crate) fn stored_size(nodes: &impl ReadableTable<(u8, u64), Hash>) -> Result<u64> {
-    let last = nodes.range((0u8, 0u64)..=(0u8, u64::MAX))?.next_back();
-    Ok(match last {
-        Some(r) => r?.0.value().1 + 1,
+/// The log's size: the last node's last leaf, plus one.
+pub(crate) fn stored_size(nodes: &impl ReadableTable<(u64, u8), Hash>) -> Result<u64> {
+    Ok(match nodes.last()? {
+        Some((k, _)) => k.value().0 + 1,
         None => 0,
     })
 }
@@ -68,10 +68,10 @@ pub(crate) fn stored_size(nodes: &impl ReadableTable<(u8, u64), Hash>) -> Result
 /// Stored nodes read through a table.
 pub(crate) struct ReadNodes<'t, T>(pub(crate) &'t T);
 
-impl<T: ReadableTable<(u8, u64), Hash>> NodeSource for ReadNodes<'_, T> {
+impl<T: ReadableTable<(u64, u8), Hash>> NodeSource for ReadNodes<'_, T> {
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
         self.0
-            .get((level, index))?
+            .get(node_key(level, index))?
             .map(|g| g.value())
             .ok_or_else(|| Error::Corrupted(format!("Merkle node ({level}, {index}) is missing")))
     }
@@ -80,10 +80,8 @@ impl<T: ReadableTable<(u8, u64), Hash>> NodeSource for ReadNodes<'_, T> {
 /// The audit tables opened inside one write transaction.
 pub(crate) struct AuditTables<'t> {
     entries: Table<'t, u64, &'static [u8]>,
-    nodes: Table<'t, (u8, u64), Hash>,
-    by_tenant: Table<'t, (&'static str, u64, u64), ()>,
-    by_actor: Table<'t, (&'static str, &'static str, u64, u64), ()>,
-    by_action: Table<'t, (&'static str, &'static str, u64, u64), ()>,
+    nodes: Table<'t, (u64, u8), Hash>,
+    by_tenant: Table<'t, (&'static str, u64, u64), (&'static str, &'static str)>,
 }
 
 impl<'t> AuditTables<'t> {
@@ -92,8 +90,6 @@ impl<'t> AuditTables<'t> {
             entries: txn.open_table(ENTRIES)?,
             nodes: txn.open_table(NODES)?,
             by_tenant: txn.open_table(BY_TENANT)?,
-            by_actor: txn.open_table(BY_ACTOR)?,
-            by_action: txn.open_table(BY_ACTION)?,
         })
     }
 
@@ -110,16 +106,12 @@ impl<'t> AuditTables<'t> {
         self.entries.insert(seq, record.as_slice())?;
         let nodes = &mut self.nodes;
         state.frontier.push(leaf, |level, index, h| {
-            nodes.insert((level, index), h)?;
+            nodes.insert(node_key(level, index), h)?;
             Ok(())
         })?;
-        self.by_tenant
-            .insert((event.tenant.as_str(), time, seq), ())?;
-        self.by_actor
-            .insert((event.tenant.as_str(), event.actor.as_str(), time, seq), ())?;
-        self.by_action.insert(
-            (event.tenant.as_str(), event.action.as_str(), time, seq),
-            (),
+        self.by_tenant.insert(
+            (event.tenant.as_str(), time, seq),
+            (event.actor.as_str(), event.action.as_str()),
         )?;
         Ok(AuditReceipt {
             seq,
@@ -132,7 +124,7 @@ impl<'t> AuditTables<'t> {
 /// The entries and nodes tables opened for reading.
 pub(crate) struct ReadTables {
     pub(crate) entries: ReadOnlyTable<u64, &'static [u8]>,
-    pub(crate) nodes: ReadOnlyTable<(u8, u64), Hash>,
+    pub(crate) nodes: ReadOnlyTable<(u64, u8), Hash>,
 }
 
 impl ReadTables {
@@ -147,7 +139,7 @@ impl ReadTables {
         stored_size(&self.nodes)
     }
 
-    pub(crate) fn node_source(&self) -> ReadNodes<'_, ReadOnlyTable<(u8, u64), Hash>> {
+    pub(crate) fn node_source(&self) -> ReadNodes<'_, ReadOnlyTable<(u64, u8), Hash>> {
         ReadNodes(&self.nodes)
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::audit::entry::record_seq;
 use crate::audit::merkle::{leaf_hash, Frontier, Hash};
-use crate::audit::tables::ReadTables;
+use crate::audit::tables::{node_key, ReadTables};
 use crate::error::{Error, Result};
 
 /// The outcome of [`Audit::verify`](crate::Audit::verify).
@@ -33,13 +33,12 @@ impl VerifyReport {
     }
 }
 
-type NodeRange<'a> = redb::Range<'a, (u8, u64), Hash>;
-
 pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     let size = t.size()?;
     let mut entries = t.entries.range(0u64..)?;
-    // One in-order cursor per level: nodes of a level are completed in index order.
-    let mut levels: Vec<NodeRange<'_>> = Vec::new();
+    // Nodes are keyed (last leaf, level): one in-order scan meets them exactly in the
+    // order the frontier below recomputes them.
+    let mut nodes = t.nodes.range((0u64, 0u8)..)?;
     let mut frontier = Frontier::default();
     let mut bad: Option<(u64, String)> = None;
 
@@ -47,10 +46,7 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         let record = match entries.next().transpose()? {
             Some((k, v)) if k.value() == seq => v,
             Some((k, _)) => {
-                bad = Some((
-                    seq,
-                    format!("entry {seq} is missing (next is {})", k.value()),
-                ));
+                bad = Some((seq, format!("entry {seq} is missing (next is {})", k.value())));
                 break;
             }
             None => {
@@ -65,15 +61,10 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         }
         let leaf = leaf_hash(record);
         let pushed = frontier.push(leaf, |level, index, h| {
-            let l = level as usize;
-            while levels.len() <= l {
-                let lv = levels.len() as u8;
-                levels.push(t.nodes.range((lv, 0u64)..=(lv, u64::MAX))?);
-            }
-            let stored = levels[l].next().transpose()?;
-            let problem = match stored {
-                Some((k, v)) if k.value().1 == index && &v.value() == h => return Ok(()),
-                Some((k, _)) if k.value().1 != index => {
+            let expected_key = node_key(level, index);
+            let problem = match nodes.next().transpose()? {
+                Some((k, v)) if k.value() == expected_key && &v.value() == h => return Ok(()),
+                Some((k, _)) if k.value() != expected_key => {
                     format!("Merkle node ({level}, {index}) is missing")
                 }
                 Some(_) if level == 0 => format!("entry {seq} does not match its leaf hash"),
