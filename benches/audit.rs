@@ -85,7 +85,10 @@ fn durable_append(dir: &Path, secs: u64) {
         let hs = {
             let store = Store::open(fresh(dir, "hs.hardstore"), Options::new()).unwrap();
             let r = run_for(threads, secs, |t, i| {
-                store.audit().append(event(t, i), Durability::Durable).unwrap();
+                store
+                    .audit()
+                    .append(event(t, i), Durability::Durable)
+                    .unwrap();
             });
             store.close().unwrap();
             r

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use hardstore::audit::{verify_consistency, verify_inclusion};
-use redb::ReadableTable;
 use hardstore::{AuditEvent, AuditQuery, Durability, Options, Order, Result, Store};
+use redb::ReadableTable;
 
 fn main() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("hardstore-tour-{}", std::process::id()));
@@ -20,7 +20,11 @@ fn main() -> Result<()> {
     println!("hardstore tour: store file {}", path.display());
 
     let store = Store::open(&path, Options::new().audit_key(key))?;
-    println!("  opened store {} (format {})", store.id(), hardstore::FORMAT_VERSION);
+    println!(
+        "  opened store {} (format {})",
+        store.id(),
+        hardstore::FORMAT_VERSION
+    );
 
     // 1. Append from 4 threads; durable appends share fsyncs through group commit.
     let started = Instant::now();
@@ -31,13 +35,14 @@ fn main() -> Result<()> {
                 let store = store.clone();
                 s.spawn(move || -> Result<()> {
                     for i in 0..per_thread {
-                        let ev = AuditEvent::new(["acme", "globex"][(i % 2) as usize], "invoice.update")
-                            .actor(format!("user:{t}"))
-                            .resource(format!("invoice/{i}"))
-                            .outcome(if i % 10 == 0 { "denied" } else { "success" })
-                            .ip("203.0.113.7")
-                            .user_agent("tour/1.0")
-                            .detail("amount", format!("{}.00", 10 + i));
+                        let ev =
+                            AuditEvent::new(["acme", "globex"][(i % 2) as usize], "invoice.update")
+                                .actor(format!("user:{t}"))
+                                .resource(format!("invoice/{i}"))
+                                .outcome(if i % 10 == 0 { "denied" } else { "success" })
+                                .ip("203.0.113.7")
+                                .user_agent("tour/1.0")
+                                .detail("amount", format!("{}.00", 10 + i));
                         store.audit().append(ev, Durability::Durable)?;
                     }
                     Ok(())
@@ -59,7 +64,10 @@ fn main() -> Result<()> {
     );
 
     // 2. Query: acme's entries by user:2, newest first, a page at a time.
-    let q = AuditQuery::new("acme").actor("user:2").order(Order::NewestFirst).limit(500);
+    let q = AuditQuery::new("acme")
+        .actor("user:2")
+        .order(Order::NewestFirst)
+        .limit(500);
     let mut pages = 0;
     let mut total = 0;
     let mut page = audit.query(&q)?;
@@ -86,7 +94,13 @@ fn main() -> Result<()> {
     let seq = 4_242.min(size - 1);
     let entry = audit.get(seq)?;
     let proof = audit.inclusion_proof(seq, size)?;
-    verify_inclusion(&entry.leaf_hash()?, seq, size, &proof.hashes, &checkpoint.root)?;
+    verify_inclusion(
+        &entry.leaf_hash()?,
+        seq,
+        size,
+        &proof.hashes,
+        &checkpoint.root,
+    )?;
     println!(
         "  inclusion proof for seq {seq}: {} hashes ({} bytes), verified",
         proof.hashes.len(),
@@ -102,7 +116,13 @@ fn main() -> Result<()> {
     }
     store.flush()?;
     let (now, growth) = audit.prove_since(&checkpoint)?;
-    verify_consistency(checkpoint.size, now.size, &checkpoint.root, &now.root, &growth.hashes)?;
+    verify_consistency(
+        checkpoint.size,
+        now.size,
+        &checkpoint.root,
+        &now.root,
+        &growth.hashes,
+    )?;
     println!(
         "  consistency proof {} -> {}: {} hashes, verified",
         checkpoint.size,
@@ -123,7 +143,9 @@ fn main() -> Result<()> {
     // 7. Export a query to JSON Lines.
     let export = dir.join("acme-invoice-updates.jsonl");
     let n = audit.export_jsonl(
-        &AuditQuery::new("acme").action("invoice.update").limit(1_000),
+        &AuditQuery::new("acme")
+            .action("invoice.update")
+            .limit(1_000),
         std::io::BufWriter::new(std::fs::File::create(&export)?),
     )?;
     println!("  exported {n} entries to {}", export.display());

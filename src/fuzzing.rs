@@ -15,7 +15,10 @@ pub fn audit_record_decode(data: &[u8]) {
         let _ = entry.leaf_hash();
     }
     if let Ok(cp) = Checkpoint::from_bytes(data) {
-        assert_eq!(Checkpoint::from_bytes(&cp.to_bytes()).expect("round trip"), cp);
+        assert_eq!(
+            Checkpoint::from_bytes(&cp.to_bytes()).expect("round trip"),
+            cp
+        );
         let _ = cp.verify_mac(b"key");
     }
     if let Ok(c) = Cursor::from_bytes(data) {
@@ -87,7 +90,10 @@ pub fn audit_model(data: &[u8]) {
             3 if size > 0 => {
                 let n = 1 + u64::from(input.u16()) % size;
                 let m = u64::from(input.u16()) % (n + 1);
-                let p = store.audit().consistency_proof(m, n).expect("in-range proof");
+                let p = store
+                    .audit()
+                    .consistency_proof(m, n)
+                    .expect("in-range proof");
                 let (old, new) = (
                     merkle::root(&model, m).expect("model root"),
                     merkle::root(&model, n).expect("model root"),
@@ -129,7 +135,11 @@ pub fn proof_verify(data: &[u8]) {
     for b in hash.iter_mut() {
         *b = input.u8();
     }
-    let raw: Vec<[u8; 32]> = input.0.chunks_exact(32).map(|c| c.try_into().unwrap_or([0; 32])).collect();
+    let raw: Vec<[u8; 32]> = input
+        .0
+        .chunks_exact(32)
+        .map(|c| c.try_into().unwrap_or([0; 32]))
+        .collect();
     let _ = merkle::verify_inclusion(&hash, m, n, &raw, &hash);
     let _ = merkle::verify_consistency(m, n, &hash, &hash, &raw);
     let _ = InclusionProof::from_bytes(m, n, input.0);

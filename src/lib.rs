@@ -43,3 +43,4 @@ pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use store::{Store, StoreId, FORMAT_VERSION};
 pub use tx::WriteTx;
+pub use writer::WriteStats;

@@ -13,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::options::{Durability, Options};
 use crate::tx::WriteTx;
-use crate::writer::{Writer, WriterState};
+use crate::writer::{WriteStats, Writer, WriterState};
 
 /// The store's metadata: format version, id, creation time. Owned by this module.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("hardstore.meta");
@@ -124,10 +124,7 @@ impl Store {
 
     /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
     /// one that injects faults in tests). An empty backend gets a new store.
-    pub fn open_with_backend(
-        backend: impl redb::StorageBackend,
-        opts: Options,
-    ) -> Result<Store> {
+    pub fn open_with_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
         let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
@@ -217,6 +214,12 @@ impl Store {
     /// Makes every write acknowledged so far durable.
     pub fn flush(&self) -> Result<()> {
         self.inner.writer.flush()
+    }
+
+    /// Counters of the group-commit write path: `writes / batches` is the mean batch
+    /// size, `syncs` the fsyncs paid.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writer.stats()
     }
 
     /// Whether an I/O failure mid-write has poisoned the store (reopen to recover).

@@ -1,25 +1,29 @@
-//! The group-commit write path.
+//! The group-commit write path, leader/follower.
 //!
-//! One writer thread owns every redb write transaction. Callers queue jobs; the
-//! thread drains whatever is queued (up to `max_batch`), runs the jobs in one
-//! transaction and commits once, so N concurrent durable writers share one fsync.
+//! Callers queue jobs. A caller that finds no leader becomes the leader and, on its own
+//! thread, drains whatever is queued (up to `max_batch`), runs the jobs in one redb
+//! transaction and commits once; N concurrent durable writers share one fsync, and an
+//! uncontended caller pays no thread hand-off. When the leader's batch is done and more
+//! jobs wait, leadership passes to the thread that queued the oldest of them.
 //!
 //! Invariants:
+//! - At most one leader at a time (`Queue::leader`); only the leader opens a write
+//!   transaction or touches `WriterState`.
 //! - A job's caller is answered only after the transaction holding its write has
-//!   committed (durably if any job in the batch asked for it), or with the error
-//!   that kept it out.
+//!   committed (durably if any job in the batch asked for it), or with the error that
+//!   kept it out.
 //! - A job that fails with a non-storage error is removed and the batch re-run from a
 //!   fresh transaction without it, so one bad job never half-applies nor sinks others.
 //!   Jobs are therefore `FnMut` and must only write through the [`WriteTx`].
 //! - A storage failure poisons the writer: every later job fails with `Error::Poisoned`.
 //! - In-memory state derived from the tables (the Merkle frontier) is cloned per batch
 //!   and published only after commit, so an aborted batch leaves it untouched.
-//! - Buffered commits are followed by a durable (empty) commit within `flush_interval`,
-//!   and on shutdown.
+//! - A buffered (non-durable) commit is followed by a durable one within
+//!   `flush_interval` (a flusher thread), and on shutdown.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -34,37 +38,93 @@ use crate::options::Durability;
 use crate::tx::WriteTx;
 
 type RunFn = Box<dyn FnMut(&mut WriteTx<'_>) -> Result<()> + Send>;
-type DoneFn = Box<dyn FnOnce(Result<()>) + Send>;
 
-/// One caller's write, queued for the writer thread.
-pub(crate) struct Job {
-    run: RunFn,
-    done: DoneFn,
-    durable: bool,
-}
-
-/// State derived from the tables that the writer keeps in memory between batches.
+/// State derived from the tables that the leader keeps in memory between batches.
 #[derive(Clone, Debug)]
 pub(crate) struct WriterState {
     pub(crate) audit: AuditState,
 }
 
+enum SlotState {
+    Waiting,
+    /// The previous leader handed leadership to this job's thread.
+    Lead,
+    Done(Result<()>),
+}
+
+/// Where a job's caller waits for its answer.
+struct Slot {
+    state: Mutex<SlotState>,
+    cv: Condvar,
+}
+
+impl Slot {
+    fn set(&self, s: SlotState) {
+        *self.state.lock() = s;
+        self.cv.notify_one();
+    }
+}
+
+/// Counters of the write path since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    /// Transactions committed (each holds one or more writes).
+    pub batches: u64,
+    /// Writes committed.
+    pub writes: u64,
+    /// Commits that were fsynced (durable batches and flushes).
+    pub syncs: u64,
+}
+
+/// One caller's write.
+struct Job {
+    run: RunFn,
+    slot: Arc<Slot>,
+    durable: bool,
+}
+
 struct Queue {
     jobs: VecDeque<Job>,
+    leader: bool,
     shutdown: bool,
+    /// While the leader waits for stragglers, the queue length that wakes it
+    /// (see `Shared::gather`); 0 when it is not waiting.
+    gather_target: usize,
+}
+
+struct Committed {
+    state: WriterState,
+    /// When the oldest commit not yet synced was made.
+    unsynced_since: Option<Instant>,
 }
 
 struct Shared {
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+    flush_interval: Duration,
+    max_batch: usize,
     queue: Mutex<Queue>,
-    wake: Condvar,
+    /// Signalled when the queue drains with no leader (shutdown waits for it).
+    idle: Condvar,
+    /// Signalled only to stop the flusher.
+    stop_flusher: Condvar,
+    /// Signalled when a job is queued while the leader is gathering.
+    enqueued: Condvar,
+    batches: AtomicU64,
+    jobs_done: AtomicU64,
+    syncs: AtomicU64,
+    /// How many jobs the last batch held, and how long its commit took (ns).
+    last_batch: AtomicUsize,
+    last_commit_ns: AtomicU64,
+    committed: Mutex<Committed>,
     poisoned: AtomicBool,
     closed: AtomicBool,
 }
 
-/// Handle to the writer thread. Dropping it flushes and joins.
+/// The write path of one store. Dropping it flushes and stops the flusher.
 pub(crate) struct Writer {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Writer {
@@ -76,29 +136,44 @@ impl Writer {
         max_batch: usize,
     ) -> Result<Writer> {
         let shared = Arc::new(Shared {
+            db,
+            clock,
+            flush_interval,
+            max_batch,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
+                leader: false,
                 shutdown: false,
+                gather_target: 0,
             }),
-            wake: Condvar::new(),
+            idle: Condvar::new(),
+            stop_flusher: Condvar::new(),
+            enqueued: Condvar::new(),
+            batches: AtomicU64::new(0),
+            jobs_done: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+            last_batch: AtomicUsize::new(0),
+            last_commit_ns: AtomicU64::new(0),
+            committed: Mutex::new(Committed {
+                state,
+                unsynced_since: None,
+            }),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
-        let mut worker = Worker {
-            db,
-            clock,
-            state,
-            flush_interval,
-            max_batch,
-            shared: shared.clone(),
-            unsynced_since: None,
+        let flusher = if flush_interval.is_zero() {
+            None // every batch is durable
+        } else {
+            let s = shared.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("hardstore-flush".into())
+                    .spawn(move || s.flush_loop())?,
+            )
         };
-        let thread = std::thread::Builder::new()
-            .name("hardstore-writer".into())
-            .spawn(move || worker.run())?;
         Ok(Writer {
             shared,
-            thread: Mutex::new(Some(thread)),
+            flusher: Mutex::new(flusher),
         })
     }
 
@@ -110,24 +185,16 @@ impl Writer {
         F: FnMut(&mut WriteTx<'_>) -> Result<R> + Send + 'static,
     {
         let out: Arc<Mutex<Option<R>>> = Arc::new(Mutex::new(None));
-        let slot = out.clone();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
-        let job = Job {
-            run: Box::new(move |w| {
-                let r = f(w)?;
-                *slot.lock() = Some(r);
-                Ok(())
-            }),
-            done: Box::new(move |res| {
-                // The caller may have gone away; nothing to tell then.
-                let _ = tx.send(res);
-            }),
-            durable: durability == Durability::Durable,
-        };
-        self.enqueue(job)?;
-        rx.recv().map_err(|_| Error::Closed)??;
+        let out_in_job = out.clone();
+        let run: RunFn = Box::new(move |w| {
+            let r = f(w)?;
+            *out_in_job.lock() = Some(r);
+            Ok(())
+        });
+        self.shared
+            .run_job(run, durability == Durability::Durable)?;
         let r = out.lock().take();
-        r.ok_or_else(|| Error::Storage("writer finished a job without its output".into()))
+        r.ok_or_else(|| Error::Storage("a committed write left no output".into()))
     }
 
     /// Makes every write acknowledged so far durable.
@@ -135,42 +202,44 @@ impl Writer {
         self.submit(Durability::Durable, |_| Ok(()))
     }
 
-    fn enqueue(&self, job: Job) -> Result<()> {
-        if self.shared.poisoned.load(Ordering::Acquire) {
-            return Err(Error::Poisoned);
+    pub(crate) fn stats(&self) -> WriteStats {
+        let s = &self.shared;
+        WriteStats {
+            batches: s.batches.load(Ordering::Relaxed),
+            writes: s.jobs_done.load(Ordering::Relaxed),
+            syncs: s.syncs.load(Ordering::Relaxed),
         }
-        let mut q = self.shared.queue.lock();
-        if q.shutdown || self.shared.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        q.jobs.push_back(job);
-        drop(q);
-        self.shared.wake.notify_one();
-        Ok(())
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
     }
 
-    /// Flushes, stops the thread and joins it. Idempotent.
+    /// Refuses new writes, lets queued ones finish, syncs, and stops the flusher.
+    /// Idempotent; reports a failure of the final sync.
     pub(crate) fn shutdown(&self) -> Result<()> {
-        let flushed = if self.shared.closed.load(Ordering::Acquire) {
+        {
+            let mut q = self.shared.queue.lock();
+            q.shutdown = true;
+            while q.leader || !q.jobs.is_empty() {
+                self.shared.idle.wait(&mut q);
+            }
+            // Become the leader for the final sync, so nothing else writes meanwhile.
+            q.leader = true;
+            self.shared.stop_flusher.notify_all();
+        }
+        if let Some(t) = self.flusher.lock().take() {
+            let _ = t.join();
+        }
+        let res = if self.shared.closed.swap(true, Ordering::AcqRel)
+            || self.shared.poisoned.load(Ordering::Acquire)
+        {
             Ok(())
         } else {
-            self.flush()
+            self.shared.sync_if_unsynced()
         };
-        self.shared.queue.lock().shutdown = true;
-        self.shared.wake.notify_all();
-        if let Some(t) = self.thread.lock().take() {
-            if t.join().is_err() {
-                return Err(Error::Storage("writer thread panicked".into()));
-            }
-        }
-        match flushed {
-            Err(Error::Closed) => Ok(()),
-            other => other,
-        }
+        self.shared.queue.lock().leader = false;
+        res
     }
 }
 
@@ -180,17 +249,6 @@ impl Drop for Writer {
     }
 }
 
-struct Worker {
-    db: Arc<Database>,
-    clock: Arc<dyn Clock>,
-    state: WriterState,
-    flush_interval: Duration,
-    max_batch: usize,
-    shared: Arc<Shared>,
-    /// When the oldest commit not yet synced was made.
-    unsynced_since: Option<Instant>,
-}
-
 enum BatchError {
     /// Job `i` failed on its own; re-run the batch without it.
     Job(usize, Error),
@@ -198,90 +256,142 @@ enum BatchError {
     Storage(Error),
 }
 
-impl Worker {
-    fn run(&mut self) {
+impl Shared {
+    fn run_job(&self, run: RunFn, durable: bool) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
+        }
+        let slot = Arc::new(Slot {
+            state: Mutex::new(SlotState::Waiting),
+            cv: Condvar::new(),
+        });
+        let lead_now = {
+            let mut q = self.queue.lock();
+            if q.shutdown {
+                return Err(Error::Closed);
+            }
+            q.jobs.push_back(Job {
+                run,
+                slot: slot.clone(),
+                durable,
+            });
+            if q.gather_target != 0 && q.jobs.len() == q.gather_target {
+                self.enqueued.notify_one();
+            }
+            !std::mem::replace(&mut q.leader, true)
+        };
+        if lead_now {
+            self.lead();
+        }
         loop {
-            let (jobs, shutdown) = self.next_jobs();
-            if !jobs.is_empty() {
-                self.run_batch(jobs);
-            } else if self.unsynced_since.is_some() {
-                // Flush deadline reached (or shutting down): sync with an empty commit.
-                if self.commit_empty_durable().is_err() {
-                    self.poison();
+            let mut st = slot.state.lock();
+            while matches!(*st, SlotState::Waiting) {
+                slot.cv.wait(&mut st);
+            }
+            if let SlotState::Done(res) = std::mem::replace(&mut *st, SlotState::Waiting) {
+                return res;
+            }
+            // Leadership was handed to this thread.
+            drop(st);
+            self.lead();
+        }
+    }
+
+    /// Runs one batch as the leader, then passes leadership on or gives it up.
+    fn lead(&self) {
+        let jobs: Vec<Job> = {
+            let mut q = self.queue.lock();
+            self.gather(&mut q);
+            let n = q.jobs.len().min(self.max_batch);
+            q.jobs.drain(..n).collect()
+        };
+        self.last_batch.store(jobs.len(), Ordering::Relaxed);
+        let slots: Vec<Arc<Slot>> = jobs.iter().map(|j| j.slot.clone()).collect();
+        if catch_unwind(AssertUnwindSafe(|| self.run_batch(jobs))).is_err() {
+            // A bug in the batch machinery itself: never leave callers waiting.
+            self.poisoned.store(true, Ordering::Release);
+            for s in &slots {
+                let mut st = s.state.lock();
+                if matches!(*st, SlotState::Waiting) {
+                    *st = SlotState::Done(Err(Error::Poisoned));
+                    s.cv.notify_one();
                 }
             }
-            if shutdown && self.shared.queue.lock().jobs.is_empty() {
-                if self.unsynced_since.is_some() {
-                    if self.commit_empty_durable().is_err() {
-                        self.poison();
-                    }
-                }
-                self.shared.closed.store(true, Ordering::Release);
-                // Answer anything that raced in after the last drain.
-                let left: Vec<Job> = self.shared.queue.lock().jobs.drain(..).collect();
-                for job in left {
-                    (job.done)(Err(Error::Closed));
-                }
-                return;
+        }
+        let mut q = self.queue.lock();
+        match q.jobs.front() {
+            Some(next) => next.slot.set(SlotState::Lead),
+            None => {
+                q.leader = false;
+                self.idle.notify_all();
             }
         }
     }
 
-    /// Waits for work, the flush deadline or shutdown; returns the jobs to run.
-    fn next_jobs(&mut self) -> (Vec<Job>, bool) {
-        let mut q = self.shared.queue.lock();
-        loop {
-            if !q.jobs.is_empty() || q.shutdown {
-                break;
-            }
-            match self.unsynced_since {
-                Some(since) => {
-                    let deadline = since + self.flush_interval;
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    self.shared.wake.wait_until(&mut q, deadline);
-                }
-                None => self.shared.wake.wait(&mut q),
-            }
+    /// Waits briefly for stragglers before a batch is drained.
+    ///
+    /// Callers that were all answered by the last commit come back at nearly the same
+    /// moment; the first one back becomes leader and, without this, would commit a batch
+    /// of one while the rest queue behind its fsync, halving the batch size. So while
+    /// fewer jobs are queued than the last batch held, the leader waits for more, at most
+    /// half the last commit's duration (capped at 500 µs). A lone writer (last batch of
+    /// one) never waits.
+    fn gather(&self, q: &mut parking_lot::MutexGuard<'_, Queue>) {
+        let target = self.last_batch.load(Ordering::Relaxed).min(self.max_batch);
+        if q.jobs.len() >= target || q.shutdown {
+            return;
         }
-        let n = q.jobs.len().min(self.max_batch);
-        (q.jobs.drain(..n).collect(), q.shutdown)
+        let window = Duration::from_nanos(self.last_commit_ns.load(Ordering::Relaxed) / 2)
+            .min(Duration::from_micros(500));
+        let deadline = Instant::now() + window;
+        q.gather_target = target;
+        while q.jobs.len() < target && Instant::now() < deadline {
+            self.enqueued.wait_until(q, deadline);
+        }
+        q.gather_target = 0;
     }
 
-    fn run_batch(&mut self, mut jobs: Vec<Job>) {
-        if self.shared.poisoned.load(Ordering::Acquire) {
+    fn run_batch(&self, mut jobs: Vec<Job>) {
+        if self.poisoned.load(Ordering::Acquire) {
             for job in jobs {
-                (job.done)(Err(Error::Poisoned));
+                job.slot.set(SlotState::Done(Err(Error::Poisoned)));
             }
             return;
         }
         let durable = self.flush_interval.is_zero() || jobs.iter().any(|j| j.durable);
+        let mut committed = self.committed.lock();
         loop {
-            match self.try_batch(&mut jobs, durable) {
+            match self.try_batch(&mut committed.state, &mut jobs, durable) {
                 Ok(()) => {
+                    self.batches.fetch_add(1, Ordering::Relaxed);
+                    self.jobs_done
+                        .fetch_add(jobs.len() as u64, Ordering::Relaxed);
                     if durable {
-                        self.unsynced_since = None;
-                    } else if self.unsynced_since.is_none() {
-                        self.unsynced_since = Some(Instant::now());
+                        self.syncs.fetch_add(1, Ordering::Relaxed);
+                        committed.unsynced_since = None;
+                    } else if committed.unsynced_since.is_none() {
+                        committed.unsynced_since = Some(Instant::now());
                     }
+                    drop(committed);
                     for job in jobs {
-                        (job.done)(Ok(()));
+                        job.slot.set(SlotState::Done(Ok(())));
                     }
                     return;
                 }
                 Err(BatchError::Job(i, e)) => {
                     let job = jobs.remove(i);
-                    (job.done)(Err(e));
+                    job.slot.set(SlotState::Done(Err(e)));
                     if jobs.is_empty() {
                         return;
                     }
                 }
                 Err(BatchError::Storage(e)) => {
-                    self.poison();
+                    self.poisoned.store(true, Ordering::Release);
+                    drop(committed);
                     let mut first = Some(e);
                     for job in jobs {
-                        (job.done)(Err(first.take().unwrap_or(Error::Poisoned)));
+                        let err = first.take().unwrap_or(Error::Poisoned);
+                        job.slot.set(SlotState::Done(Err(err)));
                     }
                     return;
                 }
@@ -289,7 +399,12 @@ impl Worker {
         }
     }
 
-    fn try_batch(&mut self, jobs: &mut [Job], durable: bool) -> Result<(), BatchError> {
+    fn try_batch(
+        &self,
+        state: &mut WriterState,
+        jobs: &mut [Job],
+        durable: bool,
+    ) -> Result<(), BatchError> {
         let storage = BatchError::Storage;
         let mut txn = self.db.begin_write().map_err(|e| storage(e.into()))?;
         let level = if durable {
@@ -299,9 +414,9 @@ impl Worker {
         };
         txn.set_durability(level)
             .map_err(|e| storage(Error::Storage(e.to_string())))?;
-        let mut state = self.state.clone();
+        let mut next = state.clone();
         {
-            let mut tx = WriteTx::new(&txn, &mut state, &*self.clock);
+            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock);
             for (i, job) in jobs.iter_mut().enumerate() {
                 let res = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut tx)))
                     .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
@@ -312,19 +427,59 @@ impl Worker {
                 }
             }
         }
+        let started = Instant::now();
         txn.commit().map_err(|e| storage(e.into()))?;
-        self.state = state;
+        self.last_commit_ns
+            .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        *state = next;
         Ok(())
     }
 
-    fn commit_empty_durable(&mut self) -> Result<()> {
-        let txn = self.db.begin_write()?;
-        txn.commit()?;
-        self.unsynced_since = None;
-        Ok(())
+    /// Syncs with an empty durable commit if a buffered commit is pending. The caller
+    /// must hold leadership.
+    fn sync_if_unsynced(&self) -> Result<()> {
+        let mut committed = self.committed.lock();
+        if committed.unsynced_since.is_none() {
+            return Ok(());
+        }
+        let res = (|| -> Result<()> {
+            let txn = self.db.begin_write()?;
+            txn.commit()?;
+            Ok(())
+        })();
+        match res {
+            Ok(()) => {
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+                committed.unsynced_since = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.poisoned.store(true, Ordering::Release);
+                Err(e)
+            }
+        }
     }
 
-    fn poison(&self) {
-        self.shared.poisoned.store(true, Ordering::Release);
+    /// The flusher: every `flush_interval`, makes pending buffered commits durable by
+    /// queueing an empty durable job (it goes through the leader like any write).
+    fn flush_loop(&self) {
+        loop {
+            {
+                let deadline = Instant::now() + self.flush_interval;
+                let mut q = self.queue.lock();
+                while !q.shutdown && Instant::now() < deadline {
+                    self.stop_flusher.wait_until(&mut q, deadline);
+                }
+                if q.shutdown {
+                    return;
+                }
+            }
+            // Any commit pending at a tick is at most one interval old.
+            let pending = self.committed.lock().unsynced_since.is_some();
+            if pending {
+                // Errors reach the writers through poisoning; nothing to report here.
+                let _ = self.run_job(Box::new(|_| Ok(())), true);
+            }
+        }
     }
 }

@@ -181,6 +181,39 @@ fn eight_threads_ten_thousand_appends_each() {
     let r = a.verify().unwrap();
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(r.checked, 8 * per);
+    let stats = store.write_stats();
+    assert_eq!(stats.writes, 8 * per);
+    assert!(
+        stats.batches < stats.writes,
+        "concurrent writes share transactions: {stats:?}"
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn buffered_writes_are_synced_by_the_flusher() {
+    let dir = TempDir::new("flusher");
+    let store = Store::open(
+        dir.file("s.hs"),
+        Options::new().flush_interval(std::time::Duration::from_millis(20)),
+    )
+    .unwrap();
+    store
+        .audit()
+        .append(event(0), Durability::Buffered)
+        .unwrap();
+    assert_eq!(
+        store.write_stats().syncs,
+        0,
+        "a buffered write does not sync"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.write_stats().syncs == 0 {
+        assert!(std::time::Instant::now() < deadline, "never synced");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    store.audit().append(event(1), Durability::Durable).unwrap();
+    assert_eq!(store.write_stats().syncs, 2);
     store.close().unwrap();
 }
 

@@ -101,7 +101,10 @@ fn kill_9_never_loses_an_acknowledged_durable_append() {
         let audit = store.audit();
         let size = audit.size().unwrap();
         for &seq in &acked {
-            assert!(seq < size, "cycle {cycle}: acknowledged seq {seq} lost (size {size})");
+            assert!(
+                seq < size,
+                "cycle {cycle}: acknowledged seq {seq} lost (size {size})"
+            );
             let e = audit.get(seq).unwrap();
             assert_eq!((e.seq, e.tenant.as_str()), (seq, "crash"));
         }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn replay(target: &str, body: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -17,7 +19,10 @@ fn replay(target: &str, body: fn(&[u8])) {
 
 #[test]
 fn audit_record_decode_corpus() {
-    replay("audit_record_decode", hardstore::fuzzing::audit_record_decode);
+    replay(
+        "audit_record_decode",
+        hardstore::fuzzing::audit_record_decode,
+    );
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn split(n: u64) -> u64 {
 
 /// `MTH(D[lo : lo + n])`, n >= 1.
 pub(crate) fn subtree_root(src: &impl NodeSource, lo: u64, n: u64) -> Result<Hash> {
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return src.node(n.trailing_zeros() as u8, lo >> n.trailing_zeros());
     }
     let k = split(n);

@@ -197,8 +197,11 @@ pub struct AuditPage {
     pub next: Option<Cursor>,
 }
 
+/// A bound on an index position, `(time, seq)`.
+type Pos = Bound<(u64, u64)>;
+
 /// (time, seq) bounds on an index, from the query's range and cursor.
-fn bounds(q: &AuditQuery) -> (Bound<(u64, u64)>, Bound<(u64, u64)>) {
+fn bounds(q: &AuditQuery) -> (Pos, Pos) {
     let mut lo = Bound::Included((q.from.unwrap_or(0), 0));
     let mut hi = match q.until {
         Some(0) => Bound::Excluded((0, 0)),

@@ -46,7 +46,10 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         let record = match entries.next().transpose()? {
             Some((k, v)) if k.value() == seq => v,
             Some((k, _)) => {
-                bad = Some((seq, format!("entry {seq} is missing (next is {})", k.value())));
+                bad = Some((
+                    seq,
+                    format!("entry {seq} is missing (next is {})", k.value()),
+                ));
                 break;
             }
             None => {
