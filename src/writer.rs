@@ -70,7 +70,7 @@ impl Slot {
 pub struct WriteStats {
     /// Transactions committed (each holds one or more writes).
     pub batches: u64,
-    /// Writes committed.
+    /// Writes committed (including the empty ones `flush` and the flusher make).
     pub writes: u64,
     /// Commits that were fsynced (durable batches and flushes).
     pub syncs: u64,

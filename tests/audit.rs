@@ -182,7 +182,8 @@ fn eight_threads_ten_thousand_appends_each() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(r.checked, 8 * per);
     let stats = store.write_stats();
-    assert_eq!(stats.writes, 8 * per);
+    // The flusher's syncs go through the write path too.
+    assert!(stats.writes >= 8 * per, "{stats:?}");
     assert!(
         stats.batches < stats.writes,
         "concurrent writes share transactions: {stats:?}"
