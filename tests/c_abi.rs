@@ -12,9 +12,21 @@ fn target_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-fn build(src: &Path, out: &Path) {
-    let lib = target_dir().join("libhardstore.a");
+/// The static library cargo built for this test run. `cargo test` leaves it in deps/
+/// (only `cargo build` copies it up a level), next to this test binary.
+fn static_lib() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let lib = deps.join("libhardstore.a");
     assert!(lib.exists(), "{} is missing", lib.display());
+    lib
+}
+
+fn build(src: &Path, out: &Path) {
+    let lib = static_lib();
     let cpp = src.extension().is_some_and(|e| e == "cpp");
     let (compiler, std) = if cpp {
         ("g++", "-std=c++17")

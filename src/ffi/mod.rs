@@ -290,3 +290,30 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
 pub extern "C" fn hardstore_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_result_code_and_a_message() {
+        let r = guard(|| panic!("deliberate"));
+        assert_eq!(r, HARDSTORE_PANIC);
+        let mut buf = [0 as c_char; 128];
+        let mut n = 0usize;
+        let got = unsafe { hardstore_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(got, HARDSTORE_OK);
+        let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+        assert!(msg.to_str().unwrap().contains("deliberate"), "{msg:?}");
+        assert_eq!(guard(|| Ok(())), HARDSTORE_OK);
+        assert_eq!(guard(|| Err(FfiError::Null("x"))), HARDSTORE_NULL_ARGUMENT);
+    }
+
+    #[test]
+    fn every_error_variant_has_a_distinct_named_code() {
+        for code in 0..=19u32 {
+            let name = unsafe { std::ffi::CStr::from_ptr(hardstore_result_name(code)) };
+            assert_ne!(name.to_str().unwrap(), "HARDSTORE_UNKNOWN_RESULT", "{code}");
+        }
+    }
+}
