@@ -41,13 +41,14 @@ impl Default for Options {
             flush_interval: Duration::from_millis(100),
             max_batch: 4096,
             audit_key: None,
-            cache_bytes: 64 << 20,
+            cache_bytes: 1 << 30,
         }
     }
 }
 
 impl Options {
-    /// The defaults: system clock, 100 ms flush interval, no audit key, 64 MiB cache.
+    /// The defaults: system clock, 100 ms flush interval, no audit key, a page cache of up
+    /// to 1 GiB (redb's default; filled only as pages are read).
     pub fn new() -> Self {
         Self::default()
     }
@@ -77,7 +78,8 @@ impl Options {
         self
     }
 
-    /// The page cache redb may use, in bytes (default 64 MiB).
+    /// The most page cache redb may use, in bytes (default 1 GiB, filled lazily). Verify
+    /// and proofs over a large log are served from it.
     pub fn cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
         self

@@ -10,7 +10,7 @@ use hardstore::{
 use redb::{ReadableTable, TableDefinition};
 
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("audit.entries");
-const NODES: TableDefinition<(u64, u8), [u8; 32]> = TableDefinition::new("audit.nodes");
+const NODES: TableDefinition<u64, &[u8]> = TableDefinition::new("audit.nodes");
 
 fn filled(dir: &TempDir, n: u64) -> std::path::PathBuf {
     let path = dir.file("s.hs");
@@ -278,7 +278,7 @@ fn deleting_swapping_and_node_edits_are_caught() {
     tamper(&path, |txn| {
         txn.open_table(NODES)
             .unwrap()
-            .insert((23u64, 2u8), [7u8; 32]) // node (level 2, index 5)
+            .insert((23u64 << 6) | 2, [7u8; 32].as_slice()) // node (level 2, index 5)
             .unwrap();
     });
     assert_eq!(verify_report(&path).first_bad_seq, Some(20));

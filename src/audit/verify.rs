@@ -38,7 +38,7 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     let mut entries = t.entries.range(0u64..)?;
     // Nodes are keyed (last leaf, level): one in-order scan meets them exactly in the
     // order the frontier below recomputes them.
-    let mut nodes = t.nodes.range((0u64, 0u8)..)?;
+    let mut nodes = t.nodes.range(0u64..)?;
     let mut frontier = Frontier::default();
     let mut bad: Option<(u64, String)> = None;
 
@@ -66,7 +66,9 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         let pushed = frontier.push(leaf, |level, index, h| {
             let expected_key = node_key(level, index);
             let problem = match nodes.next().transpose()? {
-                Some((k, v)) if k.value() == expected_key && &v.value() == h => return Ok(()),
+                Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => {
+                    return Ok(())
+                }
                 Some((k, _)) if k.value() != expected_key => {
                     format!("Merkle node ({level}, {index}) is missing")
                 }
