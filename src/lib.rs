@@ -29,6 +29,7 @@ mod error;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod logs;
 mod options;
 mod store;
 mod tx;
@@ -40,6 +41,7 @@ pub use audit::{
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
+pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};
 pub use options::{Durability, Options};
 pub use store::{Store, StoreId, FORMAT_VERSION};
 pub use tx::WriteTx;

@@ -32,6 +32,8 @@ pub struct Options {
     pub(crate) max_batch: usize,
     pub(crate) audit_key: Option<Vec<u8>>,
     pub(crate) cache_bytes: usize,
+    pub(crate) log_capacity: u64,
+    pub(crate) redact_logs: bool,
 }
 
 impl Default for Options {
@@ -42,11 +44,23 @@ impl Default for Options {
             max_batch: 4096,
             audit_key: None,
             cache_bytes: 1 << 30,
+            log_capacity: 100_000,
+            redact_logs: true,
         }
     }
 }
 
 impl Options {
+    /// Refuses options no store can run with, before any file is touched.
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.log_capacity == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "log capacity must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The defaults: system clock, 100 ms flush interval, no audit key, a page cache of up
     /// to 1 GiB (redb's default; filled only as pages are read).
     pub fn new() -> Self {
@@ -75,6 +89,20 @@ impl Options {
     /// raw key is never used directly). Without it, checkpoints carry no MAC.
     pub fn audit_key(mut self, key: &[u8]) -> Self {
         self.audit_key = Some(key.to_vec());
+        self
+    }
+
+    /// How many log entries the ring keeps (at least 1; default 100,000). Reopening
+    /// with a smaller capacity evicts the oldest surplus at open.
+    pub fn log_capacity(mut self, n: u64) -> Self {
+        self.log_capacity = n;
+        self
+    }
+
+    /// Whether log messages, error messages and field values have e-mail addresses and
+    /// phone numbers replaced before storage (default on; see [`crate::logs::redact`]).
+    pub fn redact_logs(mut self, on: bool) -> Self {
+        self.redact_logs = on;
         self
     }
 

@@ -11,6 +11,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
 use crate::audit::{self, Audit, AuditState};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::logs::{self, LogQueue, Logs, RingState};
 use crate::options::{Durability, Options};
 use crate::tx::WriteTx;
 use crate::writer::{WriteStats, Writer, WriterState};
@@ -48,6 +49,7 @@ impl fmt::Debug for StoreId {
 
 pub(crate) struct Inner {
     pub(crate) db: Arc<Database>,
+    pub(crate) logs: Arc<LogQueue>,
     pub(crate) writer: Writer,
     pub(crate) opts: Options,
     pub(crate) id: StoreId,
@@ -82,6 +84,7 @@ impl Store {
     /// newer format ([`Error::FormatTooNew`]) is refused and left untouched. A file
     /// another process has open gives [`Error::AlreadyOpen`].
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store> {
+        opts.validate()?;
         let path = path.as_ref().to_path_buf();
         let existing = match std::fs::metadata(&path) {
             Ok(m) => m.len() > 0,
@@ -125,6 +128,7 @@ impl Store {
     /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
     /// one that injects faults in tests). An empty backend gets a new store.
     pub fn open_with_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
+        opts.validate()?;
         let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
@@ -157,19 +161,24 @@ impl Store {
             let read = db.begin_read()?;
             WriterState {
                 audit: AuditState::load(&read)?,
+                logs: RingState::load(&read, opts.log_capacity)?,
             }
         };
+        let over_capacity = state.logs.next - state.logs.head > opts.log_capacity;
+        let logs = Arc::new(LogQueue::new(state.logs.next));
         let writer = Writer::start(
             db.clone(),
+            logs.clone(),
             opts.clock.clone(),
             state,
             opts.flush_interval,
             opts.max_batch,
         )?;
         let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
+                logs,
                 writer,
                 opts,
                 id,
@@ -177,7 +186,12 @@ impl Store {
                 path,
                 mac_key,
             }),
-        })
+        };
+        if over_capacity {
+            // Reopened with a smaller ring: evict the oldest surplus now.
+            store.write(Durability::Durable, |tx| tx.logs_evict())?;
+        }
+        Ok(store)
     }
 
     /// The store's random 128-bit id.
@@ -198,6 +212,11 @@ impl Store {
     /// The tamper-evident audit log.
     pub fn audit(&self) -> Audit<'_> {
         Audit::new(self)
+    }
+
+    /// The ring of recent log entries.
+    pub fn logs(&self) -> Logs<'_> {
+        Logs::new(self)
     }
 
     /// Runs `f` in a transaction shared with concurrent writers (group commit) and returns
@@ -334,6 +353,7 @@ fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
         meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
     }
     audit::create_tables(&txn)?;
+    logs::create_tables(&txn)?;
     txn.commit()?;
     Ok((StoreId(id), created))
 }

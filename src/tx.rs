@@ -5,6 +5,7 @@ use redb::WriteTransaction;
 use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
+use crate::logs::{LogEntry, RingTables};
 use crate::writer::WriterState;
 
 /// One caller's view of the shared write transaction.
@@ -18,6 +19,7 @@ pub struct WriteTx<'a> {
     state: &'a mut WriterState,
     clock: &'a dyn Clock,
     audit: Option<AuditTables<'a>>,
+    logs: Option<RingTables<'a>>,
 }
 
 impl<'a> WriteTx<'a> {
@@ -31,6 +33,7 @@ impl<'a> WriteTx<'a> {
             state,
             clock,
             audit: None,
+            logs: None,
         }
     }
 
@@ -43,6 +46,26 @@ impl<'a> WriteTx<'a> {
     pub fn audit_append(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
         event.validate()?;
         self.audit_append_validated(event)
+    }
+
+    /// Writes queued log entries (consecutive seqs) into the ring, evicting the oldest.
+    pub(crate) fn logs_write(&mut self, entries: &[LogEntry]) -> Result<()> {
+        let state = &mut self.state.logs;
+        let tables = match &mut self.logs {
+            Some(t) => t,
+            None => self.logs.insert(RingTables::open(self.txn)?),
+        };
+        tables.append(state, entries)
+    }
+
+    /// Evicts entries past the ring's capacity (after a reopen with a smaller one).
+    pub(crate) fn logs_evict(&mut self) -> Result<()> {
+        let state = &mut self.state.logs;
+        let tables = match &mut self.logs {
+            Some(t) => t,
+            None => self.logs.insert(RingTables::open(self.txn)?),
+        };
+        tables.evict(state)
     }
 
     pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {

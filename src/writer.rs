@@ -34,6 +34,7 @@ use redb::Database;
 use crate::audit::AuditState;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::logs::{LogEntry, LogQueue, RingState};
 use crate::options::Durability;
 use crate::tx::WriteTx;
 
@@ -43,6 +44,7 @@ type RunFn = Box<dyn FnMut(&mut WriteTx<'_>) -> Result<()> + Send>;
 #[derive(Clone, Debug)]
 pub(crate) struct WriterState {
     pub(crate) audit: AuditState,
+    pub(crate) logs: RingState,
 }
 
 enum SlotState {
@@ -100,6 +102,8 @@ struct Committed {
 
 struct Shared {
     db: Arc<Database>,
+    /// Log entries appended but not yet written; every batch writes them first.
+    logs: Arc<LogQueue>,
     clock: Arc<dyn Clock>,
     flush_interval: Duration,
     max_batch: usize,
@@ -130,6 +134,7 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn start(
         db: Arc<Database>,
+        logs: Arc<LogQueue>,
         clock: Arc<dyn Clock>,
         state: WriterState,
         flush_interval: Duration,
@@ -137,6 +142,7 @@ impl Writer {
     ) -> Result<Writer> {
         let shared = Arc::new(Shared {
             db,
+            logs,
             clock,
             flush_interval,
             max_batch,
@@ -218,6 +224,7 @@ impl Writer {
     /// Refuses new writes, lets queued ones finish, syncs, and stops the flusher.
     /// Idempotent; reports a failure of the final sync.
     pub(crate) fn shutdown(&self) -> Result<()> {
+        self.shared.logs.close();
         {
             let mut q = self.shared.queue.lock();
             q.shutdown = true;
@@ -236,7 +243,7 @@ impl Writer {
         {
             Ok(())
         } else {
-            self.shared.sync_if_unsynced()
+            self.shared.final_sync()
         };
         self.shared.queue.lock().leader = false;
         res
@@ -360,8 +367,10 @@ impl Shared {
         }
         let durable = self.flush_interval.is_zero() || jobs.iter().any(|j| j.durable);
         let mut committed = self.committed.lock();
+        // Taken under the `committed` lock, so queued logs are written in seq order.
+        let logs = self.logs.take();
         loop {
-            match self.try_batch(&mut committed.state, &mut jobs, durable) {
+            match self.try_batch(&mut committed.state, &logs, &mut jobs, durable) {
                 Ok(()) => {
                     self.batches.fetch_add(1, Ordering::Relaxed);
                     self.jobs_done
@@ -381,7 +390,7 @@ impl Shared {
                 Err(BatchError::Job(i, e)) => {
                     let job = jobs.remove(i);
                     job.slot.set(SlotState::Done(Err(e)));
-                    if jobs.is_empty() {
+                    if jobs.is_empty() && logs.is_empty() {
                         return;
                     }
                 }
@@ -402,6 +411,7 @@ impl Shared {
     fn try_batch(
         &self,
         state: &mut WriterState,
+        logs: &[LogEntry],
         jobs: &mut [Job],
         durable: bool,
     ) -> Result<(), BatchError> {
@@ -417,6 +427,9 @@ impl Shared {
         let mut next = state.clone();
         {
             let mut tx = WriteTx::new(&txn, &mut next, &*self.clock);
+            if !logs.is_empty() {
+                tx.logs_write(logs).map_err(storage)?;
+            }
             for (i, job) in jobs.iter_mut().enumerate() {
                 let res = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut tx)))
                     .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
@@ -435,18 +448,18 @@ impl Shared {
         Ok(())
     }
 
-    /// Syncs with an empty durable commit if a buffered commit is pending. The caller
-    /// must hold leadership.
-    fn sync_if_unsynced(&self) -> Result<()> {
+    /// Writes queued logs and syncs, if anything is unsynced. The caller must hold
+    /// leadership, and the log queue must be closed.
+    fn final_sync(&self) -> Result<()> {
         let mut committed = self.committed.lock();
-        if committed.unsynced_since.is_none() {
+        let logs = self.logs.take();
+        if committed.unsynced_since.is_none() && logs.is_empty() {
             return Ok(());
         }
-        let res = (|| -> Result<()> {
-            let txn = self.db.begin_write()?;
-            txn.commit()?;
-            Ok(())
-        })();
+        let res = match self.try_batch(&mut committed.state, &logs, &mut [], true) {
+            Ok(()) => Ok(()),
+            Err(BatchError::Job(_, e)) | Err(BatchError::Storage(e)) => Err(e),
+        };
         match res {
             Ok(()) => {
                 self.syncs.fetch_add(1, Ordering::Relaxed);
@@ -475,7 +488,7 @@ impl Shared {
                 }
             }
             // Any commit pending at a tick is at most one interval old.
-            let pending = self.committed.lock().unsynced_since.is_some();
+            let pending = self.committed.lock().unsynced_since.is_some() || !self.logs.is_empty();
             if pending {
                 // Errors reach the writers through poisoning; nothing to report here.
                 let _ = self.run_job(Box::new(|_| Ok(())), true);
