@@ -317,6 +317,8 @@ typedef struct hardstore_verify_report {
   uint8_t root[32];
 } hardstore_verify_report;
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
