@@ -121,6 +121,71 @@
 #define HARDSTORE_FIELD_USER_AGENT 6
 
 /*
+ Level values: trace.
+ */
+#define HARDSTORE_LEVEL_TRACE 0
+
+/*
+ Level debug.
+ */
+#define HARDSTORE_LEVEL_DEBUG 1
+
+/*
+ Level info.
+ */
+#define HARDSTORE_LEVEL_INFO 2
+
+/*
+ Level warn.
+ */
+#define HARDSTORE_LEVEL_WARN 3
+
+/*
+ Level error.
+ */
+#define HARDSTORE_LEVEL_ERROR 4
+
+/*
+ Level fatal.
+ */
+#define HARDSTORE_LEVEL_FATAL 5
+
+/*
+ Log entry string fields for `hardstore_log_entry_field`: the message.
+ */
+#define HARDSTORE_LOG_MESSAGE 0
+
+/*
+ The target.
+ */
+#define HARDSTORE_LOG_TARGET 1
+
+/*
+ The tenant.
+ */
+#define HARDSTORE_LOG_TENANT 2
+
+/*
+ The user.
+ */
+#define HARDSTORE_LOG_USER 3
+
+/*
+ The endpoint.
+ */
+#define HARDSTORE_LOG_ENDPOINT 4
+
+/*
+ The error message (empty when the entry has no error).
+ */
+#define HARDSTORE_LOG_ERROR 5
+
+/*
+ Longest log message, in bytes.
+ */
+#define HARDSTORE_LIMIT_LOG_MESSAGE 8192
+
+/*
  `durability` value: return once the write is on disk.
  */
 #define HARDSTORE_DURABLE 0
@@ -254,6 +319,32 @@ typedef struct hardstore_audit_query hardstore_audit_query;
 typedef struct hardstore_bytes hardstore_bytes;
 
 /*
+ A log entry borrowed from a `hardstore_logs_iter`, valid until the iterator is freed.
+ */
+typedef struct hardstore_log_entry hardstore_log_entry;
+
+/*
+ A log record being built: `hardstore_log_record_new`, setters, then
+ `hardstore_logs_append`. Free with `hardstore_log_record_free`.
+ */
+typedef struct hardstore_log_record hardstore_log_record;
+
+/*
+ Stats over a window of the ring. Free with `hardstore_log_stats_free`.
+ */
+typedef struct hardstore_log_stats hardstore_log_stats;
+
+/*
+ One page of log query results. Free with `hardstore_logs_iter_free`.
+ */
+typedef struct hardstore_logs_iter hardstore_logs_iter;
+
+/*
+ A log query being built. Free with `hardstore_logs_query_free`.
+ */
+typedef struct hardstore_logs_query hardstore_logs_query;
+
+/*
  Options for `hardstore_store_open`. Create with `hardstore_options_new`, free with
  `hardstore_options_free`.
  */
@@ -316,6 +407,62 @@ typedef struct hardstore_verify_report {
    */
   uint8_t root[32];
 } hardstore_verify_report;
+
+/*
+ The totals of `hardstore_log_stats`.
+ */
+typedef struct hardstore_log_totals {
+  /*
+   Entries in the window.
+   */
+  uint64_t total;
+  /*
+   Entries per level, indexed by `HARDSTORE_LEVEL_*`.
+   */
+  uint64_t per_level[6];
+  /*
+   Error and fatal entries over total; 0 for an empty window.
+   */
+  double error_rate;
+  /*
+   How many endpoints `hardstore_log_stats_endpoint` can return.
+   */
+  size_t endpoints;
+} hardstore_log_totals;
+
+/*
+ One endpoint's figures, from `hardstore_log_stats_endpoint`.
+ */
+typedef struct hardstore_endpoint_stats {
+  /*
+   The endpoint name (UTF-8, not NUL-terminated), valid as long as the stats.
+   */
+  const uint8_t *endpoint;
+  /*
+   Its length in bytes.
+   */
+  size_t endpoint_len;
+  /*
+   Entries for it.
+   */
+  uint64_t count;
+  /*
+   Of those, at level error or fatal.
+   */
+  uint64_t errors;
+  /*
+   Whether any entry had a duration; the two fields below are 0 otherwise.
+   */
+  bool has_duration;
+  /*
+   Mean duration, microseconds.
+   */
+  double mean_duration_us;
+  /*
+   95th percentile duration (nearest rank), microseconds.
+   */
+  uint64_t p95_duration_us;
+} hardstore_endpoint_stats;
 
 
 
@@ -599,6 +746,223 @@ enum hardstore_result hardstore_bytes_copy(const struct hardstore_bytes *bytes, 
 void hardstore_bytes_free(struct hardstore_bytes *bytes);
 
 /*
+ Creates a record with a level (`HARDSTORE_LEVEL_*`) and a UTF-8 message of at most
+ 8192 bytes (a longer one is refused, never cut). The caller owns `*out_record`.
+ */
+enum hardstore_result hardstore_log_record_new(uint32_t level, const uint8_t *message, size_t message_len, struct hardstore_log_record **out_record);
+
+/*
+ Sets the target (at most 256 bytes). On error the record is unchanged.
+ */
+enum hardstore_result hardstore_log_record_set_target(struct hardstore_log_record *record, const uint8_t *value, size_t value_len);
+
+/*
+ Sets the tenant (at most 128 bytes). On error the record is unchanged.
+ */
+enum hardstore_result hardstore_log_record_set_tenant(struct hardstore_log_record *record, const uint8_t *value, size_t value_len);
+
+/*
+ Sets the user (at most 256 bytes). On error the record is unchanged.
+ */
+enum hardstore_result hardstore_log_record_set_user(struct hardstore_log_record *record, const uint8_t *value, size_t value_len);
+
+/*
+ Sets the endpoint (at most 256 bytes). On error the record is unchanged.
+ */
+enum hardstore_result hardstore_log_record_set_endpoint(struct hardstore_log_record *record, const uint8_t *value, size_t value_len);
+
+/*
+ Sets the response status code.
+ */
+enum hardstore_result hardstore_log_record_set_status(struct hardstore_log_record *record, uint16_t status);
+
+/*
+ Sets the duration in microseconds.
+ */
+enum hardstore_result hardstore_log_record_set_duration_us(struct hardstore_log_record *record, uint64_t duration_us);
+
+/*
+ Sets the error message (at most 4096 bytes), keeping causes added so far.
+ */
+enum hardstore_result hardstore_log_record_set_error(struct hardstore_log_record *record, const uint8_t *message, size_t message_len);
+
+/*
+ Adds a cause (or stack line, at most 1024 bytes; at most 32) to the error.
+ */
+enum hardstore_result hardstore_log_record_add_cause(struct hardstore_log_record *record, const uint8_t *cause, size_t cause_len);
+
+/*
+ Adds a field: key 1..=128 bytes, value at most 2048 bytes, at most 32 fields.
+ */
+enum hardstore_result hardstore_log_record_add_field(struct hardstore_log_record *record, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len);
+
+/*
+ Frees a record. NULL is allowed.
+ */
+void hardstore_log_record_free(struct hardstore_log_record *record);
+
+/*
+ Appends `record` (only read) to the ring and writes its seq to `out_seq`.
+ `HARDSTORE_BUFFERED` returns at once; `HARDSTORE_DURABLE` once it is on disk.
+ */
+enum hardstore_result hardstore_logs_append(const struct hardstore_store *store, const struct hardstore_log_record *record, uint32_t durability, uint64_t *out_seq);
+
+/*
+ Writes the live seq range: the ring holds `[*out_oldest, *out_next)`.
+ */
+enum hardstore_result hardstore_logs_range(const struct hardstore_store *store, uint64_t *out_oldest, uint64_t *out_next);
+
+/*
+ Creates a query matching every entry, newest first, 100 a page. Caller owns it.
+ */
+enum hardstore_result hardstore_logs_query_new(struct hardstore_logs_query **out_query);
+
+/*
+ Only entries at `level` (`HARDSTORE_LEVEL_*`) or above.
+ */
+enum hardstore_result hardstore_logs_query_set_min_level(struct hardstore_logs_query *query, uint32_t level);
+
+/*
+ Only entries of this tenant.
+ */
+enum hardstore_result hardstore_logs_query_set_tenant(struct hardstore_logs_query *query, const uint8_t *tenant, size_t tenant_len);
+
+/*
+ Only entries of this user.
+ */
+enum hardstore_result hardstore_logs_query_set_user(struct hardstore_logs_query *query, const uint8_t *user, size_t user_len);
+
+/*
+ Only entries of this endpoint.
+ */
+enum hardstore_result hardstore_logs_query_set_endpoint(struct hardstore_logs_query *query, const uint8_t *endpoint, size_t endpoint_len);
+
+/*
+ Only entries whose message contains `text` (case-sensitive).
+ */
+enum hardstore_result hardstore_logs_query_set_text(struct hardstore_logs_query *query, const uint8_t *text, size_t text_len);
+
+/*
+ Only entries with `from <= time < until` (0 and `UINT64_MAX` for no bound).
+ */
+enum hardstore_result hardstore_logs_query_set_time_range(struct hardstore_logs_query *query, uint64_t from, uint64_t until);
+
+/*
+ Oldest first when `oldest_first` is true (default newest first).
+ */
+enum hardstore_result hardstore_logs_query_set_oldest_first(struct hardstore_logs_query *query, bool oldest_first);
+
+/*
+ The most entries a page returns, 1..=10000.
+ */
+enum hardstore_result hardstore_logs_query_set_limit(struct hardstore_logs_query *query, size_t limit);
+
+/*
+ Continue after the page whose cursor is given (from `hardstore_logs_iter_cursor`).
+ */
+enum hardstore_result hardstore_logs_query_set_cursor(struct hardstore_logs_query *query, const uint8_t *cursor, size_t cursor_len);
+
+/*
+ Frees a query. NULL is allowed.
+ */
+void hardstore_logs_query_free(struct hardstore_logs_query *query);
+
+/*
+ Runs `query` (only read) into a new `*out_iter` holding one page, owned by the caller.
+ */
+enum hardstore_result hardstore_logs_query_run(const struct hardstore_store *store, const struct hardstore_logs_query *query, struct hardstore_logs_iter **out_iter);
+
+/*
+ Writes the next entry to `*out_entry`, or NULL at the end of the page. The entry is
+ borrowed from the iterator.
+ */
+enum hardstore_result hardstore_logs_iter_next(struct hardstore_logs_iter *iter, const struct hardstore_log_entry **out_entry);
+
+/*
+ Writes the next page's cursor to a new `*out_cursor` (owned by the caller), or NULL
+ when nothing more matches.
+ */
+enum hardstore_result hardstore_logs_iter_cursor(const struct hardstore_logs_iter *iter, struct hardstore_bytes **out_cursor);
+
+/*
+ Frees an iterator and the entries borrowed from it. NULL is allowed.
+ */
+void hardstore_logs_iter_free(struct hardstore_logs_iter *iter);
+
+/*
+ The entry's seq; 0 for NULL.
+ */
+uint64_t hardstore_log_entry_seq(const struct hardstore_log_entry *entry);
+
+/*
+ The entry's time, microseconds since the epoch; 0 for NULL.
+ */
+uint64_t hardstore_log_entry_time(const struct hardstore_log_entry *entry);
+
+/*
+ The entry's level (`HARDSTORE_LEVEL_*`); 0 for NULL.
+ */
+uint32_t hardstore_log_entry_level(const struct hardstore_log_entry *entry);
+
+/*
+ Writes the status code to `out_status`; `HARDSTORE_NOT_FOUND` if the entry has none.
+ */
+enum hardstore_result hardstore_log_entry_status(const struct hardstore_log_entry *entry, uint16_t *out_status);
+
+/*
+ Writes the duration to `out_duration_us`; `HARDSTORE_NOT_FOUND` if it has none.
+ */
+enum hardstore_result hardstore_log_entry_duration_us(const struct hardstore_log_entry *entry, uint64_t *out_duration_us);
+
+/*
+ Points the out-parameters at a string field (`HARDSTORE_LOG_*`): UTF-8, not
+ NUL-terminated, valid as long as the entry.
+ */
+enum hardstore_result hardstore_log_entry_field(const struct hardstore_log_entry *entry, uint32_t field, const uint8_t **out_ptr, size_t *out_len);
+
+/*
+ The number of error causes; 0 for NULL or no error.
+ */
+size_t hardstore_log_entry_cause_count(const struct hardstore_log_entry *entry);
+
+/*
+ Points the out-parameters at cause `index`. `HARDSTORE_NOT_FOUND` past the last.
+ */
+enum hardstore_result hardstore_log_entry_cause(const struct hardstore_log_entry *entry, size_t index, const uint8_t **out_ptr, size_t *out_len);
+
+/*
+ The number of fields; 0 for NULL.
+ */
+size_t hardstore_log_entry_field_count(const struct hardstore_log_entry *entry);
+
+/*
+ Points the out-parameters at field `index`. `HARDSTORE_NOT_FOUND` past the last.
+ */
+enum hardstore_result hardstore_log_entry_kv(const struct hardstore_log_entry *entry, size_t index, const uint8_t **out_key, size_t *out_key_len, const uint8_t **out_value, size_t *out_value_len);
+
+/*
+ Computes stats over entries with `from <= time < until` (0 and `UINT64_MAX` for no
+ bound) into a new `*out_stats`, owned by the caller (`hardstore_log_stats_free`).
+ */
+enum hardstore_result hardstore_logs_stats(const struct hardstore_store *store, uint64_t from, uint64_t until, struct hardstore_log_stats **out_stats);
+
+/*
+ Writes the totals to `*out_totals`.
+ */
+enum hardstore_result hardstore_log_stats_totals(const struct hardstore_log_stats *stats, struct hardstore_log_totals *out_totals);
+
+/*
+ Writes endpoint `index`'s figures (endpoints sorted by name) to `*out_endpoint`.
+ `HARDSTORE_NOT_FOUND` past the last.
+ */
+enum hardstore_result hardstore_log_stats_endpoint(const struct hardstore_log_stats *stats, size_t index, struct hardstore_endpoint_stats *out_endpoint);
+
+/*
+ Frees stats. NULL is allowed.
+ */
+void hardstore_log_stats_free(struct hardstore_log_stats *stats);
+
+/*
  Creates default options (system clock, 100 ms flush interval, no audit key) into
  `*out_options`. The caller owns them: free with `hardstore_options_free`.
  */
@@ -619,6 +983,16 @@ enum hardstore_result hardstore_options_set_max_batch(struct hardstore_options *
  bytes are copied.
  */
 enum hardstore_result hardstore_options_set_audit_key(struct hardstore_options *options, const uint8_t *key, size_t key_len);
+
+/*
+ Sets how many log entries the ring keeps (at least 1; default 100,000).
+ */
+enum hardstore_result hardstore_options_set_log_capacity(struct hardstore_options *options, uint64_t capacity);
+
+/*
+ Turns PII redaction of log messages and field values on (default) or off.
+ */
+enum hardstore_result hardstore_options_set_redact_logs(struct hardstore_options *options, bool redact);
 
 /*
  Frees options. NULL is allowed.

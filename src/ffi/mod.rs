@@ -18,10 +18,12 @@
 
 mod audit;
 mod bytes;
+mod logs;
 mod store;
 
 pub use audit::*;
 pub use bytes::*;
+pub use logs::*;
 pub use store::*;
 
 use std::cell::RefCell;

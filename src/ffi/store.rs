@@ -110,6 +110,37 @@ pub unsafe extern "C" fn hardstore_options_set_audit_key(
     })
 }
 
+/// Sets how many log entries the ring keeps (at least 1; default 100,000).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_options_set_log_capacity(
+    options: *mut hardstore_options,
+    capacity: u64,
+) -> hardstore_result {
+    guard(|| {
+        let o = arg_mut(options, "options")?;
+        if capacity == 0 {
+            return Err(
+                crate::Error::InvalidArgument("log capacity must be at least 1".into()).into(),
+            );
+        }
+        o.inner = o.inner.clone().log_capacity(capacity);
+        Ok(())
+    })
+}
+
+/// Turns PII redaction of log messages and field values on (default) or off.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_options_set_redact_logs(
+    options: *mut hardstore_options,
+    redact: bool,
+) -> hardstore_result {
+    guard(|| {
+        let o = arg_mut(options, "options")?;
+        o.inner = o.inner.clone().redact_logs(redact);
+        Ok(())
+    })
+}
+
 /// Frees options. NULL is allowed.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_options_free(options: *mut hardstore_options) {
