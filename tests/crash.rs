@@ -10,9 +10,12 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use hardstore::logs::{Level, LogQuery, LogRecord};
 use hardstore::{AuditEvent, Durability, Options, Store};
 
 const CHILD_ENV: &str = "HARDSTORE_CRASH_CHILD";
+const LOG_CHILD_ENV: &str = "HARDSTORE_CRASH_LOG_CHILD";
+const RING: u64 = 50;
 
 /// The child's body; a no-op unless the parent started this binary as the child.
 #[test]
@@ -39,6 +42,34 @@ fn crash_child() {
     });
 }
 
+/// The log child: appends to a small ring durably from 2 threads (and buffered from a
+/// third), so the ring wraps many times per cycle.
+#[test]
+fn crash_log_child() {
+    let Some(path) = std::env::var_os(LOG_CHILD_ENV) else {
+        return;
+    };
+    let store = Store::open(&path, Options::new().log_capacity(RING)).unwrap();
+    let out = std::sync::Mutex::new(std::io::stdout());
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let store = store.clone();
+            let out = &out;
+            s.spawn(move || loop {
+                let rec = LogRecord::new(Level::Info, format!("t{t}")).field("t", t.to_string());
+                if t == 2 {
+                    store.logs().append(rec, Durability::Buffered).unwrap();
+                    continue;
+                }
+                let seq = store.logs().append(rec, Durability::Durable).unwrap();
+                let mut o = out.lock().unwrap();
+                writeln!(o, "ACK {seq}").unwrap();
+                o.flush().unwrap();
+            });
+        }
+    });
+}
+
 struct Rng(u64);
 
 impl Rng {
@@ -50,24 +81,30 @@ impl Rng {
     }
 }
 
-#[test]
-fn kill_9_never_loses_an_acknowledged_durable_append() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return;
-    }
-    let cycles: usize = std::env::var("HARDSTORE_CRASH_CYCLES")
+fn cycles() -> usize {
+    std::env::var("HARDSTORE_CRASH_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let dir = common::TempDir::new("crash");
-    let path = dir.file("crash.hs");
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64);
-    let mut acked_total = 0usize;
-    let mut max_acked: Option<u64> = None;
-    for cycle in 0..cycles {
+        .unwrap_or(20)
+}
+
+fn in_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some() || std::env::var_os(LOG_CHILD_ENV).is_some()
+}
+
+/// Starts the child test `name` on `path`, kills it at a random moment after its first
+/// acknowledgement, and returns the seqs it acknowledged.
+fn run_and_kill(
+    name: &str,
+    env: &str,
+    path: &std::path::Path,
+    rng: &mut Rng,
+    cycle: usize,
+) -> Vec<u64> {
+    {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &path)
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(env, path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -96,7 +133,23 @@ fn kill_9_never_loses_an_acknowledged_durable_append() {
         child.wait().unwrap();
         reader.join().unwrap();
         acked.extend(rx.try_iter());
+        acked
+    }
+}
 
+#[test]
+fn kill_9_never_loses_an_acknowledged_durable_append() {
+    if in_child() {
+        return;
+    }
+    let cycles = cycles();
+    let dir = common::TempDir::new("crash");
+    let path = dir.file("crash.hs");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64);
+    let mut acked_total = 0usize;
+    let mut max_acked: Option<u64> = None;
+    for cycle in 0..cycles {
+        let acked = run_and_kill("crash_child", CHILD_ENV, &path, &mut rng, cycle);
         let store = Store::open(&path, Options::new()).unwrap();
         let audit = store.audit();
         let size = audit.size().unwrap();
@@ -117,4 +170,51 @@ fn kill_9_never_loses_an_acknowledged_durable_append() {
     println!(
         "{cycles} kill -9 cycles, {acked_total} acknowledged durable appends, none lost; highest seq {max_acked:?}"
     );
+}
+
+#[test]
+fn kill_9_while_the_ring_wraps() {
+    if in_child() {
+        return;
+    }
+    let cycles = cycles();
+    let dir = common::TempDir::new("crash-logs");
+    let path = dir.file("ring.hs");
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ std::process::id() as u64);
+    let mut acked_total = 0;
+    for cycle in 0..cycles {
+        let acked = run_and_kill("crash_log_child", LOG_CHILD_ENV, &path, &mut rng, cycle);
+        let store = Store::open(&path, Options::new().log_capacity(RING)).unwrap();
+        let (head, next) = store.logs().range().unwrap();
+        assert!(
+            next - head <= RING,
+            "cycle {cycle}: {head}..{next} holds more than {RING}"
+        );
+        let page = store
+            .logs()
+            .query(&LogQuery::new().oldest_first(true).limit(1_000))
+            .unwrap();
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            (head..next).collect::<Vec<_>>(),
+            "cycle {cycle}: one contiguous run"
+        );
+        for e in &page.entries {
+            assert_eq!(
+                e.message,
+                format!("t{}", e.fields[0].1),
+                "cycle {cycle}: torn entry"
+            );
+        }
+        for &seq in &acked {
+            assert!(
+                seq < next,
+                "cycle {cycle}: acknowledged seq {seq} lost (next {next})"
+            );
+        }
+        store.close().unwrap();
+        acked_total += acked.len();
+    }
+    println!("{cycles} kill -9 cycles while a ring of {RING} wrapped: {acked_total} durable log appends acknowledged, none lost");
 }
