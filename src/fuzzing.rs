@@ -189,3 +189,149 @@ pub fn proof_verify(data: &[u8]) {
         assert!(merkle::verify_consistency(old, size, &old_root, &root, &bad).is_err());
     }
 }
+
+use redb::BackendError;
+use std::ops::Bound;
+
+/// An in-memory redb backend that survives a close: clones share the same bytes, so a
+/// model can reopen a store without touching the disk.
+#[derive(Debug, Clone, Default)]
+pub struct SharedMemoryBackend(std::sync::Arc<redb::backends::InMemoryBackend>);
+
+impl redb::StorageBackend for SharedMemoryBackend {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.0.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.0.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.0.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.0.write(offset, data)
+    }
+    fn close(&self) -> Result<(), std::io::Error> {
+        self.0.close()
+    }
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.0.try_lock_range(start, end)
+    }
+    fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.0.try_lock_shared_range(start, end)
+    }
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.0.lock_range(start, end)
+    }
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.0.lock_shared_range(start, end)
+    }
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.0.unlock_range(start, end)
+    }
+}
+
+/// (d) Appends, reopens (with a new capacity), queries and stats on the log ring against
+/// an in-memory model, a `VecDeque` of capacity N: they must agree exactly.
+pub fn logs_model(data: &[u8]) {
+    use crate::logs::{Level, LogQuery, LogRecord};
+    use std::collections::VecDeque;
+
+    let mut input = Bytes(data);
+    let backend = SharedMemoryBackend::default();
+    let mut capacity = 1 + u64::from(input.u8() % 100);
+    let opts = |cap: u64| Options::new().log_capacity(cap).redact_logs(false);
+    let mut store = Store::open_with_backend(backend.clone(), opts(capacity)).expect("opens");
+    // The model: (seq, level, endpoint, message) of every live entry.
+    let mut model: VecDeque<(u64, u8, u8, String)> = VecDeque::new();
+    let mut next = 0u64;
+    let mut steps = 0;
+    while !input.done() && steps < 150 {
+        steps += 1;
+        match input.u8() % 5 {
+            0 | 1 => {
+                let n = 1 + input.u8() % 40;
+                let durable = input.u8() % 4 == 0;
+                for _ in 0..n {
+                    let tag = input.u8();
+                    let (level, ep) = (tag % 6, tag % 3);
+                    let msg = format!("m{} {}", tag, next);
+                    let rec = LogRecord::new(Level::ALL[level as usize], msg.clone())
+                        .endpoint(format!("/e{ep}"))
+                        .duration_us(u64::from(tag));
+                    let d = if durable {
+                        Durability::Durable
+                    } else {
+                        Durability::Buffered
+                    };
+                    let seq = store.logs().append(rec, d).expect("valid append");
+                    assert_eq!(seq, next, "seqs are consecutive");
+                    next += 1;
+                    model.push_back((seq, level, ep, msg));
+                    while model.len() as u64 > capacity {
+                        model.pop_front();
+                    }
+                }
+            }
+            2 => {
+                store.close().expect("close");
+                capacity = 1 + u64::from(input.u8() % 100);
+                store = Store::open_with_backend(backend.clone(), opts(capacity)).expect("reopen");
+                while model.len() as u64 > capacity {
+                    model.pop_front();
+                }
+            }
+            3 => {
+                let min = input.u8() % 7; // 6 means no level filter
+                let ep = input.u8() % 4; // 3 means no endpoint filter
+                let oldest_first = input.u8() % 2 == 0;
+                let limit = 1 + usize::from(input.u8() % 50);
+                let mut q = LogQuery::new().oldest_first(oldest_first).limit(limit);
+                if min < 6 {
+                    q = q.min_level(Level::ALL[min as usize]);
+                }
+                if ep < 3 {
+                    q = q.endpoint(format!("/e{ep}"));
+                }
+                let mut want: Vec<u64> = model
+                    .iter()
+                    .filter(|(_, l, e, _)| (min >= 6 || *l >= min) && (ep >= 3 || *e == ep))
+                    .map(|(s, ..)| *s)
+                    .collect();
+                if !oldest_first {
+                    want.reverse();
+                }
+                let mut got = Vec::new();
+                loop {
+                    let page = store.logs().query(&q).expect("query");
+                    assert!(page.entries.len() <= limit);
+                    for e in &page.entries {
+                        let m = model.iter().find(|x| x.0 == e.seq).expect("in model");
+                        assert_eq!(e.message, m.3);
+                        got.push(e.seq);
+                    }
+                    match page.next {
+                        Some(c) => q = q.after(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, want, "query agrees with the model");
+            }
+            _ => {
+                let (head, end) = store.logs().range().expect("range");
+                assert_eq!(end, next);
+                assert_eq!(end - head, model.len() as u64);
+                let s = store.logs().stats(None, None).expect("stats");
+                assert_eq!(s.total, model.len() as u64);
+                for (lvl, count) in s.per_level.iter().enumerate() {
+                    let m = model.iter().filter(|x| x.1 as usize == lvl).count() as u64;
+                    assert_eq!(*count, m, "level {lvl}");
+                }
+            }
+        }
+    }
+    store.close().expect("close");
+}

@@ -34,3 +34,8 @@ fn audit_model_corpus() {
 fn proof_verify_corpus() {
     replay("proof_verify", hardstore::fuzzing::proof_verify);
 }
+
+#[test]
+fn logs_model_corpus() {
+    replay("logs_model", hardstore::fuzzing::logs_model);
+}
