@@ -10,11 +10,15 @@
 //! disk. A crash loses only queued and unsynced buffered entries, never a durable one.
 
 mod entry;
+#[cfg(feature = "tracing")]
+mod layer;
 mod query;
 pub mod redact;
 mod ring;
 
 pub use entry::{limits, Level, LogEntry, LogError, LogRecord};
+#[cfg(feature = "tracing")]
+pub use layer::RingLayer;
 pub use query::{EndpointStats, LogCursor, LogPage, LogQuery, LogStats, MAX_LOG_PAGE};
 
 pub(crate) use ring::{create_tables, RingState, RingTables};
