@@ -329,6 +329,62 @@ pub(crate) struct StoredLog<'a> {
     pub(crate) fields: Vec<(&'a str, &'a str)>,
 }
 
+/// The columns stats read, decoded from the same bytes as [`StoredLog`] (same field
+/// order) while skipping the message, error and fields without allocating.
+// Every field must be decoded to walk the bytes, even those stats do not read.
+#[allow(dead_code)]
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogSummary<'a> {
+    pub(crate) seq: u64,
+    pub(crate) time: u64,
+    pub(crate) level: u8,
+    pub(crate) status: Option<u16>,
+    pub(crate) duration_us: Option<u64>,
+    #[serde(borrow)]
+    pub(crate) tenant: &'a str,
+    #[serde(borrow)]
+    pub(crate) user: &'a str,
+    #[serde(borrow)]
+    pub(crate) endpoint: &'a str,
+    #[serde(borrow)]
+    pub(crate) target: &'a str,
+    #[serde(borrow)]
+    pub(crate) message: &'a str,
+    pub(crate) error: Option<(&'a str, Skip<&'a str>)>,
+    pub(crate) fields: Skip<(&'a str, &'a str)>,
+}
+
+impl LogSummary<'_> {
+    pub(crate) fn level(&self) -> Result<Level> {
+        Level::from_u8(self.level)
+            .ok_or_else(|| Error::Corrupted(format!("log level {} is unknown", self.level)))
+    }
+}
+
+/// A sequence decoded element by element and thrown away.
+#[derive(Debug)]
+pub(crate) struct Skip<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Skip<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Skip<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Skip<T>, A::Error> {
+                while seq.next_element::<T>()?.is_some() {}
+                Ok(Skip(std::marker::PhantomData))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
 impl<'a> StoredLog<'a> {
     pub(crate) fn of(e: &'a LogEntry) -> StoredLog<'a> {
         StoredLog {

@@ -1,11 +1,11 @@
 //! Log queries and stats over the ring.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::logs::entry::{Level, LogEntry, StoredLog};
-use crate::logs::ring::ReadRing;
+use crate::logs::ring::{Full, ReadRing, Summaries};
 
 /// The most entries one page may hold.
 pub const MAX_LOG_PAGE: usize = 10_000;
@@ -201,7 +201,7 @@ pub(crate) fn run(ring: &ReadRing, q: &LogQuery) -> Result<LogPage> {
     };
     let mut out: Vec<LogEntry> = Vec::with_capacity(q.limit.min(1024));
     let mut more = false;
-    ring.scan(from, upto, !q.oldest_first, |e| {
+    ring.scan::<Full>(from, upto, !q.oldest_first, |e| {
         if !q.matches(e) {
             return Ok(true);
         }
@@ -266,8 +266,8 @@ pub(crate) fn stats(
         }
     }
     let mut per_level = [0u64; 6];
-    let mut eps: BTreeMap<String, (u64, u64, Vec<u64>)> = BTreeMap::new();
-    ring.scan(0, u64::MAX, false, |e| {
+    let mut eps: HashMap<String, (u64, u64, Vec<u64>)> = HashMap::new();
+    ring.scan::<Summaries>(0, u64::MAX, false, |e| {
         if from.is_some_and(|f| e.time < f) || until.is_some_and(|u| e.time >= u) {
             return Ok(true);
         }
@@ -290,6 +290,8 @@ pub(crate) fn stats(
     })?;
     let total: u64 = per_level.iter().sum();
     let errors = per_level[Level::Error as usize] + per_level[Level::Fatal as usize];
+    let mut eps: Vec<_> = eps.into_iter().collect();
+    eps.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let endpoints = eps
         .into_iter()
         .map(|(endpoint, (count, errors, mut d))| {

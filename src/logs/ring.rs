@@ -19,7 +19,7 @@ use redb::{
 };
 
 use crate::error::{Error, Result};
-use crate::logs::entry::{LogEntry, StoredLog};
+use crate::logs::entry::{LogEntry, LogSummary, StoredLog};
 
 /// Entries per chunk.
 pub(crate) const CHUNK: u64 = 64;
@@ -114,15 +114,48 @@ fn extend_chunk(old: &[u8], new: &[StoredLog<'_>]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// How a scan decodes a chunk's entries: fully ([`StoredLog`]) or only the columns
+/// stats need ([`LogSummary`], which skips the rest without allocating).
+pub(crate) trait ChunkView {
+    type Item<'a>: serde::Deserialize<'a> + HasSeq;
+}
+
+/// An entry view that knows its seq.
+pub(crate) trait HasSeq {
+    fn seq(&self) -> u64;
+}
+
+/// Full entries.
+pub(crate) struct Full;
+impl ChunkView for Full {
+    type Item<'a> = StoredLog<'a>;
+}
+impl HasSeq for StoredLog<'_> {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// Summaries.
+pub(crate) struct Summaries;
+impl ChunkView for Summaries {
+    type Item<'a> = LogSummary<'a>;
+}
+impl HasSeq for LogSummary<'_> {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 /// Decodes a chunk, borrowing its strings.
-pub(crate) fn decode_chunk(bytes: &[u8]) -> Result<Vec<StoredLog<'_>>> {
+pub(crate) fn decode_chunk<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<Vec<T>> {
     let (&version, body) = bytes
         .split_first()
         .ok_or_else(|| Error::Corrupted("empty log chunk".into()))?;
     if version != CHUNK_V1 {
         return Err(Error::UnknownRecordVersion(version));
     }
-    let (v, rest): (Vec<StoredLog<'_>>, _) = postcard::take_from_bytes(body)?;
+    let (v, rest): (Vec<T>, _) = postcard::take_from_bytes(body)?;
     if !rest.is_empty() {
         return Err(Error::Corrupted("trailing bytes in a log chunk".into()));
     }
@@ -213,12 +246,12 @@ impl ReadRing {
     /// Calls `f` on every live entry in seq order (or reverse), chunk by chunk, until it
     /// returns `false`. `upto` bounds the seqs visited from above (exclusive) and `from`
     /// from below (inclusive).
-    pub(crate) fn scan(
+    pub(crate) fn scan<V: ChunkView>(
         &self,
         from: u64,
         upto: u64,
         newest_first: bool,
-        mut f: impl FnMut(&StoredLog<'_>) -> Result<bool>,
+        mut f: impl FnMut(&V::Item<'_>) -> Result<bool>,
     ) -> Result<()> {
         let lo = from.max(self.head);
         let hi = upto.min(self.next);
@@ -227,9 +260,9 @@ impl ReadRing {
         }
         let range = self.chunks.range(lo / CHUNK..=(hi - 1) / CHUNK)?;
         let mut visit = |bytes: &[u8]| -> Result<bool> {
-            let entries = decode_chunk(bytes)?;
-            let mut go = |e: &StoredLog<'_>| -> Result<bool> {
-                if e.seq < lo || e.seq >= hi {
+            let entries: Vec<V::Item<'_>> = decode_chunk(bytes)?;
+            let mut go = |e: &V::Item<'_>| -> Result<bool> {
+                if e.seq() < lo || e.seq() >= hi {
                     return Ok(true);
                 }
                 f(e)
