@@ -121,6 +121,11 @@
 #define HARDSTORE_FIELD_USER_AGENT 6
 
 /*
+ Longest idempotency key, in bytes.
+ */
+#define HARDSTORE_LIMIT_IDEM_KEY 255
+
+/*
  Level values: trace.
  */
 #define HARDSTORE_LEVEL_TRACE 0
@@ -286,7 +291,34 @@ typedef enum hardstore_result {
    A stored record has a format version this build cannot read.
    */
   HARDSTORE_UNKNOWN_RECORD_VERSION = 19,
+  /*
+   An idempotency token's holder was fenced off (lease taken over, key gone).
+   */
+  HARDSTORE_FENCED = 20,
 } hardstore_result;
+
+/*
+ What `hardstore_idem_begin` answered. Values are stable: a C caller switches on them.
+ */
+typedef enum hardstore_idem_outcome {
+  /*
+   You own the key: `*out_token` holds your token. Do the work, then complete, fail
+   or release it.
+   */
+  HARDSTORE_IDEM_STARTED = 0,
+  /*
+   Completed (or failed terminally) before: `*out_response` holds the cached response.
+   */
+  HARDSTORE_IDEM_REPLAY = 1,
+  /*
+   Someone holds a live lease: retry after `*out_retry_after_us` (HTTP 409).
+   */
+  HARDSTORE_IDEM_IN_PROGRESS = 2,
+  /*
+   The key was used for a different request (HTTP 422).
+   */
+  HARDSTORE_IDEM_MISMATCH = 3,
+} hardstore_idem_outcome;
 
 /*
  An audit entry read from the store. Owned ones (from `hardstore_audit_get`) are freed
@@ -317,6 +349,24 @@ typedef struct hardstore_audit_query hardstore_audit_query;
  free it with `hardstore_bytes_free`.
  */
 typedef struct hardstore_bytes hardstore_bytes;
+
+/*
+ A clock that only moves when told to. Create with `hardstore_clock_new_manual`, give
+ it to options with `hardstore_options_set_clock`, free with `hardstore_clock_free`
+ (a store opened with it keeps its own reference, so freeing early is safe).
+ */
+typedef struct hardstore_clock hardstore_clock;
+
+/*
+ A cached response, from `hardstore_idem_begin`. Free with `hardstore_idem_response_free`.
+ */
+typedef struct hardstore_idem_response hardstore_idem_response;
+
+/*
+ Proof of owning a key, from `hardstore_idem_begin`. Free with
+ `hardstore_idem_token_free` (freeing does not release the key).
+ */
+typedef struct hardstore_idem_token hardstore_idem_token;
 
 /*
  A log entry borrowed from a `hardstore_logs_iter`, valid until the iterator is freed.
@@ -355,6 +405,13 @@ typedef struct hardstore_options hardstore_options;
  Close (and free) it with `hardstore_store_close`.
  */
 typedef struct hardstore_store hardstore_store;
+
+/*
+ A multi-area write being built. Create with `hardstore_tx_begin`, add operations,
+ then `hardstore_tx_commit`; free with `hardstore_tx_free` (freeing an uncommitted
+ transaction discards it). Not thread-safe: use one transaction from one thread.
+ */
+typedef struct hardstore_tx hardstore_tx;
 
 /*
  The fields of a checkpoint, from `hardstore_checkpoint_parse`.
@@ -407,6 +464,32 @@ typedef struct hardstore_verify_report {
    */
   uint8_t root[32];
 } hardstore_verify_report;
+
+/*
+ A key's state, from `hardstore_idem_get`.
+ */
+typedef struct hardstore_idem_info {
+  /*
+   0 in progress (the lease may have run out), 1 completed, 2 failed terminally.
+   */
+  uint32_t state;
+  /*
+   The current fencing number.
+   */
+  uint64_t fence;
+  /*
+   When the key was created, microseconds since the Unix epoch.
+   */
+  uint64_t created_us;
+  /*
+   When it expires.
+   */
+  uint64_t expires_us;
+  /*
+   When the current lease ends (meaningful while in progress).
+   */
+  uint64_t lease_until_us;
+} hardstore_idem_info;
 
 /*
  The totals of `hardstore_log_stats`.
@@ -746,6 +829,126 @@ enum hardstore_result hardstore_bytes_copy(const struct hardstore_bytes *bytes, 
 void hardstore_bytes_free(struct hardstore_bytes *bytes);
 
 /*
+ Creates a manual clock reading `start_us` microseconds since the Unix epoch. The
+ caller owns `*out_clock`.
+ */
+enum hardstore_result hardstore_clock_new_manual(uint64_t start_us, struct hardstore_clock **out_clock);
+
+/*
+ Sets the clock to `now_us`; every store using it sees the new time at once.
+ */
+enum hardstore_result hardstore_clock_set(const struct hardstore_clock *clock, uint64_t now_us);
+
+/*
+ Moves the clock forward by `us` microseconds.
+ */
+enum hardstore_result hardstore_clock_advance(const struct hardstore_clock *clock, uint64_t us);
+
+/*
+ Makes stores opened with `options` read `clock` instead of the system clock. The
+ options keep their own reference; the caller still owns `clock`.
+ */
+enum hardstore_result hardstore_options_set_clock(struct hardstore_options *options, const struct hardstore_clock *clock);
+
+/*
+ Frees a clock. NULL is allowed.
+ */
+void hardstore_clock_free(struct hardstore_clock *clock);
+
+/*
+ Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
+ method, the path and the body: the bytes that make two requests the same), with a
+ lease of `lease_ms` milliseconds. `durability` is `HARDSTORE_DURABLE` or
+ `HARDSTORE_BUFFERED` (enough: a lost begin only means a retry starts afresh).
+
+ On success `*out_outcome` says which of the four answers it is, and exactly the
+ matching output is set: `*out_token` (owned by the caller) for STARTED,
+ `*out_response` (owned) for REPLAY, `*out_retry_after_us` for IN_PROGRESS; the other
+ pointers get NULL or 0. All four out-pointers are required.
+ */
+enum hardstore_result hardstore_idem_begin(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *key, size_t key_len, const uint8_t *request, size_t request_len, uint64_t lease_ms, uint32_t durability, enum hardstore_idem_outcome *out_outcome, struct hardstore_idem_token **out_token, struct hardstore_idem_response **out_response, uint64_t *out_retry_after_us);
+
+/*
+ The token's fencing number (0 for NULL).
+ */
+uint64_t hardstore_idem_token_fence(const struct hardstore_idem_token *token);
+
+/*
+ The recovery point a crashed earlier holder saved, if any. Writes whether there is
+ one to `out_has`; if so, the name and bytes (borrowed, valid until the token is freed)
+ go to the other out-pointers, which are all required.
+ */
+enum hardstore_result hardstore_idem_token_recovery(const struct hardstore_idem_token *token, bool *out_has, const uint8_t **out_name, size_t *out_name_len, const uint8_t **out_data, size_t *out_data_len);
+
+/*
+ Frees a token. It does not release the key (use `hardstore_idem_release`). NULL is
+ allowed.
+ */
+void hardstore_idem_token_free(struct hardstore_idem_token *token);
+
+/*
+ The cached response: the body (borrowed, valid until the response is freed), whether a
+ status code was stored and which, and whether it was cached by a terminal failure
+ (`hardstore_idem_fail`) rather than a completion. Every out-pointer is required.
+ */
+enum hardstore_result hardstore_idem_response_get(const struct hardstore_idem_response *response, const uint8_t **out_body, size_t *out_body_len, bool *out_has_status, uint16_t *out_status, bool *out_failed);
+
+/*
+ Frees a response. NULL is allowed.
+ */
+void hardstore_idem_response_free(struct hardstore_idem_response *response);
+
+/*
+ Caches `body` (at most 1 MiB) and, if `has_status`, `status` as the key's response,
+ durably. Fails with `HARDSTORE_FENCED` if the token's holder was fenced off (its lease
+ ran out and another took over, or the key was released or expired); nothing changes
+ then. The caller still owns `token`. To commit the response with app state and an
+ audit entry, use `hardstore_tx_idem_complete` instead.
+ */
+enum hardstore_result hardstore_idem_complete(const struct hardstore_store *store, const struct hardstore_idem_token *token, bool has_status, uint16_t status, const uint8_t *body, size_t body_len);
+
+/*
+ Caches a terminal failure (retries replay it, flagged failed), durably. Same rules as
+ `hardstore_idem_complete`.
+ */
+enum hardstore_result hardstore_idem_fail(const struct hardstore_store *store, const struct hardstore_idem_token *token, bool has_status, uint16_t status, const uint8_t *body, size_t body_len);
+
+/*
+ Frees the key so that a retry starts afresh (for retryable failures). A fenced-off
+ holder gets `HARDSTORE_FENCED`.
+ */
+enum hardstore_result hardstore_idem_release(const struct hardstore_store *store, const struct hardstore_idem_token *token);
+
+/*
+ Extends the token's lease to `lease_ms` milliseconds from now.
+ */
+enum hardstore_result hardstore_idem_renew(const struct hardstore_store *store, const struct hardstore_idem_token *token, uint64_t lease_ms);
+
+/*
+ Saves a recovery point (a UTF-8 name and bytes, together at most 1 MiB) on the key
+ between steps of multi-step work. A holder that takes over after a crash finds it
+ with `hardstore_idem_token_recovery`.
+ */
+enum hardstore_result hardstore_idem_save_recovery(const struct hardstore_store *store, const struct hardstore_idem_token *token, const uint8_t *name, size_t name_len, const uint8_t *data, size_t data_len);
+
+/*
+ Deletes up to `limit` expired keys and writes how many to `out_purged`.
+ */
+enum hardstore_result hardstore_idem_purge_expired(const struct hardstore_store *store, size_t limit, size_t *out_purged);
+
+/*
+ Looks a key up. Writes whether it exists (and has not expired) to `out_found` and,
+ if so, its state to `*out_info`.
+ */
+enum hardstore_result hardstore_idem_get(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *key, size_t key_len, bool *out_found, struct hardstore_idem_info *out_info);
+
+/*
+ Sets how long an idempotency key lives from its creation, in milliseconds (at least
+ 1; default 24 h).
+ */
+enum hardstore_result hardstore_options_set_idempotency_ttl_ms(struct hardstore_options *options, uint64_t ttl_ms);
+
+/*
  Creates a record with a level (`HARDSTORE_LEVEL_*`) and a UTF-8 message of at most
  8192 bytes (a longer one is refused, never cut). The caller owns `*out_record`.
  */
@@ -1026,6 +1229,85 @@ enum hardstore_result hardstore_store_id(const struct hardstore_store *store, ui
  Another thread must not be using the handle during or after this call.
  */
 enum hardstore_result hardstore_store_close(struct hardstore_store *store);
+
+/*
+ Starts a transaction on `store` that commits with `durability` (`HARDSTORE_DURABLE`
+ or `HARDSTORE_BUFFERED`). The caller owns `*out_tx`; the store must outlive it.
+ */
+enum hardstore_result hardstore_tx_begin(const struct hardstore_store *store, uint32_t durability, struct hardstore_tx **out_tx);
+
+/*
+ Adds `(namespace, key) = value` to the transaction (namespace 1..=64 bytes of UTF-8,
+ key 1..=1024 bytes, value at most 1 MiB; checked now). The bytes are copied.
+ */
+enum hardstore_result hardstore_tx_kv_put(struct hardstore_tx *tx, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len);
+
+/*
+ Adds the deletion of `(namespace, key)` to the transaction (absent keys are fine).
+ */
+enum hardstore_result hardstore_tx_kv_delete(struct hardstore_tx *tx, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len);
+
+/*
+ Adds an audit append of `event` (validated now and copied; the caller still owns it)
+ and writes its index among this transaction's audit appends (0, 1, ...) to
+ `out_index`, for `hardstore_tx_audit_seq` after the commit.
+ */
+enum hardstore_result hardstore_tx_audit_append(struct hardstore_tx *tx, const struct hardstore_audit_event *event, size_t *out_index);
+
+/*
+ Adds the completion of `token`'s key with a cached response (as
+ `hardstore_idem_complete`). If the holder was fenced off by the time of the commit,
+ the commit fails with `HARDSTORE_FENCED` and nothing in the transaction is written.
+ */
+enum hardstore_result hardstore_tx_idem_complete(struct hardstore_tx *tx, const struct hardstore_idem_token *token, bool has_status, uint16_t status, const uint8_t *body, size_t body_len);
+
+/*
+ Adds a terminal failure of `token`'s key (as `hardstore_idem_fail`).
+ */
+enum hardstore_result hardstore_tx_idem_fail(struct hardstore_tx *tx, const struct hardstore_idem_token *token, bool has_status, uint16_t status, const uint8_t *body, size_t body_len);
+
+/*
+ Adds the release of `token`'s key (as `hardstore_idem_release`).
+ */
+enum hardstore_result hardstore_tx_idem_release(struct hardstore_tx *tx, const struct hardstore_idem_token *token);
+
+/*
+ Commits every operation added, atomically, with the durability given at begin. On
+ an error nothing is written (for example `HARDSTORE_FENCED` from an idempotency
+ completion). Either way the transaction is finished: further operations and commits
+ are refused. The caller still owns `tx` and frees it with `hardstore_tx_free`.
+ */
+enum hardstore_result hardstore_tx_commit(struct hardstore_tx *tx);
+
+/*
+ After a successful commit, writes the seq of the transaction's `index`-th audit
+ append to `out_seq`. `HARDSTORE_NOT_FOUND` for an index past the appends,
+ `HARDSTORE_INVALID_ARGUMENT` before a successful commit.
+ */
+enum hardstore_result hardstore_tx_audit_seq(const struct hardstore_tx *tx, size_t index, uint64_t *out_seq);
+
+/*
+ Frees a transaction; an uncommitted one is discarded (nothing of it is written).
+ NULL is allowed.
+ */
+void hardstore_tx_free(struct hardstore_tx *tx);
+
+/*
+ Writes `(namespace, key) = value` on its own (same limits as `hardstore_tx_kv_put`).
+ */
+enum hardstore_result hardstore_kv_put(const struct hardstore_store *store, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint32_t durability);
+
+/*
+ Deletes `(namespace, key)` on its own and writes whether it existed to `out_existed`.
+ */
+enum hardstore_result hardstore_kv_delete(const struct hardstore_store *store, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, uint32_t durability, bool *out_existed);
+
+/*
+ Reads `(namespace, key)`. Writes whether it exists to `out_found` and, if so, a new
+ buffer with the value to `*out_value` (owned by the caller: `hardstore_bytes_free`);
+ otherwise `*out_value` gets NULL.
+ */
+enum hardstore_result hardstore_kv_get(const struct hardstore_store *store, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, bool *out_found, struct hardstore_bytes **out_value);
 
 #ifdef __cplusplus
 }  // extern "C"

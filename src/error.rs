@@ -77,6 +77,11 @@ pub enum Error {
     #[error("corrupted: {0}")]
     Corrupted(String),
 
+    /// An idempotency token's holder was fenced off: its lease ran out and another
+    /// caller took over, or the key was released, completed or expired. Nothing changed.
+    #[error("fenced: {0}")]
+    Fenced(String),
+
     /// A proof did not verify against the given root, or was malformed.
     #[error("proof does not verify: {0}")]
     ProofInvalid(String),

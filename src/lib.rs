@@ -29,6 +29,8 @@ mod error;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idempotency;
+pub mod kv;
 pub mod logs;
 mod options;
 mod store;
@@ -41,6 +43,7 @@ pub use audit::{
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
+pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency};
 pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};
 pub use options::{Durability, Options};
 pub use store::{Store, StoreId, FORMAT_VERSION};

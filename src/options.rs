@@ -33,6 +33,7 @@ pub struct Options {
     pub(crate) audit_key: Option<Vec<u8>>,
     pub(crate) cache_bytes: usize,
     pub(crate) log_capacity: u64,
+    pub(crate) idem_ttl: Duration,
     pub(crate) redact_logs: bool,
 }
 
@@ -45,6 +46,7 @@ impl Default for Options {
             audit_key: None,
             cache_bytes: 1 << 30,
             log_capacity: 100_000,
+            idem_ttl: Duration::from_secs(24 * 3600),
             redact_logs: true,
         }
     }
@@ -56,6 +58,11 @@ impl Options {
         if self.log_capacity == 0 {
             return Err(crate::Error::InvalidArgument(
                 "log capacity must be at least 1".into(),
+            ));
+        }
+        if self.idem_ttl.is_zero() {
+            return Err(crate::Error::InvalidArgument(
+                "idempotency TTL must be longer than zero".into(),
             ));
         }
         Ok(())
@@ -96,6 +103,12 @@ impl Options {
     /// with a smaller capacity evicts the oldest surplus at open.
     pub fn log_capacity(mut self, n: u64) -> Self {
         self.log_capacity = n;
+        self
+    }
+
+    /// How long an idempotency key lives from its creation (default 24 h).
+    pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idem_ttl = ttl;
         self
     }
 

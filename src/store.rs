@@ -118,7 +118,9 @@ impl Store {
         let db = opened.map_err(|e| open_error(e, &path))?;
         let (id, created) = if existing {
             // Re-read under the write lock: the file may have changed between the two opens.
-            read_meta(&db, &path)?
+            let meta = read_meta(&db, &path)?;
+            add_missing_tables(&db)?;
+            meta
         } else {
             init_store(&db, &opts)?
         };
@@ -137,7 +139,9 @@ impl Store {
             .create_with_backend(backend)
             .map_err(|e| open_error(e, &path))?;
         let (id, created) = if existing {
-            read_meta(&db, &path)?
+            let meta = read_meta(&db, &path)?;
+            add_missing_tables(&db)?;
+            meta
         } else {
             init_store(&db, &opts)?
         };
@@ -173,6 +177,7 @@ impl Store {
             state,
             opts.flush_interval,
             opts.max_batch,
+            opts.idem_ttl,
         )?;
         let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
         let store = Store {
@@ -212,6 +217,37 @@ impl Store {
     /// The tamper-evident audit log.
     pub fn audit(&self) -> Audit<'_> {
         Audit::new(self)
+    }
+
+    /// Idempotency keys.
+    pub fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
+        crate::idempotency::Idempotency::new(self)
+    }
+
+    /// Reads app state `(namespace, key)` (written through [`Store::write`]).
+    pub fn kv_get(&self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        crate::kv::get(&self.begin_read()?, namespace, key)
+    }
+
+    /// Writes app state `(namespace, key) = value` on its own; to write it together with
+    /// other areas, use [`WriteTx::kv_put`] inside [`Store::write`].
+    pub fn kv_put(
+        &self,
+        namespace: &str,
+        key: &[u8],
+        value: &[u8],
+        durability: Durability,
+    ) -> Result<()> {
+        crate::kv::check(namespace, key, Some(value))?;
+        let (ns, k, v) = (namespace.to_owned(), key.to_vec(), value.to_vec());
+        self.write(durability, move |tx| tx.kv_put(&ns, &k, &v))
+    }
+
+    /// Deletes app state `(namespace, key)` on its own; returns whether it existed.
+    pub fn kv_delete(&self, namespace: &str, key: &[u8], durability: Durability) -> Result<bool> {
+        crate::kv::check(namespace, key, None)?;
+        let (ns, k) = (namespace.to_owned(), key.to_vec());
+        self.write(durability, move |tx| tx.kv_delete(&ns, &k))
     }
 
     /// The ring of recent log entries.
@@ -352,8 +388,26 @@ fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
         meta.insert(KEY_ID, id.as_slice())?;
         meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
     }
-    audit::create_tables(&txn)?;
-    logs::create_tables(&txn)?;
+    create_area_tables(&txn)?;
     txn.commit()?;
     Ok((StoreId(id), created))
+}
+
+/// Creates every area's tables that do not exist yet. Each module owns its tables; this
+/// is the one list of areas.
+fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
+    audit::create_tables(txn)?;
+    logs::create_tables(txn)?;
+    crate::idempotency::create_tables(txn)?;
+    crate::kv::create_tables(txn)?;
+    Ok(())
+}
+
+/// Adds the tables of areas newer than the file (a store created by an earlier release of
+/// this format), so that reads never meet a missing table. A no-op when all exist.
+fn add_missing_tables(db: &Database) -> Result<()> {
+    let txn = db.begin_write()?;
+    create_area_tables(&txn)?;
+    txn.commit()?;
+    Ok(())
 }

@@ -1,10 +1,14 @@
 //! [`WriteTx`]: the handle a write closure gets inside a group-committed transaction.
 
+use std::time::Duration;
+
 use redb::WriteTransaction;
 
 use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::idempotency::IdemTables;
+use crate::kv::KvTable;
 use crate::logs::{LogEntry, RingTables};
 use crate::writer::WriterState;
 
@@ -20,6 +24,9 @@ pub struct WriteTx<'a> {
     clock: &'a dyn Clock,
     audit: Option<AuditTables<'a>>,
     logs: Option<RingTables<'a>>,
+    idem: Option<IdemTables<'a>>,
+    kv: Option<KvTable<'a>>,
+    idem_ttl: Duration,
 }
 
 impl<'a> WriteTx<'a> {
@@ -27,6 +34,7 @@ impl<'a> WriteTx<'a> {
         txn: &'a WriteTransaction,
         state: &'a mut WriterState,
         clock: &'a dyn Clock,
+        idem_ttl: Duration,
     ) -> Self {
         Self {
             txn,
@@ -34,7 +42,48 @@ impl<'a> WriteTx<'a> {
             clock,
             audit: None,
             logs: None,
+            idem: None,
+            kv: None,
+            idem_ttl,
         }
+    }
+
+    pub(crate) fn idem(&mut self) -> Result<&mut IdemTables<'a>> {
+        if self.idem.is_none() {
+            self.idem = Some(IdemTables::open(self.txn)?);
+        }
+        self.idem
+            .as_mut()
+            .ok_or_else(|| Error::Storage("idempotency tables did not open".into()))
+    }
+
+    pub(crate) fn idem_ttl(&self) -> Duration {
+        self.idem_ttl
+    }
+
+    fn kv(&mut self) -> Result<&mut KvTable<'a>> {
+        if self.kv.is_none() {
+            self.kv = Some(KvTable::open(self.txn)?);
+        }
+        self.kv
+            .as_mut()
+            .ok_or_else(|| Error::Storage("app state table did not open".into()))
+    }
+
+    /// Reads app state `(namespace, key)`, seeing this transaction's own writes.
+    pub fn kv_get(&mut self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.kv()?.get(namespace, key)
+    }
+
+    /// Writes app state `(namespace, key) = value` (namespace 1..=64 bytes, key
+    /// 1..=1024 bytes, value at most 1 MiB).
+    pub fn kv_put(&mut self, namespace: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.kv()?.put(namespace, key, value)
+    }
+
+    /// Deletes app state `(namespace, key)`; returns whether it existed.
+    pub fn kv_delete(&mut self, namespace: &str, key: &[u8]) -> Result<bool> {
+        self.kv()?.delete(namespace, key)
     }
 
     /// The time this write is stamped with, from the store's clock.

@@ -107,6 +107,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     flush_interval: Duration,
     max_batch: usize,
+    idem_ttl: Duration,
     queue: Mutex<Queue>,
     /// Signalled when the queue drains with no leader (shutdown waits for it).
     idle: Condvar,
@@ -139,6 +140,7 @@ impl Writer {
         state: WriterState,
         flush_interval: Duration,
         max_batch: usize,
+        idem_ttl: Duration,
     ) -> Result<Writer> {
         let shared = Arc::new(Shared {
             db,
@@ -146,6 +148,7 @@ impl Writer {
             clock,
             flush_interval,
             max_batch,
+            idem_ttl,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 leader: false,
@@ -426,7 +429,7 @@ impl Shared {
             .map_err(|e| storage(Error::Storage(e.to_string())))?;
         let mut next = state.clone();
         {
-            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock);
+            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock, self.idem_ttl);
             if !logs.is_empty() {
                 tx.logs_write(logs).map_err(storage)?;
             }

@@ -16,7 +16,7 @@ use crate::error::Error;
 /// An audit event being built: `hardstore_audit_event_new`, setters, then
 /// `hardstore_audit_append`. Free with `hardstore_audit_event_free`.
 pub struct hardstore_audit_event {
-    inner: AuditEvent,
+    pub(crate) inner: AuditEvent,
 }
 
 /// An audit entry read from the store. Owned ones (from `hardstore_audit_get`) are freed

@@ -18,13 +18,19 @@
 
 mod audit;
 mod bytes;
+mod clock;
+mod idempotency;
 mod logs;
 mod store;
+mod tx;
 
 pub use audit::*;
 pub use bytes::*;
+pub use clock::*;
+pub use idempotency::*;
 pub use logs::*;
 pub use store::*;
+pub use tx::*;
 
 use std::cell::RefCell;
 use std::ffi::c_char;
@@ -76,6 +82,8 @@ pub enum hardstore_result {
     HARDSTORE_BUFFER_TOO_SMALL = 18,
     /// A stored record has a format version this build cannot read.
     HARDSTORE_UNKNOWN_RECORD_VERSION = 19,
+    /// An idempotency token's holder was fenced off (lease taken over, key gone).
+    HARDSTORE_FENCED = 20,
 }
 
 use hardstore_result::*;
@@ -112,6 +120,7 @@ fn code_of(e: &Error) -> hardstore_result {
         Error::ProofInvalid(_) => HARDSTORE_PROOF_INVALID,
         Error::CheckpointInvalid(_) => HARDSTORE_CHECKPOINT_INVALID,
         Error::Panicked(_) => HARDSTORE_PANIC,
+        Error::Fenced(_) => HARDSTORE_FENCED,
         Error::Io(_) => HARDSTORE_IO,
         Error::Storage(_) => HARDSTORE_STORAGE,
     }
@@ -282,6 +291,7 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
         17 => b"HARDSTORE_PANIC\0",
         18 => b"HARDSTORE_BUFFER_TOO_SMALL\0",
         19 => b"HARDSTORE_UNKNOWN_RECORD_VERSION\0",
+        20 => b"HARDSTORE_FENCED\0",
         _ => b"HARDSTORE_UNKNOWN_RESULT\0",
     };
     name.as_ptr() as *const c_char
@@ -313,7 +323,7 @@ mod tests {
 
     #[test]
     fn every_error_variant_has_a_distinct_named_code() {
-        for code in 0..=19u32 {
+        for code in 0..=20u32 {
             let name = unsafe { std::ffi::CStr::from_ptr(hardstore_result_name(code)) };
             assert_ne!(name.to_str().unwrap(), "HARDSTORE_UNKNOWN_RESULT", "{code}");
         }

@@ -1,0 +1,381 @@
+//! The C ABI for atomic multi-area writes (`hardstore_tx`) and app state (`hardstore_kv_*`).
+//!
+//! A C transaction collects operations, checking each one's arguments as it is added, and
+//! applies them all in one group-committed write at `hardstore_tx_commit`: all of them
+//! commit or none does. (The Rust API's closure runs inside the shared redb transaction;
+//! C cannot hand the library a closure that is safe to re-run, so its operations are
+//! recorded and replayed instead, with the same all-or-nothing result.)
+
+use super::audit::hardstore_audit_event;
+use super::bytes::{give_bytes, hardstore_bytes};
+use super::idempotency::hardstore_idem_token;
+use super::store::{durability_arg, hardstore_store};
+use super::{arg, arg_mut, bytes_arg, free_box, guard, hardstore_result, out, str_arg, FfiResult};
+use crate::audit::AuditEvent;
+use crate::error::Error;
+use crate::idempotency::IdemToken;
+use crate::kv;
+use crate::options::Durability;
+use crate::store::Store;
+
+/// One recorded operation.
+#[derive(Clone)]
+enum Op {
+    KvPut(String, Vec<u8>, Vec<u8>),
+    KvDelete(String, Vec<u8>),
+    Audit(AuditEvent),
+    IdemFinish {
+        token: IdemToken,
+        status: Option<u16>,
+        body: Vec<u8>,
+        failed: bool,
+    },
+    IdemRelease(IdemToken),
+}
+
+enum TxState {
+    Open,
+    /// Committed; the seqs of its audit entries, in the order they were added.
+    Committed(Vec<u64>),
+    /// A commit was attempted and failed; nothing was written.
+    Failed,
+}
+
+/// A multi-area write being built. Create with `hardstore_tx_begin`, add operations,
+/// then `hardstore_tx_commit`; free with `hardstore_tx_free` (freeing an uncommitted
+/// transaction discards it). Not thread-safe: use one transaction from one thread.
+pub struct hardstore_tx {
+    store: Store,
+    durability: Durability,
+    ops: Vec<Op>,
+    audits: usize,
+    state: TxState,
+}
+
+impl hardstore_tx {
+    fn push(&mut self, op: Op) -> FfiResult {
+        if !matches!(self.state, TxState::Open) {
+            return Err(Error::InvalidArgument(
+                "the transaction was already committed (or its commit failed)".into(),
+            )
+            .into());
+        }
+        self.ops.push(op);
+        Ok(())
+    }
+}
+
+/// Starts a transaction on `store` that commits with `durability` (`HARDSTORE_DURABLE`
+/// or `HARDSTORE_BUFFERED`). The caller owns `*out_tx`; the store must outlive it.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_begin(
+    store: *const hardstore_store,
+    durability: u32,
+    out_tx: *mut *mut hardstore_tx,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let d = durability_arg(durability)?;
+        let o = out(out_tx, "out_tx")?;
+        *o = Box::into_raw(Box::new(hardstore_tx {
+            store: s.store.clone(),
+            durability: d,
+            ops: Vec::new(),
+            audits: 0,
+            state: TxState::Open,
+        }));
+        Ok(())
+    })
+}
+
+unsafe fn kv_args<'a>(
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+) -> FfiResult<(&'a str, &'a [u8])> {
+    let ns = str_arg(namespace, namespace_len, "namespace", kv::MAX_NAMESPACE)?;
+    let key = bytes_arg(key, key_len, "key")?;
+    Ok((ns, key))
+}
+
+/// Adds `(namespace, key) = value` to the transaction (namespace 1..=64 bytes of UTF-8,
+/// key 1..=1024 bytes, value at most 1 MiB; checked now). The bytes are copied.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_kv_put(
+    tx: *mut hardstore_tx,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        let value = bytes_arg(value, value_len, "value")?;
+        kv::check(ns, key, Some(value))?;
+        t.push(Op::KvPut(ns.to_owned(), key.to_vec(), value.to_vec()))
+    })
+}
+
+/// Adds the deletion of `(namespace, key)` to the transaction (absent keys are fine).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_kv_delete(
+    tx: *mut hardstore_tx,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        kv::check(ns, key, None)?;
+        t.push(Op::KvDelete(ns.to_owned(), key.to_vec()))
+    })
+}
+
+/// Adds an audit append of `event` (validated now and copied; the caller still owns it)
+/// and writes its index among this transaction's audit appends (0, 1, ...) to
+/// `out_index`, for `hardstore_tx_audit_seq` after the commit.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_audit_append(
+    tx: *mut hardstore_tx,
+    event: *const hardstore_audit_event,
+    out_index: *mut usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let e = arg(event, "event")?;
+        let o = out(out_index, "out_index")?;
+        e.inner.validate()?;
+        t.push(Op::Audit(e.inner.clone()))?;
+        *o = t.audits;
+        t.audits += 1;
+        Ok(())
+    })
+}
+
+unsafe fn idem_finish(
+    tx: *mut hardstore_tx,
+    token: *const hardstore_idem_token,
+    has_status: bool,
+    status: u16,
+    body: *const u8,
+    body_len: usize,
+    failed: bool,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let token = arg(token, "token")?;
+        let body = bytes_arg(body, body_len, "body")?;
+        if body.len() > crate::idempotency::MAX_RESPONSE {
+            return Err(Error::TooLong {
+                field: "response",
+                len: body.len(),
+                max: crate::idempotency::MAX_RESPONSE,
+            }
+            .into());
+        }
+        t.push(Op::IdemFinish {
+            token: token.inner.clone(),
+            status: has_status.then_some(status),
+            body: body.to_vec(),
+            failed,
+        })
+    })
+}
+
+/// Adds the completion of `token`'s key with a cached response (as
+/// `hardstore_idem_complete`). If the holder was fenced off by the time of the commit,
+/// the commit fails with `HARDSTORE_FENCED` and nothing in the transaction is written.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_idem_complete(
+    tx: *mut hardstore_tx,
+    token: *const hardstore_idem_token,
+    has_status: bool,
+    status: u16,
+    body: *const u8,
+    body_len: usize,
+) -> hardstore_result {
+    idem_finish(tx, token, has_status, status, body, body_len, false)
+}
+
+/// Adds a terminal failure of `token`'s key (as `hardstore_idem_fail`).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_idem_fail(
+    tx: *mut hardstore_tx,
+    token: *const hardstore_idem_token,
+    has_status: bool,
+    status: u16,
+    body: *const u8,
+    body_len: usize,
+) -> hardstore_result {
+    idem_finish(tx, token, has_status, status, body, body_len, true)
+}
+
+/// Adds the release of `token`'s key (as `hardstore_idem_release`).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_idem_release(
+    tx: *mut hardstore_tx,
+    token: *const hardstore_idem_token,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let token = arg(token, "token")?;
+        t.push(Op::IdemRelease(token.inner.clone()))
+    })
+}
+
+/// Commits every operation added, atomically, with the durability given at begin. On
+/// an error nothing is written (for example `HARDSTORE_FENCED` from an idempotency
+/// completion). Either way the transaction is finished: further operations and commits
+/// are refused. The caller still owns `tx` and frees it with `hardstore_tx_free`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_commit(tx: *mut hardstore_tx) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        if !matches!(t.state, TxState::Open) {
+            return Err(
+                Error::InvalidArgument("the transaction is already finished".into()).into(),
+            );
+        }
+        t.state = TxState::Failed;
+        let ops = std::mem::take(&mut t.ops);
+        let seqs = t.store.write(t.durability, move |w| {
+            let mut seqs = Vec::new();
+            for op in &ops {
+                match op {
+                    Op::KvPut(ns, k, v) => w.kv_put(ns, k, v)?,
+                    Op::KvDelete(ns, k) => {
+                        w.kv_delete(ns, k)?;
+                    }
+                    Op::Audit(e) => seqs.push(w.audit_append(e)?.seq),
+                    Op::IdemFinish {
+                        token,
+                        status,
+                        body,
+                        failed: false,
+                    } => w.idem_complete(token, *status, body)?,
+                    Op::IdemFinish {
+                        token,
+                        status,
+                        body,
+                        failed: true,
+                    } => w.idem_fail(token, *status, body)?,
+                    Op::IdemRelease(token) => w.idem_release(token)?,
+                }
+            }
+            Ok(seqs)
+        })?;
+        t.state = TxState::Committed(seqs);
+        Ok(())
+    })
+}
+
+/// After a successful commit, writes the seq of the transaction's `index`-th audit
+/// append to `out_seq`. `HARDSTORE_NOT_FOUND` for an index past the appends,
+/// `HARDSTORE_INVALID_ARGUMENT` before a successful commit.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_audit_seq(
+    tx: *const hardstore_tx,
+    index: usize,
+    out_seq: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg(tx, "tx")?;
+        let o = out(out_seq, "out_seq")?;
+        let TxState::Committed(seqs) = &t.state else {
+            return Err(Error::InvalidArgument("the transaction has not committed".into()).into());
+        };
+        let seq = seqs
+            .get(index)
+            .ok_or_else(|| Error::NotFound(format!("audit append {index} of this transaction")))?;
+        *o = *seq;
+        Ok(())
+    })
+}
+
+/// Frees a transaction; an uncommitted one is discarded (nothing of it is written).
+/// NULL is allowed.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_free(tx: *mut hardstore_tx) {
+    free_box(tx);
+}
+
+/// Writes `(namespace, key) = value` on its own (same limits as `hardstore_tx_kv_put`).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_kv_put(
+    store: *const hardstore_store,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    durability: u32,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        let value = bytes_arg(value, value_len, "value")?;
+        let d = durability_arg(durability)?;
+        s.store.kv_put(ns, key, value, d)?;
+        Ok(())
+    })
+}
+
+/// Deletes `(namespace, key)` on its own and writes whether it existed to `out_existed`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_kv_delete(
+    store: *const hardstore_store,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+    durability: u32,
+    out_existed: *mut bool,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        let d = durability_arg(durability)?;
+        let o = out(out_existed, "out_existed")?;
+        *o = s.store.kv_delete(ns, key, d)?;
+        Ok(())
+    })
+}
+
+/// Reads `(namespace, key)`. Writes whether it exists to `out_found` and, if so, a new
+/// buffer with the value to `*out_value` (owned by the caller: `hardstore_bytes_free`);
+/// otherwise `*out_value` gets NULL.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_kv_get(
+    store: *const hardstore_store,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+    out_found: *mut bool,
+    out_value: *mut *mut hardstore_bytes,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        let o_found = out(out_found, "out_found")?;
+        let o_value = out(out_value, "out_value")?;
+        match s.store.kv_get(ns, key)? {
+            Some(v) => {
+                *o_found = true;
+                give_bytes(v, o_value);
+            }
+            None => {
+                *o_found = false;
+                *o_value = std::ptr::null_mut();
+            }
+        }
+        Ok(())
+    })
+}

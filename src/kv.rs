@@ -1,0 +1,74 @@
+//! App state: a namespaced key/value table for the application's own records, written
+//! in the same transactions as audit entries and idempotency keys.
+//!
+//! Limits: namespace 1..=64 bytes, key 1..=1024 bytes, value at most 1 MiB.
+
+use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+
+use crate::error::{Error, Result};
+
+/// (namespace, key) -> value.
+pub(crate) const KV: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("app.kv");
+
+/// Longest namespace, in bytes.
+pub const MAX_NAMESPACE: usize = 64;
+/// Longest key, in bytes.
+pub const MAX_KEY: usize = 1024;
+/// Longest value, in bytes.
+pub const MAX_VALUE: usize = 1 << 20;
+
+pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
+    txn.open_table(KV)?;
+    Ok(())
+}
+
+pub(crate) fn check(ns: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+    if ns.is_empty() || key.is_empty() {
+        return Err(Error::InvalidArgument(
+            "namespace and key must not be empty".into(),
+        ));
+    }
+    for (field, len, max) in [
+        ("namespace", ns.len(), MAX_NAMESPACE),
+        ("key", key.len(), MAX_KEY),
+        ("value", value.map_or(0, <[u8]>::len), MAX_VALUE),
+    ] {
+        if len > max {
+            return Err(Error::TooLong { field, len, max });
+        }
+    }
+    Ok(())
+}
+
+/// The app-state table inside one write transaction.
+pub(crate) struct KvTable<'t>(Table<'t, (&'static str, &'static [u8]), &'static [u8]>);
+
+impl<'t> KvTable<'t> {
+    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(Self(txn.open_table(KV)?))
+    }
+
+    pub(crate) fn get(&self, ns: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check(ns, key, None)?;
+        Ok(self.0.get((ns, key))?.map(|v| v.value().to_vec()))
+    }
+
+    pub(crate) fn put(&mut self, ns: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        check(ns, key, Some(value))?;
+        self.0.insert((ns, key), value)?;
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, ns: &str, key: &[u8]) -> Result<bool> {
+        check(ns, key, None)?;
+        Ok(self.0.remove((ns, key))?.is_some())
+    }
+}
+
+/// Reads a value outside any write.
+pub(crate) fn get(read: &ReadTransaction, ns: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    check(ns, key, None)?;
+    let t = read.open_table(KV)?;
+    let v = t.get((ns, key))?.map(|v| v.value().to_vec());
+    Ok(v)
+}
