@@ -4,6 +4,7 @@ use redb::WriteTransaction;
 
 use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
+use crate::dead_letters::{DlqConfig, DlqTables};
 use crate::error::Result;
 use crate::logs::{LogEntry, RingTables};
 use crate::writer::WriterState;
@@ -20,6 +21,7 @@ pub struct WriteTx<'a> {
     clock: &'a dyn Clock,
     audit: Option<AuditTables<'a>>,
     logs: Option<RingTables<'a>>,
+    dlq: Option<DlqTables<'a>>,
 }
 
 impl<'a> WriteTx<'a> {
@@ -34,6 +36,7 @@ impl<'a> WriteTx<'a> {
             clock,
             audit: None,
             logs: None,
+            dlq: None,
         }
     }
 
@@ -75,5 +78,17 @@ impl<'a> WriteTx<'a> {
             None => self.audit.insert(AuditTables::open(self.txn)?),
         };
         tables.append(&mut self.state.audit, event, time)
+    }
+
+    /// The dead-letter tables, opened on first use.
+    pub(crate) fn dlq(&mut self) -> Result<&mut DlqTables<'a>> {
+        if self.dlq.is_none() {
+            self.dlq = Some(DlqTables::open(self.txn)?);
+        }
+        Ok(self.dlq.as_mut().expect("just opened"))
+    }
+
+    pub(crate) fn dlq_config(&self) -> DlqConfig {
+        self.state.dlq
     }
 }
