@@ -466,6 +466,8 @@ typedef struct hardstore_endpoint_stats {
 
 
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
