@@ -18,11 +18,13 @@
 
 mod audit;
 mod bytes;
+mod dead_letters;
 mod logs;
 mod store;
 
 pub use audit::*;
 pub use bytes::*;
+pub use dead_letters::*;
 pub use logs::*;
 pub use store::*;
 
