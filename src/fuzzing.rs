@@ -339,3 +339,259 @@ pub fn logs_model(data: &[u8]) {
     }
     store.close().expect("close");
 }
+
+/// (e) Records, claims, acks, fails (some by stale workers), clock moves, reopens,
+/// redrives and purges of dead letters against an in-memory model of the state machine:
+/// every answer, every item's state, attempts and history length, and the counts must
+/// agree exactly; every backoff delay must lie within the policy's bounds.
+pub fn dead_letters_model(data: &[u8]) {
+    use crate::dead_letters::{Claimed, DlqQuery, DlqState, Jitter, NewDeadLetter, Outcome};
+    use crate::{Error, ManualClock, RetryPolicy};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    #[derive(Debug, Clone)]
+    struct M {
+        state: DlqState,
+        attempts: u32,
+        max: u32,
+        /// Pending: due; Leased: lease end; Done/Dead: when finished.
+        at: u64,
+        claims: u64,
+        history: usize,
+    }
+
+    const AGE: u64 = 500;
+    let mut input = Bytes(data);
+    let flags = input.u8();
+    let jitter = if flags & 1 == 0 {
+        Jitter::Full
+    } else {
+        Jitter::Decorrelated
+    };
+    let policy = RetryPolicy::new(Duration::from_micros(10), Duration::from_micros(1000))
+        .jitter(jitter)
+        .max_attempts(3)
+        .seed(u64::from(flags));
+    let clock = ManualClock::new(1_000_000);
+    let opts = || {
+        Options::new()
+            .clock(clock.clone())
+            .dead_letter_policy(policy)
+            .dead_letter_purge_after(Duration::from_micros(AGE))
+    };
+    let backend = SharedMemoryBackend::default();
+    let mut store = Store::open_with_backend(backend.clone(), opts()).expect("opens");
+    let mut model: BTreeMap<u64, M> = BTreeMap::new();
+    let mut next_id = 0u64;
+    let mut held: Vec<Claimed> = Vec::new();
+    let now = |c: &ManualClock| crate::Clock::now(c);
+    // Whether a claim's lease is still held, in the model.
+    let holds = |model: &BTreeMap<u64, M>, c: &Claimed, t: u64| {
+        model
+            .get(&c.id)
+            .is_some_and(|m| m.state == DlqState::Leased && m.claims == c.token && t < m.at)
+    };
+    let mut steps = 0;
+    while !input.done() && steps < 200 {
+        steps += 1;
+        let dl = store.dead_letters();
+        let t = now(&clock);
+        match input.u8() % 9 {
+            0 => {
+                let b = input.u8();
+                let max = 1 + u32::from(b % 4);
+                let delay = u64::from(input.u8() % 4) * 50;
+                let permanent = b & 0x80 != 0 && b & 0x40 != 0;
+                let new = NewDeadLetter::new(
+                    ["a", "b"][usize::from(b & 1)],
+                    ["email", "webhook", "sms"][usize::from(b % 3)],
+                    vec![b; usize::from(b % 5)],
+                )
+                .error("e")
+                .max_attempts(max)
+                .first_attempt_at(t + delay)
+                .permanent(permanent);
+                let d = if b & 0x20 != 0 {
+                    Durability::Buffered
+                } else {
+                    Durability::Durable
+                };
+                let id = dl.record(new, d).expect("valid record");
+                assert_eq!(id, next_id, "ids are consecutive");
+                next_id += 1;
+                let (state, at) = if permanent {
+                    (DlqState::Dead, t)
+                } else {
+                    (DlqState::Pending, t + delay)
+                };
+                model.insert(
+                    id,
+                    M {
+                        state,
+                        attempts: 0,
+                        max,
+                        at,
+                        claims: 0,
+                        history: 1,
+                    },
+                );
+            }
+            1 => {
+                let limit = 1 + usize::from(input.u8() % 5);
+                let lease = 1 + u64::from(input.u8()) * 2;
+                let mut due: Vec<(u64, u64)> = model
+                    .iter()
+                    .filter(|(_, m)| {
+                        matches!(m.state, DlqState::Pending | DlqState::Leased) && m.at <= t
+                    })
+                    .map(|(id, m)| (m.at, *id))
+                    .collect();
+                due.sort_unstable();
+                let mut want = Vec::new();
+                for (_, id) in due {
+                    if want.len() == limit {
+                        break;
+                    }
+                    let m = model.get_mut(&id).expect("in model");
+                    if m.state == DlqState::Leased {
+                        m.history += 1;
+                        if m.attempts >= m.max {
+                            m.state = DlqState::Dead;
+                            m.at = t;
+                            continue;
+                        }
+                    }
+                    m.attempts += 1;
+                    m.claims += 1;
+                    m.state = DlqState::Leased;
+                    m.at = t + lease;
+                    want.push((id, m.attempts, m.claims));
+                }
+                let got = dl
+                    .claim_due(limit, Duration::from_micros(lease))
+                    .expect("claim");
+                let got_ids: Vec<(u64, u32, u64)> =
+                    got.iter().map(|c| (c.id, c.attempt, c.token)).collect();
+                assert_eq!(got_ids, want, "claims agree with the model");
+                for c in got {
+                    assert_eq!(c.lease_until, t + lease);
+                    held.push(c);
+                }
+            }
+            2 | 3 if !held.is_empty() => {
+                let op = input.u8();
+                let c = held.remove(usize::from(op) % held.len());
+                let ok = holds(&model, &c, t);
+                let res = if op & 1 == 0 {
+                    dl.ack(&c).map(|()| None)
+                } else {
+                    dl.fail(&c, "boom", op & 2 == 0).map(Some)
+                };
+                if !ok {
+                    match res {
+                        Err(Error::InvalidArgument(_)) => {
+                            assert!(model.contains_key(&c.id), "refused as stale")
+                        }
+                        Err(Error::NotFound(_)) => assert!(!model.contains_key(&c.id)),
+                        other => panic!("a stale claim was answered {other:?}"),
+                    }
+                    continue;
+                }
+                let m = model.get_mut(&c.id).expect("held");
+                match res.expect("a held claim is answered") {
+                    None => {
+                        m.state = DlqState::Done;
+                        m.at = t;
+                    }
+                    Some(outcome) => {
+                        m.history += 1;
+                        let retryable = op & 2 == 0;
+                        if !retryable || m.attempts >= m.max {
+                            assert_eq!(outcome, Outcome::Dead);
+                            m.state = DlqState::Dead;
+                            m.at = t;
+                        } else {
+                            let Outcome::Rescheduled { at } = outcome else {
+                                panic!("expected a reschedule, got {outcome:?}");
+                            };
+                            let (lo, hi) = match jitter {
+                                Jitter::Full => (0, policy.ceiling(m.attempts - 1)),
+                                Jitter::Decorrelated => (10, policy.cap),
+                            };
+                            let hi = hi.as_micros() as u64;
+                            assert!(
+                                at >= t + lo && at <= t + hi,
+                                "delay {} out of bounds",
+                                at - t
+                            );
+                            m.state = DlqState::Pending;
+                            m.at = at;
+                        }
+                    }
+                }
+            }
+            4 => clock.advance(u64::from(input.u8()) * 4),
+            5 => {
+                store.close().expect("close");
+                store = Store::open_with_backend(backend.clone(), opts()).expect("reopen");
+            }
+            6 => {
+                let id = u64::from(input.u8()) % (next_id + 2);
+                let res = dl.redrive(id);
+                match model.get_mut(&id) {
+                    None => assert!(matches!(res, Err(Error::NotFound(_))), "{res:?}"),
+                    Some(m) if matches!(m.state, DlqState::Dead | DlqState::Pending) => {
+                        res.expect("redrive");
+                        m.state = DlqState::Pending;
+                        m.attempts = 0;
+                        m.at = t;
+                    }
+                    Some(_) => assert!(matches!(res, Err(Error::InvalidArgument(_)))),
+                }
+            }
+            7 => {
+                let n = dl.purge(None).expect("purge");
+                let before = model.len();
+                model.retain(|_, m| {
+                    !(matches!(m.state, DlqState::Done | DlqState::Dead) && m.at + AGE <= t)
+                });
+                assert_eq!(n as usize, before - model.len(), "purge count");
+            }
+            _ => {
+                for (id, m) in &model {
+                    let d = dl.get(*id).expect("in the store");
+                    assert_eq!(d.state, m.state, "item {id}");
+                    assert_eq!(d.attempts, m.attempts, "item {id}");
+                    assert_eq!(d.history.len(), m.history, "item {id}");
+                    let at = d.next_attempt_at.or(d.lease_until).or(d.finished_at);
+                    assert_eq!(at, Some(m.at), "item {id}");
+                }
+                let mut ids = Vec::new();
+                let mut q = DlqQuery::new().limit(7);
+                loop {
+                    let page = dl.list(&q).expect("list");
+                    ids.extend(page.items.iter().map(|d| d.id));
+                    match page.next {
+                        Some(c) => q = q.after(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(ids, model.keys().copied().collect::<Vec<_>>());
+            }
+        }
+        let c = store.dead_letters().counts().expect("counts");
+        let count = |s: DlqState| model.values().filter(|m| m.state == s).count() as u64;
+        assert_eq!(
+            (c.pending, c.leased, c.done, c.dead),
+            (
+                count(DlqState::Pending),
+                count(DlqState::Leased),
+                count(DlqState::Done),
+                count(DlqState::Dead)
+            ),
+            "counts agree with the model"
+        );
+    }
+    store.close().expect("close");
+}

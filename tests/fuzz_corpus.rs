@@ -39,3 +39,8 @@ fn proof_verify_corpus() {
 fn logs_model_corpus() {
     replay("logs_model", hardstore::fuzzing::logs_model);
 }
+
+#[test]
+fn dead_letters_model_corpus() {
+    replay("dead_letters_model", hardstore::fuzzing::dead_letters_model);
+}
