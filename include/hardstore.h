@@ -121,6 +121,97 @@
 #define HARDSTORE_FIELD_USER_AGENT 6
 
 /*
+ Dead-letter state: waiting until due.
+ */
+#define HARDSTORE_DLQ_PENDING 0
+
+/*
+ Dead-letter state: claimed by a worker until its lease ends.
+ */
+#define HARDSTORE_DLQ_LEASED 1
+
+/*
+ Dead-letter state: acked.
+ */
+#define HARDSTORE_DLQ_DONE 2
+
+/*
+ Dead-letter state: declared dead.
+ */
+#define HARDSTORE_DLQ_DEAD 3
+
+/*
+ String and byte fields for `hardstore_dlq_claim_field` and `hardstore_dlq_item_field`:
+ the tenant.
+ */
+#define HARDSTORE_DLQ_TENANT 0
+
+/*
+ The kind.
+ */
+#define HARDSTORE_DLQ_KIND 1
+
+/*
+ The payload (bytes).
+ */
+#define HARDSTORE_DLQ_PAYLOAD 2
+
+/*
+ The latest error (items only; empty when there is none).
+ */
+#define HARDSTORE_DLQ_LAST_ERROR 3
+
+/*
+ `hardstore_retry_policy.jitter`: uniform in [0, min(cap, base * 2^attempt)].
+ */
+#define HARDSTORE_JITTER_FULL 0
+
+/*
+ `hardstore_retry_policy.jitter`: uniform in [base, min(cap, 3 * previous delay)].
+ */
+#define HARDSTORE_JITTER_DECORRELATED 1
+
+/*
+ What a `hardstore_dlq_op` returns: the try succeeded.
+ */
+#define HARDSTORE_DLQ_OP_OK 0
+
+/*
+ The try failed and another may succeed.
+ */
+#define HARDSTORE_DLQ_OP_RETRY 1
+
+/*
+ The try failed and no retry will help (any other value counts as this too).
+ */
+#define HARDSTORE_DLQ_OP_PERMANENT 2
+
+/*
+ `hardstore_dlq_retry` outcome: a try succeeded.
+ */
+#define HARDSTORE_DLQ_RETRY_SUCCEEDED 0
+
+/*
+ Every try failed (or one failed permanently); a dead letter was recorded.
+ */
+#define HARDSTORE_DLQ_RETRY_DEAD_LETTERED 1
+
+/*
+ Longest dead-letter tenant and kind, in bytes.
+ */
+#define HARDSTORE_LIMIT_DLQ_TENANT 128
+
+/*
+ Longest dead-letter payload, in bytes.
+ */
+#define HARDSTORE_LIMIT_DLQ_PAYLOAD (1 << 20)
+
+/*
+ Longest dead-letter error message, in bytes.
+ */
+#define HARDSTORE_LIMIT_DLQ_ERROR 4096
+
+/*
  Longest idempotency key, in bytes.
  */
 #define HARDSTORE_LIMIT_IDEM_KEY 255
@@ -292,7 +383,8 @@ typedef enum hardstore_result {
    */
   HARDSTORE_UNKNOWN_RECORD_VERSION = 19,
   /*
-   An idempotency token's holder was fenced off (lease taken over, key gone).
+   A lease holder was fenced off: an idempotency token (lease taken over, key gone)
+   or a dead-letter claim (lease ran out, claimed again). Nothing changed.
    */
   HARDSTORE_FENCED = 20,
 } hardstore_result;
@@ -356,6 +448,32 @@ typedef struct hardstore_bytes hardstore_bytes;
  (a store opened with it keeps its own reference, so freeing early is safe).
  */
 typedef struct hardstore_clock hardstore_clock;
+
+/*
+ A claimed item, borrowed from a `hardstore_dlq_claims`.
+ */
+typedef struct hardstore_dlq_claim hardstore_dlq_claim;
+
+/*
+ The items one `hardstore_dlq_claim_due` leased. Free with `hardstore_dlq_claims_free`.
+ */
+typedef struct hardstore_dlq_claims hardstore_dlq_claims;
+
+/*
+ A dead letter with its history: owned (from `hardstore_dlq_get`, free with
+ `hardstore_dlq_item_free`) or borrowed from a `hardstore_dlq_iter`.
+ */
+typedef struct hardstore_dlq_item hardstore_dlq_item;
+
+/*
+ One page of a list. Free with `hardstore_dlq_iter_free`.
+ */
+typedef struct hardstore_dlq_iter hardstore_dlq_iter;
+
+/*
+ A list query being built. Free with `hardstore_dlq_query_free`.
+ */
+typedef struct hardstore_dlq_query hardstore_dlq_query;
 
 /*
  A cached response, from `hardstore_idem_begin`. Free with `hardstore_idem_response_free`.
@@ -466,6 +584,93 @@ typedef struct hardstore_verify_report {
 } hardstore_verify_report;
 
 /*
+ A retry policy, passed by value. Fill it with `hardstore_retry_policy_default`, then
+ change fields.
+ */
+typedef struct hardstore_retry_policy {
+  /*
+   `HARDSTORE_JITTER_FULL` or `HARDSTORE_JITTER_DECORRELATED`.
+   */
+  uint32_t jitter;
+  /*
+   The first delay's ceiling (full) or floor (decorrelated), microseconds, at least 1.
+   */
+  uint64_t base_us;
+  /*
+   No delay is longer, microseconds, at least `base_us`.
+   */
+  uint64_t cap_us;
+  /*
+   Attempts before an item is declared dead, 1..=1000.
+   */
+  uint32_t max_attempts;
+  /*
+   Whether `seed` is used; otherwise the seed comes from the OS.
+   */
+  bool seeded;
+  /*
+   The random source's seed (for repeatable delays in tests).
+   */
+  uint64_t seed;
+} hardstore_retry_policy;
+
+/*
+ Items per state, from `hardstore_dlq_counts`.
+ */
+typedef struct hardstore_dlq_state_counts {
+  /*
+   Pending items.
+   */
+  uint64_t pending;
+  /*
+   Leased items (including ones whose lease ran out, until claimed again).
+   */
+  uint64_t leased;
+  /*
+   Done items not yet purged.
+   */
+  uint64_t done;
+  /*
+   Dead items not yet purged.
+   */
+  uint64_t dead;
+} hardstore_dlq_state_counts;
+
+/*
+ One failure of an item's history, from `hardstore_dlq_item_history`.
+ */
+typedef struct hardstore_dlq_attempt {
+  /*
+   The attempt that failed (0: the failure that made it a dead letter).
+   */
+  uint32_t attempt;
+  /*
+   When, microseconds since the epoch.
+   */
+  uint64_t at;
+  /*
+   Whether it was reported as worth retrying.
+   */
+  bool retryable;
+  /*
+   The error (UTF-8, not NUL-terminated), valid as long as the item.
+   */
+  const uint8_t *error;
+  /*
+   Its length in bytes.
+   */
+  size_t error_len;
+} hardstore_dlq_attempt;
+
+/*
+ The operation `hardstore_dlq_retry` runs: it gets `userdata` and the try's number
+ (from 1), and returns `HARDSTORE_DLQ_OP_*`. On failure it may write a UTF-8 message
+ of at most `error_cap` bytes to `error_buf` and its length to `*out_error_len`
+ (left 0, the message is empty; invalid UTF-8 is replaced). It must not unwind.
+ */
+typedef uint32_t (*hardstore_dlq_op)(void *userdata, uint32_t attempt, uint8_t *error_buf, size_t error_cap, size_t *out_error_len);
+
+/*
  A key's state, from `hardstore_idem_get`.
  */
 typedef struct hardstore_idem_info {
@@ -546,6 +751,8 @@ typedef struct hardstore_endpoint_stats {
    */
   uint64_t p95_duration_us;
 } hardstore_endpoint_stats;
+
+
 
 
 
@@ -854,6 +1061,262 @@ enum hardstore_result hardstore_options_set_clock(struct hardstore_options *opti
  Frees a clock. NULL is allowed.
  */
 void hardstore_clock_free(struct hardstore_clock *clock);
+
+/*
+ Writes the default policy (full jitter, base 1 s, cap 1 h, 5 attempts, unseeded) to
+ `*out_policy`.
+ */
+enum hardstore_result hardstore_retry_policy_default(struct hardstore_retry_policy *out_policy);
+
+/*
+ Sets the policy failed dead letters are rescheduled with, and their default max
+ attempts. `policy` is only read. A bad policy is refused, the options unchanged.
+ */
+enum hardstore_result hardstore_options_set_dlq_policy(struct hardstore_options *options, const struct hardstore_retry_policy *policy);
+
+/*
+ Sets how long Done and Dead items are kept before `hardstore_dlq_purge` deletes them,
+ in microseconds from when they became so (default 7 days; 0 purges them at once).
+ */
+enum hardstore_result hardstore_options_set_dlq_purge_after_us(struct hardstore_options *options, uint64_t micros);
+
+/*
+ Records a dead letter and writes its id to `out_id`. `kind` is 1..=128 bytes, `tenant`
+ at most 128, `payload` at most 1 MiB, `error` at most 4096 (empty: none).
+ `max_attempts` 0 takes the store's default (5 unless configured), else 1..=1000.
+ `first_attempt_at` 0 means due now. `permanent` records it Dead at once.
+ `durability` is `HARDSTORE_DURABLE` or `HARDSTORE_BUFFERED`.
+ */
+enum hardstore_result hardstore_dlq_record(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *kind, size_t kind_len, const uint8_t *payload, size_t payload_len, const uint8_t *error, size_t error_len, uint32_t max_attempts, uint64_t first_attempt_at, bool permanent, uint32_t durability, uint64_t *out_id);
+
+/*
+ Leases up to `limit` (1..=10000) items due by the store's clock for `lease_us`
+ (at least 1) microseconds, counting an attempt on each, durably. `*out_claims` gets a
+ new list (possibly empty) owned by the caller: free it with `hardstore_dlq_claims_free`.
+ */
+enum hardstore_result hardstore_dlq_claim_due(const struct hardstore_store *store, size_t limit, uint64_t lease_us, struct hardstore_dlq_claims **out_claims);
+
+/*
+ The number of claims in the list; 0 for NULL.
+ */
+size_t hardstore_dlq_claims_len(const struct hardstore_dlq_claims *claims);
+
+/*
+ Points `*out_claim` at claim `index`, borrowed from the list (valid until it is
+ freed). `HARDSTORE_NOT_FOUND` past the last.
+ */
+enum hardstore_result hardstore_dlq_claims_get(const struct hardstore_dlq_claims *claims, size_t index, const struct hardstore_dlq_claim **out_claim);
+
+/*
+ Frees a claim list and the claims borrowed from it. NULL is allowed.
+ */
+void hardstore_dlq_claims_free(struct hardstore_dlq_claims *claims);
+
+/*
+ The claimed item's id; 0 for NULL.
+ */
+uint64_t hardstore_dlq_claim_id(const struct hardstore_dlq_claim *claim);
+
+/*
+ This attempt's number, from 1; 0 for NULL.
+ */
+uint32_t hardstore_dlq_claim_attempt(const struct hardstore_dlq_claim *claim);
+
+/*
+ The attempts allowed; 0 for NULL.
+ */
+uint32_t hardstore_dlq_claim_max_attempts(const struct hardstore_dlq_claim *claim);
+
+/*
+ When the lease ends (store clock, microseconds); 0 for NULL.
+ */
+uint64_t hardstore_dlq_claim_lease_until(const struct hardstore_dlq_claim *claim);
+
+/*
+ Points the out-parameters at `HARDSTORE_DLQ_TENANT`, `_KIND` or `_PAYLOAD`, valid as
+ long as the claim.
+ */
+enum hardstore_result hardstore_dlq_claim_field(const struct hardstore_dlq_claim *claim, uint32_t field, const uint8_t **out_ptr, size_t *out_len);
+
+/*
+ Marks a claimed item Done, durably. `HARDSTORE_FENCED` (nothing changed)
+ when the claim's lease is no longer held: it ran out, or the item was claimed again.
+ */
+enum hardstore_result hardstore_dlq_ack(const struct hardstore_store *store, const struct hardstore_dlq_claim *claim);
+
+/*
+ Records a claimed item's failure (`error` at most 4096 bytes), durably. A retryable
+ error reschedules it unless that was its last attempt; a permanent one makes it Dead.
+ Writes the new state (`HARDSTORE_DLQ_PENDING` or `HARDSTORE_DLQ_DEAD`) to `out_state`
+ and when it is next due (0 when dead) to `out_next_attempt_at`.
+ `HARDSTORE_FENCED` (nothing changed) when the claim's lease is not held.
+ */
+enum hardstore_result hardstore_dlq_fail(const struct hardstore_store *store, const struct hardstore_dlq_claim *claim, const uint8_t *error, size_t error_len, bool retryable, uint32_t *out_state, uint64_t *out_next_attempt_at);
+
+/*
+ Makes a Dead (or Pending) item Pending and due now, attempts reset, durably.
+ `HARDSTORE_NOT_FOUND` for an unknown id, `HARDSTORE_INVALID_ARGUMENT` for a Leased or
+ Done item (unchanged).
+ */
+enum hardstore_result hardstore_dlq_redrive(const struct hardstore_store *store, uint64_t id);
+
+/*
+ Redrives every Dead item matching `query`'s kind, tenant and time range (its limit
+ and cursor are ignored; a state other than `HARDSTORE_DLQ_DEAD` is refused) and
+ writes how many to `out_count`. Durable, in transactions of up to 1000 items.
+ */
+enum hardstore_result hardstore_dlq_redrive_where(const struct hardstore_store *store, const struct hardstore_dlq_query *query, uint64_t *out_count);
+
+/*
+ Writes the number of items in each state (from counters, no scan) to `*out_counts`.
+ */
+enum hardstore_result hardstore_dlq_counts(const struct hardstore_store *store, struct hardstore_dlq_state_counts *out_counts);
+
+/*
+ Deletes up to `limit` (0: no limit) Done and Dead items that have been so for the
+ configured age (default 7 days), durably, and writes how many to `out_count`.
+ */
+enum hardstore_result hardstore_dlq_purge(const struct hardstore_store *store, size_t limit, uint64_t *out_count);
+
+/*
+ Reads the item with `id` into a new `*out_item`, owned by the caller (free with
+ `hardstore_dlq_item_free`). `HARDSTORE_NOT_FOUND` for an unknown (or purged) id.
+ */
+enum hardstore_result hardstore_dlq_get(const struct hardstore_store *store, uint64_t id, struct hardstore_dlq_item **out_item);
+
+/*
+ Frees an item from `hardstore_dlq_get` (never one borrowed from an iterator). NULL
+ is allowed.
+ */
+void hardstore_dlq_item_free(struct hardstore_dlq_item *item);
+
+/*
+ The item's id; 0 for NULL.
+ */
+uint64_t hardstore_dlq_item_id(const struct hardstore_dlq_item *item);
+
+/*
+ The item's state (`HARDSTORE_DLQ_*`); 0 for NULL.
+ */
+uint32_t hardstore_dlq_item_state(const struct hardstore_dlq_item *item);
+
+/*
+ Attempts claimed since it was recorded or last redriven; 0 for NULL.
+ */
+uint32_t hardstore_dlq_item_attempts(const struct hardstore_dlq_item *item);
+
+/*
+ Attempts allowed; 0 for NULL.
+ */
+uint32_t hardstore_dlq_item_max_attempts(const struct hardstore_dlq_item *item);
+
+/*
+ How many times it was redriven; 0 for NULL.
+ */
+uint32_t hardstore_dlq_item_redrives(const struct hardstore_dlq_item *item);
+
+/*
+ When it was recorded; 0 for NULL.
+ */
+uint64_t hardstore_dlq_item_created(const struct hardstore_dlq_item *item);
+
+/*
+ Writes the item's next time to `out_time`: when it is due (Pending), when its lease
+ ends (Leased), or when it finished (Done, Dead).
+ */
+enum hardstore_result hardstore_dlq_item_time(const struct hardstore_dlq_item *item, uint64_t *out_time);
+
+/*
+ Points the out-parameters at `HARDSTORE_DLQ_TENANT`, `_KIND`, `_PAYLOAD` or
+ `_LAST_ERROR`, valid as long as the item.
+ */
+enum hardstore_result hardstore_dlq_item_field(const struct hardstore_dlq_item *item, uint32_t field, const uint8_t **out_ptr, size_t *out_len);
+
+/*
+ The number of failures in the item's history; 0 for NULL.
+ */
+size_t hardstore_dlq_item_history_len(const struct hardstore_dlq_item *item);
+
+/*
+ Writes history entry `index` (oldest first) to `*out_attempt`; its error points into
+ the item. `HARDSTORE_NOT_FOUND` past the last.
+ */
+enum hardstore_result hardstore_dlq_item_history(const struct hardstore_dlq_item *item, size_t index, struct hardstore_dlq_attempt *out_attempt);
+
+/*
+ Creates a query matching every item, 100 a page, in id order. Caller owns it.
+ */
+enum hardstore_result hardstore_dlq_query_new(struct hardstore_dlq_query **out_query);
+
+/*
+ Only items in `state` (`HARDSTORE_DLQ_*`).
+ */
+enum hardstore_result hardstore_dlq_query_set_state(struct hardstore_dlq_query *query, uint32_t state);
+
+/*
+ Only items of this kind.
+ */
+enum hardstore_result hardstore_dlq_query_set_kind(struct hardstore_dlq_query *query, const uint8_t *kind, size_t kind_len);
+
+/*
+ Only items of this tenant.
+ */
+enum hardstore_result hardstore_dlq_query_set_tenant(struct hardstore_dlq_query *query, const uint8_t *tenant, size_t tenant_len);
+
+/*
+ Only items recorded at `from <= time < until` (0 and `UINT64_MAX` for no bound).
+ */
+enum hardstore_result hardstore_dlq_query_set_time_range(struct hardstore_dlq_query *query, uint64_t from, uint64_t until);
+
+/*
+ The most items a page returns, 1..=10000.
+ */
+enum hardstore_result hardstore_dlq_query_set_limit(struct hardstore_dlq_query *query, size_t limit);
+
+/*
+ Continue after the page whose cursor is given (from `hardstore_dlq_iter_cursor`).
+ */
+enum hardstore_result hardstore_dlq_query_set_cursor(struct hardstore_dlq_query *query, const uint8_t *cursor, size_t cursor_len);
+
+/*
+ Frees a query. NULL is allowed.
+ */
+void hardstore_dlq_query_free(struct hardstore_dlq_query *query);
+
+/*
+ Runs `query` (only read) into a new `*out_iter` holding one page, owned by the caller.
+ */
+enum hardstore_result hardstore_dlq_list(const struct hardstore_store *store, const struct hardstore_dlq_query *query, struct hardstore_dlq_iter **out_iter);
+
+/*
+ Writes the next item to `*out_item`, or NULL at the end of the page. The item is
+ borrowed from the iterator (do not free it).
+ */
+enum hardstore_result hardstore_dlq_iter_next(struct hardstore_dlq_iter *iter, const struct hardstore_dlq_item **out_item);
+
+/*
+ Writes the next page's cursor to a new `*out_cursor` (owned by the caller), or NULL
+ when nothing more matches.
+ */
+enum hardstore_result hardstore_dlq_iter_cursor(const struct hardstore_dlq_iter *iter, struct hardstore_bytes **out_cursor);
+
+/*
+ Frees an iterator and the items borrowed from it. NULL is allowed.
+ */
+void hardstore_dlq_iter_free(struct hardstore_dlq_iter *iter);
+
+/*
+ Runs `op` up to `policy->max_attempts` times in this thread, sleeping a backoff delay
+ between tries (real time, not the store clock). `policy` NULL takes the defaults.
+ When every try failed, or one returned `HARDSTORE_DLQ_OP_PERMANENT`, a dead letter
+ with `tenant`, `kind` and `payload` is recorded durably: Pending for scheduled
+ retries, or Dead after a permanent failure; its error is the last message.
+
+ Writes `HARDSTORE_DLQ_RETRY_SUCCEEDED` or `_DEAD_LETTERED` to `out_outcome`, the
+ tries made to `out_attempts`, and the dead letter's id to `out_id` (0 when none).
+ Arguments are checked before `op` first runs.
+ */
+enum hardstore_result hardstore_dlq_retry(const struct hardstore_store *store, const struct hardstore_retry_policy *policy, const uint8_t *tenant, size_t tenant_len, const uint8_t *kind, size_t kind_len, const uint8_t *payload, size_t payload_len, hardstore_dlq_op op, void *userdata, uint32_t *out_outcome, uint32_t *out_attempts, uint64_t *out_id);
 
 /*
  Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
@@ -1285,6 +1748,20 @@ enum hardstore_result hardstore_tx_commit(struct hardstore_tx *tx);
  `HARDSTORE_INVALID_ARGUMENT` before a successful commit.
  */
 enum hardstore_result hardstore_tx_audit_seq(const struct hardstore_tx *tx, size_t index, uint64_t *out_seq);
+
+/*
+ Adds the recording of a dead letter (arguments as `hardstore_dlq_record`, checked
+ now) and writes its index among this transaction's dead letters (0, 1, ...) to
+ `out_index`, for `hardstore_tx_dead_letter_id` after the commit.
+ */
+enum hardstore_result hardstore_tx_dlq_record(struct hardstore_tx *tx, const uint8_t *tenant, size_t tenant_len, const uint8_t *kind, size_t kind_len, const uint8_t *payload, size_t payload_len, const uint8_t *error, size_t error_len, uint32_t max_attempts, uint64_t first_attempt_at, bool permanent, size_t *out_index);
+
+/*
+ After a successful commit, writes the id of the transaction's `index`-th dead letter
+ to `out_id`. `HARDSTORE_NOT_FOUND` for an index past them, `HARDSTORE_INVALID_ARGUMENT`
+ before a successful commit.
+ */
+enum hardstore_result hardstore_tx_dead_letter_id(const struct hardstore_tx *tx, size_t index, uint64_t *out_id);
 
 /*
  Frees a transaction; an uncommitted one is discarded (nothing of it is written).

@@ -77,8 +77,9 @@ pub enum Error {
     #[error("corrupted: {0}")]
     Corrupted(String),
 
-    /// An idempotency token's holder was fenced off: its lease ran out and another
-    /// caller took over, or the key was released, completed or expired. Nothing changed.
+    /// A lease holder was fenced off: an idempotency token whose lease ran out and
+    /// another caller took over (or whose key was released, completed or expired), or a
+    /// dead-letter claim whose lease ran out or was claimed again. Nothing changed.
     #[error("fenced: {0}")]
     Fenced(String),
 

@@ -339,3 +339,456 @@ pub fn logs_model(data: &[u8]) {
     }
     store.close().expect("close");
 }
+
+/// (e) Records, claims, acks, fails (some by stale workers), clock moves, reopens,
+/// redrives and purges of dead letters against an in-memory model of the state machine:
+/// every answer, every item's state, attempts and history length, and the counts must
+/// agree exactly; every backoff delay must lie within the policy's bounds.
+pub fn dead_letters_model(data: &[u8]) {
+    use crate::dead_letters::{Claimed, DlqQuery, DlqState, Jitter, NewDeadLetter, Outcome};
+    use crate::{Error, ManualClock, RetryPolicy};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    #[derive(Debug, Clone)]
+    struct M {
+        state: DlqState,
+        attempts: u32,
+        max: u32,
+        /// Pending: due; Leased: lease end; Done/Dead: when finished.
+        at: u64,
+        claims: u64,
+        history: usize,
+    }
+
+    const AGE: u64 = 500;
+    let mut input = Bytes(data);
+    let flags = input.u8();
+    let jitter = if flags & 1 == 0 {
+        Jitter::Full
+    } else {
+        Jitter::Decorrelated
+    };
+    let policy = RetryPolicy::new(Duration::from_micros(10), Duration::from_micros(1000))
+        .jitter(jitter)
+        .max_attempts(3)
+        .seed(u64::from(flags));
+    let clock = ManualClock::new(1_000_000);
+    let opts = || {
+        Options::new()
+            .clock(clock.clone())
+            .dead_letter_policy(policy)
+            .dead_letter_purge_after(Duration::from_micros(AGE))
+    };
+    let backend = SharedMemoryBackend::default();
+    let mut store = Store::open_with_backend(backend.clone(), opts()).expect("opens");
+    let mut model: BTreeMap<u64, M> = BTreeMap::new();
+    let mut next_id = 0u64;
+    let mut held: Vec<Claimed> = Vec::new();
+    let now = |c: &ManualClock| crate::Clock::now(c);
+    // Whether a claim's lease is still held, in the model.
+    let holds = |model: &BTreeMap<u64, M>, c: &Claimed, t: u64| {
+        model
+            .get(&c.id)
+            .is_some_and(|m| m.state == DlqState::Leased && m.claims == c.token && t < m.at)
+    };
+    let mut steps = 0;
+    while !input.done() && steps < 200 {
+        steps += 1;
+        let dl = store.dead_letters();
+        let t = now(&clock);
+        match input.u8() % 9 {
+            0 => {
+                let b = input.u8();
+                let max = 1 + u32::from(b % 4);
+                let delay = u64::from(input.u8() % 4) * 50;
+                let permanent = b & 0x80 != 0 && b & 0x40 != 0;
+                let new = NewDeadLetter::new(
+                    ["a", "b"][usize::from(b & 1)],
+                    ["email", "webhook", "sms"][usize::from(b % 3)],
+                    vec![b; usize::from(b % 5)],
+                )
+                .error("e")
+                .max_attempts(max)
+                .first_attempt_at(t + delay)
+                .permanent(permanent);
+                let d = if b & 0x20 != 0 {
+                    Durability::Buffered
+                } else {
+                    Durability::Durable
+                };
+                let id = dl.record(new, d).expect("valid record");
+                assert_eq!(id, next_id, "ids are consecutive");
+                next_id += 1;
+                let (state, at) = if permanent {
+                    (DlqState::Dead, t)
+                } else {
+                    (DlqState::Pending, t + delay)
+                };
+                model.insert(
+                    id,
+                    M {
+                        state,
+                        attempts: 0,
+                        max,
+                        at,
+                        claims: 0,
+                        history: 1,
+                    },
+                );
+            }
+            1 => {
+                let limit = 1 + usize::from(input.u8() % 5);
+                let lease = 1 + u64::from(input.u8()) * 2;
+                let mut due: Vec<(u64, u64)> = model
+                    .iter()
+                    .filter(|(_, m)| {
+                        matches!(m.state, DlqState::Pending | DlqState::Leased) && m.at <= t
+                    })
+                    .map(|(id, m)| (m.at, *id))
+                    .collect();
+                due.sort_unstable();
+                let mut want = Vec::new();
+                for (_, id) in due {
+                    if want.len() == limit {
+                        break;
+                    }
+                    let m = model.get_mut(&id).expect("in model");
+                    if m.state == DlqState::Leased {
+                        m.history += 1;
+                        if m.attempts >= m.max {
+                            m.state = DlqState::Dead;
+                            m.at = t;
+                            continue;
+                        }
+                    }
+                    m.attempts += 1;
+                    m.claims += 1;
+                    m.state = DlqState::Leased;
+                    m.at = t + lease;
+                    want.push((id, m.attempts, m.claims));
+                }
+                let got = dl
+                    .claim_due(limit, Duration::from_micros(lease))
+                    .expect("claim");
+                let got_ids: Vec<(u64, u32, u64)> =
+                    got.iter().map(|c| (c.id, c.attempt, c.token)).collect();
+                assert_eq!(got_ids, want, "claims agree with the model");
+                for c in got {
+                    assert_eq!(c.lease_until, t + lease);
+                    held.push(c);
+                }
+            }
+            2 | 3 if !held.is_empty() => {
+                let op = input.u8();
+                let c = held.remove(usize::from(op) % held.len());
+                let ok = holds(&model, &c, t);
+                let res = if op & 1 == 0 {
+                    dl.ack(&c).map(|()| None)
+                } else {
+                    dl.fail(&c, "boom", op & 2 == 0).map(Some)
+                };
+                if !ok {
+                    match res {
+                        Err(Error::Fenced(_)) => {
+                            assert!(model.contains_key(&c.id), "refused as stale")
+                        }
+                        Err(Error::NotFound(_)) => assert!(!model.contains_key(&c.id)),
+                        other => panic!("a stale claim was answered {other:?}"),
+                    }
+                    continue;
+                }
+                let m = model.get_mut(&c.id).expect("held");
+                match res.expect("a held claim is answered") {
+                    None => {
+                        m.state = DlqState::Done;
+                        m.at = t;
+                    }
+                    Some(outcome) => {
+                        m.history += 1;
+                        let retryable = op & 2 == 0;
+                        if !retryable || m.attempts >= m.max {
+                            assert_eq!(outcome, Outcome::Dead);
+                            m.state = DlqState::Dead;
+                            m.at = t;
+                        } else {
+                            let Outcome::Rescheduled { at } = outcome else {
+                                panic!("expected a reschedule, got {outcome:?}");
+                            };
+                            let (lo, hi) = match jitter {
+                                Jitter::Full => (0, policy.ceiling(m.attempts - 1)),
+                                Jitter::Decorrelated => (10, policy.cap),
+                            };
+                            let hi = hi.as_micros() as u64;
+                            assert!(
+                                at >= t + lo && at <= t + hi,
+                                "delay {} out of bounds",
+                                at - t
+                            );
+                            m.state = DlqState::Pending;
+                            m.at = at;
+                        }
+                    }
+                }
+            }
+            4 => clock.advance(u64::from(input.u8()) * 4),
+            5 => {
+                store.close().expect("close");
+                store = Store::open_with_backend(backend.clone(), opts()).expect("reopen");
+            }
+            6 => {
+                let id = u64::from(input.u8()) % (next_id + 2);
+                let res = dl.redrive(id);
+                match model.get_mut(&id) {
+                    None => assert!(matches!(res, Err(Error::NotFound(_))), "{res:?}"),
+                    Some(m) if matches!(m.state, DlqState::Dead | DlqState::Pending) => {
+                        res.expect("redrive");
+                        m.state = DlqState::Pending;
+                        m.attempts = 0;
+                        m.at = t;
+                    }
+                    Some(_) => assert!(matches!(res, Err(Error::InvalidArgument(_)))),
+                }
+            }
+            7 => {
+                let n = dl.purge(None).expect("purge");
+                let before = model.len();
+                model.retain(|_, m| {
+                    !(matches!(m.state, DlqState::Done | DlqState::Dead) && m.at + AGE <= t)
+                });
+                assert_eq!(n as usize, before - model.len(), "purge count");
+            }
+            _ => {
+                for (id, m) in &model {
+                    let d = dl.get(*id).expect("in the store");
+                    assert_eq!(d.state, m.state, "item {id}");
+                    assert_eq!(d.attempts, m.attempts, "item {id}");
+                    assert_eq!(d.history.len(), m.history, "item {id}");
+                    let at = d.next_attempt_at.or(d.lease_until).or(d.finished_at);
+                    assert_eq!(at, Some(m.at), "item {id}");
+                }
+                let mut ids = Vec::new();
+                let mut q = DlqQuery::new().limit(7);
+                loop {
+                    let page = dl.list(&q).expect("list");
+                    ids.extend(page.items.iter().map(|d| d.id));
+                    match page.next {
+                        Some(c) => q = q.after(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(ids, model.keys().copied().collect::<Vec<_>>());
+            }
+        }
+        let c = store.dead_letters().counts().expect("counts");
+        let count = |s: DlqState| model.values().filter(|m| m.state == s).count() as u64;
+        assert_eq!(
+            (c.pending, c.leased, c.done, c.dead),
+            (
+                count(DlqState::Pending),
+                count(DlqState::Leased),
+                count(DlqState::Done),
+                count(DlqState::Dead)
+            ),
+            "counts agree with the model"
+        );
+    }
+    store.close().expect("close");
+}
+
+/// (f) Idempotency keys: begin / complete / fail / release / renew / recovery points /
+/// clock moves / purges / reopens against an in-memory model of every key. Every answer
+/// (the four outcomes, fences, cached bytes, retry-after, fenced refusals, purge counts)
+/// must agree exactly.
+pub fn idempotency_model(data: &[u8]) {
+    use crate::idempotency::{Begin, CachedResponse, IdemToken, KeyState};
+    use crate::{Error, ManualClock};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::Duration;
+
+    #[derive(Debug, Clone)]
+    struct M {
+        request: u8,
+        state: KeyState,
+        fence: u64,
+        lease_until: u64,
+        created: u64,
+        expires: u64,
+        response: Option<(Option<u16>, Vec<u8>)>,
+        recovery: Option<(String, Vec<u8>)>,
+    }
+
+    const TTL: u64 = 1_000;
+    let mut input = Bytes(data);
+    let clock = ManualClock::new(1_000_000);
+    let opts = || {
+        Options::new()
+            .clock(clock.clone())
+            .idempotency_ttl(Duration::from_micros(TTL))
+    };
+    let backend = SharedMemoryBackend::default();
+    let mut store = Store::open_with_backend(backend.clone(), opts()).expect("opens");
+    let mut model: BTreeMap<(String, String), M> = BTreeMap::new();
+    let mut last_fence = 0u64;
+    let mut held: Vec<IdemToken> = Vec::new();
+    // Removes up to `limit` keys expired at `now`, in (expires, tenant, key) order.
+    let purge = |model: &mut BTreeMap<(String, String), M>, now: u64, limit: usize| {
+        let due: BTreeSet<(u64, String, String)> = model
+            .iter()
+            .filter(|(_, m)| m.expires <= now)
+            .map(|((t, k), m)| (m.expires, t.clone(), k.clone()))
+            .collect();
+        let n = due.len().min(limit);
+        for (_, t, k) in due.into_iter().take(limit) {
+            model.remove(&(t, k));
+        }
+        n
+    };
+    let mut steps = 0;
+    while !input.done() && steps < 200 {
+        steps += 1;
+        let now = now_of(&clock);
+        let idem = store.idempotency();
+        match input.u8() % 9 {
+            0 | 1 => {
+                let (t, k, r) = (input.u8() % 2, input.u8() % 4, input.u8() % 3);
+                let lease = u64::from(input.u8()) * 4;
+                let (tenant, key) = (format!("t{t}"), format!("k{k}"));
+                let got = idem
+                    .begin(
+                        &tenant,
+                        &key,
+                        &[r],
+                        Duration::from_micros(lease),
+                        Durability::Buffered,
+                    )
+                    .expect("valid begin");
+                let id = (tenant.clone(), key.clone());
+                let live = model.get(&id).filter(|m| now < m.expires).cloned();
+                let want = match live {
+                    Some(m) if m.request != r => Begin::Mismatch,
+                    Some(M {
+                        response: Some((status, body)),
+                        state,
+                        ..
+                    }) => Begin::Replay(CachedResponse {
+                        status,
+                        body,
+                        failed: state == KeyState::Failed,
+                    }),
+                    Some(m) if now < m.lease_until => Begin::InProgress {
+                        retry_after: Duration::from_micros(m.lease_until - now),
+                    },
+                    live => {
+                        purge(&mut model, now, 8);
+                        last_fence += 1;
+                        let recovery = live.as_ref().and_then(|m| m.recovery.clone());
+                        let m = match live {
+                            Some(mut m) => {
+                                m.fence = last_fence;
+                                m.lease_until = now + lease;
+                                m
+                            }
+                            None => M {
+                                request: r,
+                                state: KeyState::InProgress,
+                                fence: last_fence,
+                                lease_until: now + lease,
+                                created: now,
+                                expires: now + TTL,
+                                response: None,
+                                recovery: None,
+                            },
+                        };
+                        model.insert(id, m);
+                        Begin::Started(IdemToken {
+                            tenant,
+                            key,
+                            fence: last_fence,
+                            recovery,
+                        })
+                    }
+                };
+                assert_eq!(got, want);
+                if let Begin::Started(tok) = got {
+                    held.push(tok);
+                }
+            }
+            2..=5 if !held.is_empty() => {
+                let op = input.u8();
+                let tok = held[usize::from(op) % held.len()].clone();
+                let id = (tok.tenant.clone(), tok.key.clone());
+                let holds = model.get(&id).is_some_and(|m| {
+                    now < m.expires && m.state == KeyState::InProgress && m.fence == tok.fence
+                });
+                let body = vec![op; usize::from(op % 5)];
+                let status = (op % 3 != 0).then_some(200 + u16::from(op));
+                let kind = op % 4;
+                let res = match kind {
+                    0 => idem.complete(&tok, status, &body),
+                    1 => idem.fail(&tok, status, &body),
+                    2 => idem.release(&tok),
+                    _ if op & 0x10 == 0 => idem.renew(&tok, Duration::from_micros(u64::from(op))),
+                    _ => idem.save_recovery(&tok, "step", &body),
+                };
+                if !holds {
+                    assert!(matches!(res, Err(Error::Fenced(_))), "{res:?}");
+                    continue;
+                }
+                res.expect("the holder's call succeeds");
+                let m = model.get_mut(&id).expect("held");
+                match kind {
+                    0 | 1 => {
+                        m.state = if kind == 0 {
+                            KeyState::Completed
+                        } else {
+                            KeyState::Failed
+                        };
+                        m.response = Some((status, body));
+                        m.recovery = None;
+                    }
+                    2 => {
+                        model.remove(&id);
+                    }
+                    _ if op & 0x10 == 0 => m.lease_until = now + u64::from(op),
+                    _ => m.recovery = Some(("step".into(), body)),
+                }
+            }
+            6 => clock.advance(u64::from(input.u8()) * 3),
+            7 => {
+                let limit = usize::from(input.u8() % 6);
+                let n = idem.purge_expired(limit).expect("purge");
+                assert_eq!(n, purge(&mut model, now, limit));
+            }
+            _ => {
+                store.close().expect("close");
+                store = Store::open_with_backend(backend.clone(), opts()).expect("reopen");
+            }
+        }
+        // Every key reads as the model says.
+        for t in 0..2 {
+            for k in 0..4 {
+                let (tenant, key) = (format!("t{t}"), format!("k{k}"));
+                let got = store.idempotency().get(&tenant, &key).expect("get");
+                let want = model
+                    .get(&(tenant, key))
+                    .filter(|m| now_of(&clock) < m.expires);
+                match (got, want) {
+                    (None, None) => {}
+                    (Some(g), Some(w)) => {
+                        assert_eq!(
+                            (g.state, g.fence, g.created, g.expires, g.lease_until),
+                            (w.state, w.fence, w.created, w.expires, w.lease_until)
+                        );
+                    }
+                    (g, w) => panic!("get disagrees: store {g:?}, model {w:?}"),
+                }
+            }
+        }
+    }
+}
+
+fn now_of(clock: &crate::ManualClock) -> u64 {
+    use crate::Clock;
+    clock.now()
+}

@@ -25,6 +25,7 @@
 pub mod audit;
 pub mod clock;
 mod codec;
+pub mod dead_letters;
 mod error;
 pub mod ffi;
 #[doc(hidden)]
@@ -42,6 +43,10 @@ pub use audit::{
     ConsistencyProof, Cursor, Hash, InclusionProof, Order, VerifyReport,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use dead_letters::{
+    Claimed, DeadLetter, DeadLetters, DlqCounts, DlqFilter, DlqQuery, DlqState, Jitter,
+    NewDeadLetter, Outcome, RetryPolicy,
+};
 pub use error::{Error, Result};
 pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency};
 pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::dead_letters::RetryPolicy;
 
 /// How long a write waits before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +36,8 @@ pub struct Options {
     pub(crate) log_capacity: u64,
     pub(crate) idem_ttl: Duration,
     pub(crate) redact_logs: bool,
+    pub(crate) dead_letter_policy: RetryPolicy,
+    pub(crate) dead_letter_purge_after: Duration,
 }
 
 impl Default for Options {
@@ -48,6 +51,8 @@ impl Default for Options {
             log_capacity: 100_000,
             idem_ttl: Duration::from_secs(24 * 3600),
             redact_logs: true,
+            dead_letter_policy: RetryPolicy::default(),
+            dead_letter_purge_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -65,7 +70,7 @@ impl Options {
                 "idempotency TTL must be longer than zero".into(),
             ));
         }
-        Ok(())
+        self.dead_letter_policy.validate()
     }
 
     /// The defaults: system clock, 100 ms flush interval, no audit key, a page cache of up
@@ -123,6 +128,21 @@ impl Options {
     /// and proofs over a large log are served from it.
     pub fn cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
+        self
+    }
+
+    /// How failed dead letters are rescheduled, and their default max attempts (default:
+    /// full jitter, base 1 s, cap 1 h, 5 attempts, seeded from the OS).
+    pub fn dead_letter_policy(mut self, policy: RetryPolicy) -> Self {
+        self.dead_letter_policy = policy;
+        self
+    }
+
+    /// How long Done and Dead dead letters are kept before
+    /// [`purge`](crate::DeadLetters::purge) deletes them, counted from when they became
+    /// Done or Dead (default 7 days; zero purges them at once).
+    pub fn dead_letter_purge_after(mut self, age: Duration) -> Self {
+        self.dead_letter_purge_after = age;
         self
     }
 }

@@ -10,6 +10,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
 
 use crate::audit::{self, Audit, AuditState};
 use crate::clock::Timestamp;
+use crate::dead_letters::{self, DeadLetters, DlqConfig};
 use crate::error::{Error, Result};
 use crate::logs::{self, LogQueue, Logs, RingState};
 use crate::options::{Durability, Options};
@@ -166,6 +167,7 @@ impl Store {
             WriterState {
                 audit: AuditState::load(&read)?,
                 logs: RingState::load(&read, opts.log_capacity)?,
+                dlq: DlqConfig::from_options(&opts)?,
             }
         };
         let over_capacity = state.logs.next - state.logs.head > opts.log_capacity;
@@ -253,6 +255,11 @@ impl Store {
     /// The ring of recent log entries.
     pub fn logs(&self) -> Logs<'_> {
         Logs::new(self)
+    }
+
+    /// The dead letters: failed work kept and retried on a schedule.
+    pub fn dead_letters(&self) -> DeadLetters<'_> {
+        DeadLetters::new(self)
     }
 
     /// Runs `f` in a transaction shared with concurrent writers (group commit) and returns
@@ -400,6 +407,7 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
     logs::create_tables(txn)?;
     crate::idempotency::create_tables(txn)?;
     crate::kv::create_tables(txn)?;
+    dead_letters::create_tables(txn)?;
     Ok(())
 }
 

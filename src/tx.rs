@@ -6,6 +6,7 @@ use redb::WriteTransaction;
 
 use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
+use crate::dead_letters::{DlqConfig, DlqTables};
 use crate::error::{Error, Result};
 use crate::idempotency::IdemTables;
 use crate::kv::KvTable;
@@ -27,6 +28,7 @@ pub struct WriteTx<'a> {
     idem: Option<IdemTables<'a>>,
     kv: Option<KvTable<'a>>,
     idem_ttl: Duration,
+    dlq: Option<DlqTables<'a>>,
 }
 
 impl<'a> WriteTx<'a> {
@@ -45,6 +47,7 @@ impl<'a> WriteTx<'a> {
             idem: None,
             kv: None,
             idem_ttl,
+            dlq: None,
         }
     }
 
@@ -124,5 +127,19 @@ impl<'a> WriteTx<'a> {
             None => self.audit.insert(AuditTables::open(self.txn)?),
         };
         tables.append(&mut self.state.audit, event, time)
+    }
+
+    /// The dead-letter tables, opened on first use.
+    pub(crate) fn dlq(&mut self) -> Result<&mut DlqTables<'a>> {
+        if self.dlq.is_none() {
+            self.dlq = Some(DlqTables::open(self.txn)?);
+        }
+        self.dlq
+            .as_mut()
+            .ok_or_else(|| Error::Storage("dead-letter tables did not open".into()))
+    }
+
+    pub(crate) fn dlq_config(&self) -> DlqConfig {
+        self.state.dlq
     }
 }

@@ -33,6 +33,7 @@ use redb::Database;
 
 use crate::audit::AuditState;
 use crate::clock::Clock;
+use crate::dead_letters::DlqConfig;
 use crate::error::{Error, Result};
 use crate::logs::{LogEntry, LogQueue, RingState};
 use crate::options::Durability;
@@ -45,6 +46,8 @@ type RunFn = Box<dyn FnMut(&mut WriteTx<'_>) -> Result<()> + Send>;
 pub(crate) struct WriterState {
     pub(crate) audit: AuditState,
     pub(crate) logs: RingState,
+    /// Dead-letter settings (not derived from tables, but every write closure needs them).
+    pub(crate) dlq: DlqConfig,
 }
 
 enum SlotState {

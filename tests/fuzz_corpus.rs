@@ -39,3 +39,13 @@ fn proof_verify_corpus() {
 fn logs_model_corpus() {
     replay("logs_model", hardstore::fuzzing::logs_model);
 }
+
+#[test]
+fn dead_letters_model_corpus() {
+    replay("dead_letters_model", hardstore::fuzzing::dead_letters_model);
+}
+
+#[test]
+fn idempotency_model_corpus() {
+    replay("idempotency_model", hardstore::fuzzing::idempotency_model);
+}

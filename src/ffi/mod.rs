@@ -19,6 +19,7 @@
 mod audit;
 mod bytes;
 mod clock;
+mod dead_letters;
 mod idempotency;
 mod logs;
 mod store;
@@ -27,6 +28,7 @@ mod tx;
 pub use audit::*;
 pub use bytes::*;
 pub use clock::*;
+pub use dead_letters::*;
 pub use idempotency::*;
 pub use logs::*;
 pub use store::*;
@@ -82,7 +84,8 @@ pub enum hardstore_result {
     HARDSTORE_BUFFER_TOO_SMALL = 18,
     /// A stored record has a format version this build cannot read.
     HARDSTORE_UNKNOWN_RECORD_VERSION = 19,
-    /// An idempotency token's holder was fenced off (lease taken over, key gone).
+    /// A lease holder was fenced off: an idempotency token (lease taken over, key gone)
+    /// or a dead-letter claim (lease ran out, claimed again). Nothing changed.
     HARDSTORE_FENCED = 20,
 }
 

@@ -8,10 +8,12 @@
 
 use super::audit::hardstore_audit_event;
 use super::bytes::{give_bytes, hardstore_bytes};
+use super::dead_letters::new_dead_letter;
 use super::idempotency::hardstore_idem_token;
 use super::store::{durability_arg, hardstore_store};
 use super::{arg, arg_mut, bytes_arg, free_box, guard, hardstore_result, out, str_arg, FfiResult};
 use crate::audit::AuditEvent;
+use crate::dead_letters::NewDeadLetter;
 use crate::error::Error;
 use crate::idempotency::IdemToken;
 use crate::kv;
@@ -31,12 +33,14 @@ enum Op {
         failed: bool,
     },
     IdemRelease(IdemToken),
+    DeadLetter(NewDeadLetter),
 }
 
 enum TxState {
     Open,
-    /// Committed; the seqs of its audit entries, in the order they were added.
-    Committed(Vec<u64>),
+    /// Committed; the seqs of its audit entries and the ids of its dead letters, in the
+    /// order they were added.
+    Committed(Vec<u64>, Vec<u64>),
     /// A commit was attempted and failed; nothing was written.
     Failed,
 }
@@ -49,6 +53,7 @@ pub struct hardstore_tx {
     durability: Durability,
     ops: Vec<Op>,
     audits: usize,
+    dead_letters: usize,
     state: TxState,
 }
 
@@ -82,6 +87,7 @@ pub unsafe extern "C" fn hardstore_tx_begin(
             durability: d,
             ops: Vec::new(),
             audits: 0,
+            dead_letters: 0,
             state: TxState::Open,
         }));
         Ok(())
@@ -244,8 +250,8 @@ pub unsafe extern "C" fn hardstore_tx_commit(tx: *mut hardstore_tx) -> hardstore
         }
         t.state = TxState::Failed;
         let ops = std::mem::take(&mut t.ops);
-        let seqs = t.store.write(t.durability, move |w| {
-            let mut seqs = Vec::new();
+        let (seqs, ids) = t.store.write(t.durability, move |w| {
+            let (mut seqs, mut ids) = (Vec::new(), Vec::new());
             for op in &ops {
                 match op {
                     Op::KvPut(ns, k, v) => w.kv_put(ns, k, v)?,
@@ -266,11 +272,12 @@ pub unsafe extern "C" fn hardstore_tx_commit(tx: *mut hardstore_tx) -> hardstore
                         failed: true,
                     } => w.idem_fail(token, *status, body)?,
                     Op::IdemRelease(token) => w.idem_release(token)?,
+                    Op::DeadLetter(d) => ids.push(w.dlq_record(d)?),
                 }
             }
-            Ok(seqs)
+            Ok((seqs, ids))
         })?;
-        t.state = TxState::Committed(seqs);
+        t.state = TxState::Committed(seqs, ids);
         Ok(())
     })
 }
@@ -287,13 +294,78 @@ pub unsafe extern "C" fn hardstore_tx_audit_seq(
     guard(|| {
         let t = arg(tx, "tx")?;
         let o = out(out_seq, "out_seq")?;
-        let TxState::Committed(seqs) = &t.state else {
+        let TxState::Committed(seqs, _) = &t.state else {
             return Err(Error::InvalidArgument("the transaction has not committed".into()).into());
         };
         let seq = seqs
             .get(index)
             .ok_or_else(|| Error::NotFound(format!("audit append {index} of this transaction")))?;
         *o = *seq;
+        Ok(())
+    })
+}
+
+/// Adds the recording of a dead letter (arguments as `hardstore_dlq_record`, checked
+/// now) and writes its index among this transaction's dead letters (0, 1, ...) to
+/// `out_index`, for `hardstore_tx_dead_letter_id` after the commit.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_dlq_record(
+    tx: *mut hardstore_tx,
+    tenant: *const u8,
+    tenant_len: usize,
+    kind: *const u8,
+    kind_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    error: *const u8,
+    error_len: usize,
+    max_attempts: u32,
+    first_attempt_at: u64,
+    permanent: bool,
+    out_index: *mut usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let new = new_dead_letter(
+            tenant,
+            tenant_len,
+            kind,
+            kind_len,
+            payload,
+            payload_len,
+            error,
+            error_len,
+            max_attempts,
+            first_attempt_at,
+            permanent,
+        )?;
+        let o = out(out_index, "out_index")?;
+        t.push(Op::DeadLetter(new))?;
+        *o = t.dead_letters;
+        t.dead_letters += 1;
+        Ok(())
+    })
+}
+
+/// After a successful commit, writes the id of the transaction's `index`-th dead letter
+/// to `out_id`. `HARDSTORE_NOT_FOUND` for an index past them, `HARDSTORE_INVALID_ARGUMENT`
+/// before a successful commit.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_dead_letter_id(
+    tx: *const hardstore_tx,
+    index: usize,
+    out_id: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg(tx, "tx")?;
+        let o = out(out_id, "out_id")?;
+        let TxState::Committed(_, ids) = &t.state else {
+            return Err(Error::InvalidArgument("the transaction has not committed".into()).into());
+        };
+        let id = ids
+            .get(index)
+            .ok_or_else(|| Error::NotFound(format!("dead letter {index} of this transaction")))?;
+        *o = *id;
         Ok(())
     })
 }
