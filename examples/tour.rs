@@ -4,12 +4,18 @@
 //!
 //! Appends audit entries from 4 threads, queries them, proves one entry is in the log,
 //! proves the log only grew since a checkpoint, verifies the whole log, exports a query
-//! to JSON Lines, and shows that a tampered log is caught.
+//! to JSON Lines; fills the log ring and queries it; makes a request exactly-once with
+//! an idempotency key (replay, in progress, mismatch, a crashed holder taken over);
+//! retries a failed webhook as a dead letter; and shows that a tampered log is caught.
 
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use hardstore::audit::{verify_consistency, verify_inclusion};
-use hardstore::{AuditEvent, AuditQuery, Durability, Options, Order, Result, Store};
+use hardstore::{
+    AuditEvent, AuditQuery, Begin, Clock, Durability, Error, IdemToken, ManualClock, NewDeadLetter,
+    Options, Order, Outcome, Result, RetryPolicy, Store, SystemClock,
+};
 use redb::ReadableTable;
 
 fn main() -> Result<()> {
@@ -154,7 +160,14 @@ fn main() -> Result<()> {
     // 8. The log ring: the last N entries, persistent, queryable, with stats.
     logs_tour(&dir)?;
 
-    // 9. Tamper with one stored byte behind hardstore's back: verify names the entry.
+    // 9. Idempotency keys: a POST made safe to retry, its response cached atomically
+    //    with the app's state and audit entry.
+    idempotency_tour(&dir)?;
+
+    // 10. Dead letters: failed work retried on a schedule, then declared dead.
+    dead_letters_tour(&dir)?;
+
+    // 11. Tamper with one stored byte behind hardstore's back: verify names the entry.
     tamper(&path, 1_234)?;
     let store = Store::open(&path, Options::new().audit_key(key))?;
     let report = store.audit().verify()?;
@@ -171,7 +184,7 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn logs_tour(dir: &std::path::Path) -> Result<()> {
+fn logs_tour(dir: &Path) -> Result<()> {
     use hardstore::logs::{Level, LogQuery, LogRecord};
     let path = dir.join("logs.hardstore");
     let store = Store::open(&path, Options::new().log_capacity(10_000))?;
@@ -220,10 +233,7 @@ fn logs_tour(dir: &std::path::Path) -> Result<()> {
         .min_level(Level::Error)
         .tenant("acme")
         .endpoint("POST /checkout")
-        .time_range(
-            Some(hardstore::Clock::now(&hardstore::SystemClock) - 10 * 60 * 1_000_000),
-            None,
-        )
+        .time_range(Some(SystemClock.now() - 10 * 60 * 1_000_000), None)
         .limit(3);
     let page = logs.query(&q)?;
     println!("  errors on POST /checkout for acme in the last 10 minutes, newest 3:");
@@ -261,8 +271,185 @@ fn logs_tour(dir: &std::path::Path) -> Result<()> {
     store.close()
 }
 
+fn idempotency_tour(dir: &Path) -> Result<()> {
+    // A manual clock, so leases and the 24 h TTL pass in an instant.
+    let clock = ManualClock::new(SystemClock.now());
+    let store = Store::open(
+        dir.join("idem.hardstore"),
+        Options::new().clock(clock.clone()),
+    )?;
+    let idem = store.idempotency();
+    let lease = Duration::from_secs(60);
+    // The fingerprint input: method, path and body.
+    let request = b"POST /orders\n{\"sku\":\"A-1\",\"qty\":2}";
+
+    let token = started(idem.begin("acme", "7f3a", request, lease, Durability::Buffered)?);
+    println!(
+        "  idempotency: POST /orders with key 7f3a -> Started (fence {}): do the work",
+        token.fence
+    );
+    clock.advance(2_000_000);
+    if let Begin::InProgress { retry_after } =
+        idem.begin("acme", "7f3a", request, lease, Durability::Buffered)?
+    {
+        println!(
+            "    a concurrent duplicate -> InProgress, retry after {} s (HTTP 409)",
+            retry_after.as_secs()
+        );
+    }
+    let other = b"POST /orders\n{\"sku\":\"A-1\",\"qty\":3}";
+    let answer = idem.begin("acme", "7f3a", other, lease, Durability::Buffered)?;
+    println!("    the same key with another body -> {answer:?} (HTTP 422)");
+
+    // The order, its audit entry and the cached response, in one durable write.
+    let t = token.clone();
+    let (seq, body) = store.write(Durability::Durable, move |tx| {
+        tx.kv_put("orders", b"order/1", b"{\"sku\":\"A-1\",\"qty\":2}")?;
+        let r = tx.audit_append(&AuditEvent::new("acme", "order.created").resource("order/1"))?;
+        let body = b"{\"order\":1}".to_vec();
+        tx.idem_complete(&t, Some(201), &body)?;
+        Ok((r.seq, body))
+    })?;
+    println!(
+        "    completed in one durable write with app state orders/order/1 and audit entry {seq}"
+    );
+    if let Begin::Replay(r) = idem.begin("acme", "7f3a", request, lease, Durability::Buffered)? {
+        println!(
+            "    a retry -> Replay {} {}, identical bytes: {}",
+            r.status.unwrap_or(200),
+            String::from_utf8_lossy(&r.body),
+            r.body == body
+        );
+    }
+
+    // A holder crashes mid-work; after its lease the next retry takes over.
+    let short = Duration::from_secs(30);
+    let old = started(idem.begin("acme", "8b2c", request, short, Durability::Buffered)?);
+    idem.save_recovery(&old, "charged", b"ch_123")?;
+    clock.advance(31_000_000);
+    let new = started(idem.begin("acme", "8b2c", request, short, Durability::Buffered)?);
+    println!(
+        "    the holder of key 8b2c (fence {}) saves a recovery point, then crashes",
+        old.fence
+    );
+    println!(
+        "    31 s later its lease has run out: a retry takes over with fence {}, recovery {:?}",
+        new.fence,
+        new.recovery
+            .as_ref()
+            .map(|(name, bytes)| (name.as_str(), String::from_utf8_lossy(bytes)))
+    );
+    match idem.complete(&old, Some(201), b"late") {
+        Err(Error::Fenced(_)) => {
+            println!("    the old holder's late complete -> Error::Fenced, nothing written")
+        }
+        other => panic!("expected Fenced, got {other:?}"),
+    }
+    idem.complete(&new, Some(201), b"{\"order\":2}")?;
+
+    // Keys expire exactly at their TTL (24 h by default) and are purged in batches.
+    clock.advance(24 * 3_600_000_000);
+    println!(
+        "    24 h later: key 7f3a is {}; purge_expired removed {} keys",
+        if idem.get("acme", "7f3a")?.is_some() {
+            "live"
+        } else {
+            "gone"
+        },
+        idem.purge_expired(100)?
+    );
+    store.close()
+}
+
+fn started(b: Begin) -> IdemToken {
+    match b {
+        Begin::Started(t) => t,
+        other => panic!("expected Started, got {other:?}"),
+    }
+}
+
+fn dead_letters_tour(dir: &Path) -> Result<()> {
+    let clock = ManualClock::new(SystemClock.now());
+    // Backoff from 30 s up to 1 h, 3 attempts, seeded so the delays repeat.
+    let policy = RetryPolicy::new(Duration::from_secs(30), Duration::from_secs(3600))
+        .max_attempts(3)
+        .seed(7);
+    let store = Store::open(
+        dir.join("dlq.hardstore"),
+        Options::new()
+            .clock(clock.clone())
+            .dead_letter_policy(policy),
+    )?;
+    let dl = store.dead_letters();
+    let lease = Duration::from_secs(60);
+
+    let id = dl.record(
+        NewDeadLetter::new("acme", "webhook", b"{\"order\":1}".to_vec())
+            .error("POST https://hooks.acme.test: 503"),
+        Durability::Durable,
+    )?;
+    let c = claim_one(&store, lease)?;
+    println!(
+        "  dead letters: webhook {id} recorded; claimed for attempt {}/{}",
+        c.attempt, c.max_attempts
+    );
+    let Outcome::Rescheduled { at } = dl.fail(&c, "503 again", true)? else {
+        panic!("a retryable failure with attempts left is rescheduled");
+    };
+    println!(
+        "    it fails again -> rescheduled in {:.1} s; claimable now: {}",
+        (at - clock.now()) as f64 / 1e6,
+        dl.claim_due(10, lease)?.len()
+    );
+    clock.set(at);
+    let c = claim_one(&store, lease)?;
+    dl.ack(&c)?;
+    println!(
+        "    at its due time: claimed for attempt {}, delivered, acked",
+        c.attempt
+    );
+    if let Err(Error::Fenced(_)) = dl.ack(&c) {
+        println!("    acking the same claim again -> Error::Fenced, nothing changes");
+    }
+
+    let mail = dl.record(
+        NewDeadLetter::new("acme", "email", b"to: nobody@example.test".to_vec()),
+        Durability::Durable,
+    )?;
+    let c = claim_one(&store, lease)?;
+    let outcome = dl.fail(&c, "550 no such mailbox", false)?;
+    println!(
+        "    email {mail}: a permanent failure -> {outcome:?}; {}",
+        counts(&store)?
+    );
+    dl.redrive(mail)?;
+    let c = claim_one(&store, lease)?;
+    dl.ack(&c)?;
+    let item = dl.get(mail)?;
+    println!(
+        "    redriven (attempts reset), claimed, acked: {}, its history kept ({:?}); {}",
+        item.state.as_str(),
+        item.last_error().unwrap_or(""),
+        counts(&store)?
+    );
+    store.close()
+}
+
+fn counts(store: &Store) -> Result<String> {
+    let c = store.dead_letters().counts()?;
+    Ok(format!(
+        "counts: pending {}, leased {}, done {}, dead {}",
+        c.pending, c.leased, c.done, c.dead
+    ))
+}
+
+fn claim_one(store: &Store, lease: Duration) -> Result<hardstore::Claimed> {
+    let mut got = store.dead_letters().claim_due(1, lease)?;
+    Ok(got.pop().expect("one item is due"))
+}
+
 /// Flips a byte of a stored entry through raw redb, as an attacker with file access would.
-fn tamper(path: &std::path::Path, seq: u64) -> Result<()> {
+fn tamper(path: &Path, seq: u64) -> Result<()> {
     const ENTRIES: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit.entries");
     let db = redb::Database::open(path).map_err(redb::Error::from)?;
     let txn = db.begin_write().map_err(redb::Error::from)?;
