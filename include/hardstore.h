@@ -212,6 +212,11 @@
 #define HARDSTORE_LIMIT_DLQ_ERROR 4096
 
 /*
+ A lease to give `hardstore_idem_begin` when in doubt (60 s), in milliseconds.
+ */
+#define HARDSTORE_IDEM_DEFAULT_LEASE_MS 60000
+
+/*
  Longest idempotency key, in bytes.
  */
 #define HARDSTORE_LIMIT_IDEM_KEY 255
@@ -1321,7 +1326,8 @@ enum hardstore_result hardstore_dlq_retry(const struct hardstore_store *store, c
 /*
  Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
  method, the path and the body: the bytes that make two requests the same), with a
- lease of `lease_ms` milliseconds. `durability` is `HARDSTORE_DURABLE` or
+ lease of `lease_ms` milliseconds (at least 1; `HARDSTORE_IDEM_DEFAULT_LEASE_MS` when in
+ doubt). `durability` is `HARDSTORE_DURABLE` or
  `HARDSTORE_BUFFERED` (enough: a lost begin only means a retry starts afresh).
 
  On success `*out_outcome` says which of the four answers it is, and exactly the

@@ -652,7 +652,7 @@ pub fn idempotency_model(data: &[u8]) {
         match input.u8() % 9 {
             0 | 1 => {
                 let (t, k, r) = (input.u8() % 2, input.u8() % 4, input.u8() % 3);
-                let lease = u64::from(input.u8()) * 4;
+                let lease = 1 + u64::from(input.u8()) * 4;
                 let (tenant, key) = (format!("t{t}"), format!("k{k}"));
                 let got = idem
                     .begin(

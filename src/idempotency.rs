@@ -62,6 +62,9 @@ pub const MAX_TENANT: usize = 128;
 pub const MAX_RESPONSE: usize = 1 << 20;
 /// Largest recovery point (name and bytes), in bytes.
 pub const MAX_RECOVERY: usize = 1 << 20;
+/// The lease to give `begin` when in doubt: long enough for a request's work, short
+/// enough that a crashed holder does not block retries for long.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Expired keys each `begin` purges in passing.
 const PURGE_IN_PASSING: usize = 8;
 
@@ -183,6 +186,15 @@ fn check_ids(tenant: &str, key: &str) -> Result<()> {
     Ok(())
 }
 
+fn check_lease(lease: Duration) -> Result<()> {
+    if lease.is_zero() {
+        return Err(Error::InvalidArgument(
+            "a lease must be longer than zero (DEFAULT_LEASE is 60 s)".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -266,6 +278,7 @@ impl<'t> IdemTables<'t> {
         lease: Duration,
     ) -> Result<Begin> {
         check_ids(tenant, key)?;
+        check_lease(lease)?;
         self.purge(now, PURGE_IN_PASSING)?;
         let lease_until = now.saturating_add(micros(lease));
         let mut rec = match self.load(tenant, key)? {
@@ -363,6 +376,7 @@ impl<'t> IdemTables<'t> {
         token: &IdemToken,
         lease: Duration,
     ) -> Result<()> {
+        check_lease(lease)?;
         let mut rec = self.held(now, token)?;
         rec.lease_until = now.saturating_add(micros(lease));
         self.store(&token.tenant, &token.key, &rec)
@@ -428,6 +442,7 @@ impl<'s> Idempotency<'s> {
         durability: Durability,
     ) -> Result<Begin> {
         check_ids(tenant, key)?;
+        check_lease(lease)?;
         let fp = fingerprint(request);
         // Replays, mismatches and live leases are answered from a read snapshot: no write,
         // no wait behind the group commit. Only a start goes through the write path,

@@ -18,6 +18,9 @@
 //! - A storage failure poisons the writer: every later job fails with `Error::Poisoned`.
 //! - In-memory state derived from the tables (the Merkle frontier) is cloned per batch
 //!   and published only after commit, so an aborted batch leaves it untouched.
+//! - Within a batch, buffered jobs commit (unsynced) before durable ones, so they never
+//!   wait for an fsync; a thread has at most one job queued, so this reorders only
+//!   concurrent writes.
 //! - A buffered (non-durable) commit is followed by a durable one within
 //!   `flush_interval` (a flusher thread), and on shutdown.
 
@@ -364,19 +367,53 @@ impl Shared {
         q.gather_target = 0;
     }
 
-    fn run_batch(&self, mut jobs: Vec<Job>) {
+    fn run_batch(&self, jobs: Vec<Job>) {
         if self.poisoned.load(Ordering::Acquire) {
             for job in jobs {
                 job.slot.set(SlotState::Done(Err(Error::Poisoned)));
             }
             return;
         }
-        let durable = self.flush_interval.is_zero() || jobs.iter().any(|j| j.durable);
+        // Buffered jobs do not wait for the fsync that a durable job in the same batch
+        // pays: they commit first, unsynced, and are answered at once; the durable jobs
+        // then commit with a sync, which makes the first commit durable too. The jobs of
+        // one batch were queued concurrently by different threads (a thread waits for its
+        // own job), so committing them in either order is a valid serial order.
+        let (buffered, durable): (Vec<Job>, Vec<Job>) = if self.flush_interval.is_zero() {
+            (Vec::new(), jobs) // every commit syncs anyway
+        } else {
+            jobs.into_iter().partition(|j| !j.durable)
+        };
         let mut committed = self.committed.lock();
-        // Taken under the `committed` lock, so queued logs are written in seq order.
-        let logs = self.logs.take();
+        // Taken under the `committed` lock, so queued logs are written in seq order; they
+        // go into the first commit.
+        let mut logs = Some(self.logs.take());
+        for (group, sync) in [(buffered, false), (durable, true)] {
+            if group.is_empty() && logs.as_ref().is_none_or(|l| l.is_empty()) {
+                continue;
+            }
+            if self.poisoned.load(Ordering::Acquire) {
+                for job in group {
+                    job.slot.set(SlotState::Done(Err(Error::Poisoned)));
+                }
+                continue;
+            }
+            let logs = logs.take().unwrap_or_default();
+            self.commit_group(&mut committed, &logs, group, sync);
+        }
+    }
+
+    /// Commits `jobs` (after `logs`) in one transaction, re-running it without any job
+    /// that fails on its own, and answers every job.
+    fn commit_group(
+        &self,
+        committed: &mut Committed,
+        logs: &[LogEntry],
+        mut jobs: Vec<Job>,
+        durable: bool,
+    ) {
         loop {
-            match self.try_batch(&mut committed.state, &logs, &mut jobs, durable) {
+            match self.try_batch(&mut committed.state, logs, &mut jobs, durable) {
                 Ok(()) => {
                     self.batches.fetch_add(1, Ordering::Relaxed);
                     self.jobs_done
@@ -387,7 +424,6 @@ impl Shared {
                     } else if committed.unsynced_since.is_none() {
                         committed.unsynced_since = Some(Instant::now());
                     }
-                    drop(committed);
                     for job in jobs {
                         job.slot.set(SlotState::Done(Ok(())));
                     }
@@ -402,7 +438,6 @@ impl Shared {
                 }
                 Err(BatchError::Storage(e)) => {
                     self.poisoned.store(true, Ordering::Release);
-                    drop(committed);
                     let mut first = Some(e);
                     for job in jobs {
                         let err = first.take().unwrap_or(Error::Poisoned);

@@ -48,6 +48,12 @@ pub struct hardstore_idem_info {
     pub lease_until_us: u64,
 }
 
+/// A lease to give `hardstore_idem_begin` when in doubt (60 s), in milliseconds.
+pub const HARDSTORE_IDEM_DEFAULT_LEASE_MS: u64 = 60_000;
+const _: () = assert!(
+    HARDSTORE_IDEM_DEFAULT_LEASE_MS as u128 == crate::idempotency::DEFAULT_LEASE.as_millis()
+);
+
 /// Longest idempotency key, in bytes.
 pub const HARDSTORE_LIMIT_IDEM_KEY: usize = 255;
 const _: () = assert!(HARDSTORE_LIMIT_IDEM_KEY == MAX_KEY);
@@ -70,7 +76,8 @@ unsafe fn ids<'a>(
 
 /// Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
 /// method, the path and the body: the bytes that make two requests the same), with a
-/// lease of `lease_ms` milliseconds. `durability` is `HARDSTORE_DURABLE` or
+/// lease of `lease_ms` milliseconds (at least 1; `HARDSTORE_IDEM_DEFAULT_LEASE_MS` when in
+/// doubt). `durability` is `HARDSTORE_DURABLE` or
 /// `HARDSTORE_BUFFERED` (enough: a lost begin only means a retry starts afresh).
 ///
 /// On success `*out_outcome` says which of the four answers it is, and exactly the

@@ -234,6 +234,9 @@ int main(int argc, char **argv) {
   EXPECT(hardstore_idem_begin(s, S("acme"), bad_utf8, 2, S(REQ), 1000, HARDSTORE_BUFFERED,
                               &oc, &tok, &resp, &ra),
          HARDSTORE_INVALID_UTF8);
+  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 0, HARDSTORE_BUFFERED, &oc, &tok,
+                              &resp, &ra),
+         HARDSTORE_INVALID_ARGUMENT);
   CHECK(tok == NULL && resp == NULL);
   OK(hardstore_idem_get(s, S("acme"), S("k"), &found, &info));
   CHECK(!found);
