@@ -1389,6 +1389,14 @@ enum hardstore_result hardstore_idem_fail(const struct hardstore_store *store, c
 enum hardstore_result hardstore_idem_release(const struct hardstore_store *store, const struct hardstore_idem_token *token);
 
 /*
+ Ends the token's lease now but keeps the key and its recovery point, so the next
+ `hardstore_idem_begin` takes over at once with the recovery point (for a holder that
+ must stop after a side effect it cannot undo). A fenced-off holder gets
+ `HARDSTORE_FENCED`.
+ */
+enum hardstore_result hardstore_idem_abandon(const struct hardstore_store *store, const struct hardstore_idem_token *token);
+
+/*
  Extends the token's lease to `lease_ms` milliseconds from now.
  */
 enum hardstore_result hardstore_idem_renew(const struct hardstore_store *store, const struct hardstore_idem_token *token, uint64_t lease_ms);

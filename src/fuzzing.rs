@@ -723,13 +723,14 @@ pub fn idempotency_model(data: &[u8]) {
                 });
                 let body = vec![op; usize::from(op % 5)];
                 let status = (op % 3 != 0).then_some(200 + u16::from(op));
-                let kind = op % 4;
+                let kind = op % 5;
                 let res = match kind {
                     0 => idem.complete(&tok, status, &body),
                     1 => idem.fail(&tok, status, &body),
                     2 => idem.release(&tok),
-                    _ if op & 0x10 == 0 => idem.renew(&tok, Duration::from_micros(u64::from(op))),
-                    _ => idem.save_recovery(&tok, "step", &body),
+                    3 if op & 0x10 == 0 => idem.renew(&tok, Duration::from_micros(u64::from(op))),
+                    3 => idem.save_recovery(&tok, "step", &body),
+                    _ => idem.abandon(&tok),
                 };
                 if !holds {
                     assert!(matches!(res, Err(Error::Fenced(_))), "{res:?}");
@@ -750,8 +751,9 @@ pub fn idempotency_model(data: &[u8]) {
                     2 => {
                         model.remove(&id);
                     }
-                    _ if op & 0x10 == 0 => m.lease_until = now + u64::from(op),
-                    _ => m.recovery = Some(("step".into(), body)),
+                    3 if op & 0x10 == 0 => m.lease_until = now + u64::from(op),
+                    3 => m.recovery = Some(("step".into(), body)),
+                    _ => m.lease_until = now,
                 }
             }
             6 => clock.advance(u64::from(input.u8()) * 3),

@@ -382,6 +382,12 @@ impl<'t> IdemTables<'t> {
         self.store(&token.tenant, &token.key, &rec)
     }
 
+    pub(crate) fn abandon(&mut self, now: Timestamp, token: &IdemToken) -> Result<()> {
+        let mut rec = self.held(now, token)?;
+        rec.lease_until = now;
+        self.store(&token.tenant, &token.key, &rec)
+    }
+
     pub(crate) fn save_recovery(
         &mut self,
         now: Timestamp,
@@ -470,7 +476,11 @@ impl<'s> Idempotency<'s> {
         Ok((self.store.clock_now() < rec.expires).then_some(rec))
     }
 
-    /// Caches `body` (and `status`) as the response; durable when asked.
+    /// Caches `body` (and `status`) as the response, durably. A holder whose lease ran out
+    /// may still complete as long as nobody took the key over; once someone did, this
+    /// fails with [`Error::Fenced`] and changes nothing. To commit the response with the
+    /// app's state change and audit entry, use [`WriteTx::idem_complete`] in one
+    /// [`Store::write`] instead.
     pub fn complete(&self, token: &IdemToken, status: Option<u16>, body: &[u8]) -> Result<()> {
         let (t, b) = (token.clone(), body.to_vec());
         self.store.write(Durability::Durable, move |tx| {
@@ -490,6 +500,16 @@ impl<'s> Idempotency<'s> {
         let t = token.clone();
         self.store
             .write(Durability::Durable, move |tx| tx.idem_release(&t))
+    }
+
+    /// Ends the lease now but keeps the key, its fingerprint and its recovery point: the
+    /// next `begin` takes over at once (with the recovery point) instead of waiting for the
+    /// lease to run out. For a holder that must stop after a side effect it cannot undo
+    /// (a card was charged), where `release` would forget the recovery point.
+    pub fn abandon(&self, token: &IdemToken) -> Result<()> {
+        let t = token.clone();
+        self.store
+            .write(Durability::Durable, move |tx| tx.idem_abandon(&t))
     }
 
     /// Extends the lease to `lease` from now.
@@ -570,6 +590,12 @@ impl WriteTx<'_> {
     pub fn idem_release(&mut self, token: &IdemToken) -> Result<()> {
         let now = self.now();
         self.idem()?.release(now, token)
+    }
+
+    /// Ends `token`'s lease now, keeping the key and its recovery point.
+    pub fn idem_abandon(&mut self, token: &IdemToken) -> Result<()> {
+        let now = self.now();
+        self.idem()?.abandon(now, token)
     }
 
     /// Renews `token`'s lease.

@@ -48,7 +48,7 @@ pub use dead_letters::{
     NewDeadLetter, Outcome, RetryPolicy,
 };
 pub use error::{Error, Result};
-pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency};
+pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency, KeyInfo, KeyState};
 pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};
 pub use options::{Durability, Options};
 pub use store::{Store, StoreId, FORMAT_VERSION};

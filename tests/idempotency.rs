@@ -183,6 +183,24 @@ fn a_fenced_holder_cannot_complete_and_the_new_one_gets_the_recovery_point() {
     assert!(matches!(err, Error::Fenced(_)));
     assert_eq!(store.kv_get("orders", b"k").unwrap(), None);
     assert_eq!(store.audit().size().unwrap(), 0);
+    // Abandon: the lease ends now, the recovery point stays, the next begin takes over.
+    idem.save_recovery(&new, "charged", b"charge_456").unwrap();
+    idem.abandon(&new).unwrap();
+    let newer = started(
+        idem.begin("t", "k", b"req", LEASE, Durability::Buffered)
+            .unwrap(),
+    );
+    assert!(newer.fence > new.fence);
+    assert_eq!(
+        newer.recovery,
+        Some(("charged".to_string(), b"charge_456".to_vec()))
+    );
+    assert!(matches!(
+        idem.complete(&new, Some(200), b"late"),
+        Err(Error::Fenced(_))
+    ));
+    assert!(matches!(idem.abandon(&new), Err(Error::Fenced(_))));
+    let new = newer;
     idem.complete(&new, Some(200), b"ok").unwrap();
     match idem
         .begin("t", "k", b"req", LEASE, Durability::Buffered)

@@ -31,7 +31,7 @@
 //!
 //! Fencing. A [`Claimed`] carries a token (the item's claim count). Ack and fail succeed
 //! only while that claim's lease is held: once it ran out (or the item was claimed
-//! again) they fail with [`Error::InvalidArgument`] and change nothing.
+//! again) they fail with [`Error::Fenced`] and change nothing.
 
 mod policy;
 mod query;

@@ -277,6 +277,23 @@ pub unsafe extern "C" fn hardstore_idem_release(
     })
 }
 
+/// Ends the token's lease now but keeps the key and its recovery point, so the next
+/// `hardstore_idem_begin` takes over at once with the recovery point (for a holder that
+/// must stop after a side effect it cannot undo). A fenced-off holder gets
+/// `HARDSTORE_FENCED`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_idem_abandon(
+    store: *const hardstore_store,
+    token: *const hardstore_idem_token,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let t = arg(token, "token")?;
+        s.store.idempotency().abandon(&t.inner)?;
+        Ok(())
+    })
+}
+
 /// Extends the token's lease to `lease_ms` milliseconds from now.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_idem_renew(

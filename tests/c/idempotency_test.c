@@ -133,6 +133,7 @@ int main(int argc, char **argv) {
   CHECK(has && name_len == 7 && memcmp(name, "charged", 7) == 0);
   CHECK(data_len == 6 && memcmp(data, "ch_123", 6) == 0);
   EXPECT(hardstore_idem_release(s, old.token), HARDSTORE_FENCED);
+  EXPECT(hardstore_idem_abandon(s, old.token), HARDSTORE_FENCED);
   EXPECT(hardstore_idem_renew(s, old.token, 1000), HARDSTORE_FENCED);
   /* A fenced completion inside a transaction writes nothing of the transaction. */
   size_t audits = audit_size(s);
@@ -193,6 +194,17 @@ int main(int argc, char **argv) {
   begun rl = begin(s, "k4", REQ, 10000);
   OK(hardstore_idem_renew(s, rl.token, 20000));
   OK(hardstore_idem_release(s, rl.token));
+  /* Abandon ends the lease at once but keeps the recovery point. */
+  begun ab = begin(s, "k5", REQ, 60000);
+  OK(hardstore_idem_save_recovery(s, ab.token, S("step"), S("2")));
+  OK(hardstore_idem_abandon(s, ab.token));
+  begun ab2 = begin(s, "k5", REQ, 60000);
+  CHECK(ab2.outcome == HARDSTORE_IDEM_STARTED);
+  OK(hardstore_idem_token_recovery(ab2.token, &has, &name, &name_len, &data, &data_len));
+  CHECK(has && name_len == 4 && data_len == 1 && data[0] == '2');
+  EXPECT(hardstore_idem_complete(s, ab.token, false, 0, S("late")), HARDSTORE_FENCED);
+  OK(hardstore_idem_complete(s, ab2.token, false, 0, S("ok")));
+  done(&ab), done(&ab2);
   begun again = begin(s, "k4", "a different request is fine now", 10000);
   CHECK(again.outcome == HARDSTORE_IDEM_STARTED);
   CHECK(hardstore_idem_token_fence(again.token) > hardstore_idem_token_fence(rl.token));
@@ -204,7 +216,7 @@ int main(int argc, char **argv) {
   CHECK(!found);
   size_t purged = 0;
   OK(hardstore_idem_purge_expired(s, 1000, &purged));
-  CHECK(purged == 4);
+  CHECK(purged == 5);
   begun fresh = begin(s, "k1", "anything", 1000);
   CHECK(fresh.outcome == HARDSTORE_IDEM_STARTED);
   done(&fresh);
