@@ -76,13 +76,7 @@ fn post_orders(app: &App, req: &Request) -> Result<Response> {
     let fingerprint = format!("{} {}\n{}", req.method, req.path, req.body);
     // `Buffered` is enough for begin: if it is lost in a crash, nothing that depended on
     // it can have reached disk either (the completion below is durable).
-    let begun = idem.begin(
-        TENANT,
-        req.idempotency_key,
-        fingerprint.as_bytes(),
-        LEASE,
-        Durability::Buffered,
-    )?;
+    let begun = idem.begin(TENANT, req.idempotency_key, fingerprint.as_bytes(), LEASE)?;
     let token = match begun {
         Begin::Started(token) => token,
         Begin::Replay(cached) => {

@@ -283,22 +283,20 @@ fn idempotency_tour(dir: &Path) -> Result<()> {
     // The fingerprint input: method, path and body.
     let request = b"POST /orders\n{\"sku\":\"A-1\",\"qty\":2}";
 
-    let token = started(idem.begin("acme", "7f3a", request, lease, Durability::Buffered)?);
+    let token = started(idem.begin("acme", "7f3a", request, lease)?);
     println!(
         "  idempotency: POST /orders with key 7f3a -> Started (fence {}): do the work",
         token.fence
     );
     clock.advance(2_000_000);
-    if let Begin::InProgress { retry_after } =
-        idem.begin("acme", "7f3a", request, lease, Durability::Buffered)?
-    {
+    if let Begin::InProgress { retry_after } = idem.begin("acme", "7f3a", request, lease)? {
         println!(
             "    a concurrent duplicate -> InProgress, retry after {} s (HTTP 409)",
             retry_after.as_secs()
         );
     }
     let other = b"POST /orders\n{\"sku\":\"A-1\",\"qty\":3}";
-    let answer = idem.begin("acme", "7f3a", other, lease, Durability::Buffered)?;
+    let answer = idem.begin("acme", "7f3a", other, lease)?;
     println!("    the same key with another body -> {answer:?} (HTTP 422)");
 
     // The order, its audit entry and the cached response, in one durable write.
@@ -313,7 +311,7 @@ fn idempotency_tour(dir: &Path) -> Result<()> {
     println!(
         "    completed in one durable write with app state orders/order/1 and audit entry {seq}"
     );
-    if let Begin::Replay(r) = idem.begin("acme", "7f3a", request, lease, Durability::Buffered)? {
+    if let Begin::Replay(r) = idem.begin("acme", "7f3a", request, lease)? {
         println!(
             "    a retry -> Replay {} {}, identical bytes: {}",
             r.status.unwrap_or(200),
@@ -324,10 +322,10 @@ fn idempotency_tour(dir: &Path) -> Result<()> {
 
     // A holder crashes mid-work; after its lease the next retry takes over.
     let short = Duration::from_secs(30);
-    let old = started(idem.begin("acme", "8b2c", request, short, Durability::Buffered)?);
+    let old = started(idem.begin("acme", "8b2c", request, short)?);
     idem.save_recovery(&old, "charged", b"ch_123")?;
     clock.advance(31_000_000);
-    let new = started(idem.begin("acme", "8b2c", request, short, Durability::Buffered)?);
+    let new = started(idem.begin("acme", "8b2c", request, short)?);
     println!(
         "    the holder of key 8b2c (fence {}) saves a recovery point, then crashes",
         old.fence

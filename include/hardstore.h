@@ -1327,15 +1327,15 @@ enum hardstore_result hardstore_dlq_retry(const struct hardstore_store *store, c
  Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
  method, the path and the body: the bytes that make two requests the same), with a
  lease of `lease_ms` milliseconds (at least 1; `HARDSTORE_IDEM_DEFAULT_LEASE_MS` when in
- doubt). `durability` is `HARDSTORE_DURABLE` or
- `HARDSTORE_BUFFERED` (enough: a lost begin only means a retry starts afresh).
+ doubt). It writes nothing to disk: a begun key lives in memory until it is completed,
+ failed or released (a crash only means a retry starts afresh).
 
  On success `*out_outcome` says which of the four answers it is, and exactly the
  matching output is set: `*out_token` (owned by the caller) for STARTED,
  `*out_response` (owned) for REPLAY, `*out_retry_after_us` for IN_PROGRESS; the other
  pointers get NULL or 0. All four out-pointers are required.
  */
-enum hardstore_result hardstore_idem_begin(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *key, size_t key_len, const uint8_t *request, size_t request_len, uint64_t lease_ms, uint32_t durability, enum hardstore_idem_outcome *out_outcome, struct hardstore_idem_token **out_token, struct hardstore_idem_response **out_response, uint64_t *out_retry_after_us);
+enum hardstore_result hardstore_idem_begin(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *key, size_t key_len, const uint8_t *request, size_t request_len, uint64_t lease_ms, enum hardstore_idem_outcome *out_outcome, struct hardstore_idem_token **out_token, struct hardstore_idem_response **out_response, uint64_t *out_retry_after_us);
 
 /*
  The token's fencing number (0 for NULL).

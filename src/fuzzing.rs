@@ -596,27 +596,40 @@ pub fn dead_letters_model(data: &[u8]) {
     store.close().expect("close");
 }
 
-/// (f) Idempotency keys: begin / complete / fail / release / renew / recovery points /
-/// clock moves / purges / reopens against an in-memory model of every key. Every answer
-/// (the four outcomes, fences, cached bytes, retry-after, fenced refusals, purge counts)
-/// must agree exactly.
+/// (f) Idempotency keys: begin / complete / fail / release / renew / abandon / recovery
+/// points / clock moves / purges / reopens against a model of the two places a key lives
+/// (in flight in memory, persisted in the table). Every answer (the four outcomes, fences,
+/// cached bytes, retry-after, fenced refusals, purge counts, `get`) must agree exactly.
 pub fn idempotency_model(data: &[u8]) {
     use crate::idempotency::{Begin, CachedResponse, IdemToken, KeyState};
     use crate::{Error, ManualClock};
     use std::collections::{BTreeMap, BTreeSet};
     use std::time::Duration;
 
+    /// A key in flight.
     #[derive(Debug, Clone)]
-    struct M {
+    struct F {
+        request: u8,
+        fence: u64,
+        lease_until: u64,
+        created: u64,
+        expires: u64,
+        recovery: Option<(String, Vec<u8>)>,
+    }
+    /// A persisted record.
+    #[derive(Debug, Clone)]
+    struct R {
         request: u8,
         state: KeyState,
         fence: u64,
         lease_until: u64,
         created: u64,
         expires: u64,
-        response: Option<(Option<u16>, Vec<u8>)>,
+        response: Option<u16>,
+        body: Vec<u8>,
         recovery: Option<(String, Vec<u8>)>,
     }
+    type Id = (String, String);
 
     const TTL: u64 = 1_000;
     let mut input = Bytes(data);
@@ -628,19 +641,20 @@ pub fn idempotency_model(data: &[u8]) {
     };
     let backend = SharedMemoryBackend::default();
     let mut store = Store::open_with_backend(backend.clone(), opts()).expect("opens");
-    let mut model: BTreeMap<(String, String), M> = BTreeMap::new();
-    let mut last_fence = 0u64;
+    let mut flights: BTreeMap<Id, F> = BTreeMap::new();
+    let mut table: BTreeMap<Id, R> = BTreeMap::new();
+    let (mut epoch, mut counter) = (1u64, 0u64);
     let mut held: Vec<IdemToken> = Vec::new();
-    // Removes up to `limit` keys expired at `now`, in (expires, tenant, key) order.
-    let purge = |model: &mut BTreeMap<(String, String), M>, now: u64, limit: usize| {
-        let due: BTreeSet<(u64, String, String)> = model
+    // Removes up to `limit` records expired at `now`, in (expires, tenant, key) order.
+    let purge = |table: &mut BTreeMap<Id, R>, now: u64, limit: usize| {
+        let due: BTreeSet<(u64, Id)> = table
             .iter()
-            .filter(|(_, m)| m.expires <= now)
-            .map(|((t, k), m)| (m.expires, t.clone(), k.clone()))
+            .filter(|(_, r)| r.expires <= now)
+            .map(|(id, r)| (r.expires, id.clone()))
             .collect();
         let n = due.len().min(limit);
-        for (_, t, k) in due.into_iter().take(limit) {
-            model.remove(&(t, k));
+        for (_, id) in due.into_iter().take(limit) {
+            table.remove(&id);
         }
         n
     };
@@ -653,60 +667,67 @@ pub fn idempotency_model(data: &[u8]) {
             0 | 1 => {
                 let (t, k, r) = (input.u8() % 2, input.u8() % 4, input.u8() % 3);
                 let lease = 1 + u64::from(input.u8()) * 4;
-                let (tenant, key) = (format!("t{t}"), format!("k{k}"));
+                let id: Id = (format!("t{t}"), format!("k{k}"));
                 let got = idem
-                    .begin(
-                        &tenant,
-                        &key,
-                        &[r],
-                        Duration::from_micros(lease),
-                        Durability::Buffered,
-                    )
+                    .begin(&id.0, &id.1, &[r], Duration::from_micros(lease))
                     .expect("valid begin");
-                let id = (tenant.clone(), key.clone());
-                let live = model.get(&id).filter(|m| now < m.expires).cloned();
-                let want = match live {
-                    Some(m) if m.request != r => Begin::Mismatch,
-                    Some(M {
-                        response: Some((status, body)),
-                        state,
-                        ..
-                    }) => Begin::Replay(CachedResponse {
-                        status,
-                        body,
-                        failed: state == KeyState::Failed,
-                    }),
-                    Some(m) if now < m.lease_until => Begin::InProgress {
-                        retry_after: Duration::from_micros(m.lease_until - now),
+                let rec = table.get(&id).filter(|r| now < r.expires).cloned();
+                let mut fresh_fence = || {
+                    counter += 1;
+                    epoch << 32 | counter
+                };
+                let started = |fence, recovery| {
+                    Begin::Started(IdemToken {
+                        tenant: id.0.clone(),
+                        key: id.1.clone(),
+                        fence,
+                        recovery,
+                    })
+                };
+                let settled = match &rec {
+                    Some(rec) if rec.request != r => Some(Begin::Mismatch),
+                    Some(rec) if rec.state != KeyState::InProgress => {
+                        Some(Begin::Replay(CachedResponse {
+                            status: rec.response,
+                            body: rec.body.clone(),
+                            failed: rec.state == KeyState::Failed,
+                        }))
+                    }
+                    _ => None,
+                };
+                let flight = flights.get(&id).filter(|f| now < f.expires).cloned();
+                let want = match (settled, flight) {
+                    (Some(answer), _) => answer,
+                    (None, Some(f)) if f.request != r => Begin::Mismatch,
+                    (None, Some(f)) if now < f.lease_until => Begin::InProgress {
+                        retry_after: Duration::from_micros(f.lease_until - now),
                     },
-                    live => {
-                        purge(&mut model, now, 8);
-                        last_fence += 1;
-                        let recovery = live.as_ref().and_then(|m| m.recovery.clone());
-                        let m = match live {
-                            Some(mut m) => {
-                                m.fence = last_fence;
-                                m.lease_until = now + lease;
-                                m
-                            }
-                            None => M {
-                                request: r,
-                                state: KeyState::InProgress,
-                                fence: last_fence,
-                                lease_until: now + lease,
-                                created: now,
-                                expires: now + TTL,
-                                response: None,
-                                recovery: None,
-                            },
+                    (None, Some(f)) => {
+                        let fence = fresh_fence();
+                        let m = flights.get_mut(&id).expect("in flight");
+                        m.fence = fence;
+                        m.lease_until = now + lease;
+                        started(fence, f.recovery)
+                    }
+                    (None, None) => {
+                        let fence = fresh_fence();
+                        // A record in progress is a leftover of an earlier open.
+                        let (created, expires, recovery) = match rec {
+                            Some(rec) => (rec.created, rec.expires, rec.recovery),
+                            None => (now, now + TTL, None),
                         };
-                        model.insert(id, m);
-                        Begin::Started(IdemToken {
-                            tenant,
-                            key,
-                            fence: last_fence,
-                            recovery,
-                        })
+                        flights.insert(
+                            id.clone(),
+                            F {
+                                request: r,
+                                fence,
+                                lease_until: now + lease,
+                                created,
+                                expires,
+                                recovery: recovery.clone(),
+                            },
+                        );
+                        started(fence, recovery)
                     }
                 };
                 assert_eq!(got, want);
@@ -717,10 +738,10 @@ pub fn idempotency_model(data: &[u8]) {
             2..=5 if !held.is_empty() => {
                 let op = input.u8();
                 let tok = held[usize::from(op) % held.len()].clone();
-                let id = (tok.tenant.clone(), tok.key.clone());
-                let holds = model.get(&id).is_some_and(|m| {
-                    now < m.expires && m.state == KeyState::InProgress && m.fence == tok.fence
-                });
+                let id: Id = (tok.tenant.clone(), tok.key.clone());
+                let holds = flights
+                    .get(&id)
+                    .is_some_and(|f| f.fence == tok.fence && now < f.expires);
                 let body = vec![op; usize::from(op % 5)];
                 let status = (op % 3 != 0).then_some(200 + u16::from(op));
                 let kind = op % 5;
@@ -737,54 +758,86 @@ pub fn idempotency_model(data: &[u8]) {
                     continue;
                 }
                 res.expect("the holder's call succeeds");
-                let m = model.get_mut(&id).expect("held");
+                let f = flights.get(&id).expect("held").clone();
+                let record = |state, response, body, recovery| R {
+                    request: f.request,
+                    state,
+                    fence: f.fence,
+                    lease_until: f.lease_until,
+                    created: f.created,
+                    expires: f.expires,
+                    response,
+                    body,
+                    recovery,
+                };
                 match kind {
                     0 | 1 => {
-                        m.state = if kind == 0 {
+                        let state = if kind == 0 {
                             KeyState::Completed
                         } else {
                             KeyState::Failed
                         };
-                        m.response = Some((status, body));
-                        m.recovery = None;
+                        purge(&mut table, now, 8);
+                        table.insert(id.clone(), record(state, status, body, None));
+                        flights.remove(&id);
                     }
                     2 => {
-                        model.remove(&id);
+                        table.remove(&id);
+                        flights.remove(&id);
                     }
-                    3 if op & 0x10 == 0 => m.lease_until = now + u64::from(op),
-                    3 => m.recovery = Some(("step".into(), body)),
-                    _ => m.lease_until = now,
+                    3 if op & 0x10 == 0 => {
+                        flights.get_mut(&id).expect("held").lease_until = now + u64::from(op)
+                    }
+                    3 => {
+                        let point = Some(("step".to_string(), body));
+                        table.insert(
+                            id.clone(),
+                            record(KeyState::InProgress, None, Vec::new(), point.clone()),
+                        );
+                        flights.get_mut(&id).expect("held").recovery = point;
+                    }
+                    _ => flights.get_mut(&id).expect("held").lease_until = now,
                 }
             }
             6 => clock.advance(u64::from(input.u8()) * 3),
             7 => {
                 let limit = usize::from(input.u8() % 6);
                 let n = idem.purge_expired(limit).expect("purge");
-                assert_eq!(n, purge(&mut model, now, limit));
+                assert_eq!(n, purge(&mut table, now, limit));
+                flights.retain(|_, f| now < f.expires);
             }
             _ => {
                 store.close().expect("close");
                 store = Store::open_with_backend(backend.clone(), opts()).expect("reopen");
+                flights.clear();
+                epoch += 1;
+                counter = 0;
             }
         }
         // Every key reads as the model says.
+        let now = now_of(&clock);
         for t in 0..2 {
             for k in 0..4 {
-                let (tenant, key) = (format!("t{t}"), format!("k{k}"));
-                let got = store.idempotency().get(&tenant, &key).expect("get");
-                let want = model
-                    .get(&(tenant, key))
-                    .filter(|m| now_of(&clock) < m.expires);
-                match (got, want) {
-                    (None, None) => {}
-                    (Some(g), Some(w)) => {
-                        assert_eq!(
-                            (g.state, g.fence, g.created, g.expires, g.lease_until),
-                            (w.state, w.fence, w.created, w.expires, w.lease_until)
-                        );
+                let id: Id = (format!("t{t}"), format!("k{k}"));
+                let got = store.idempotency().get(&id.0, &id.1).expect("get");
+                let want = match (
+                    flights.get(&id).filter(|f| now < f.expires),
+                    table.get(&id).filter(|r| now < r.expires),
+                ) {
+                    (Some(f), _) => Some((
+                        KeyState::InProgress,
+                        f.fence,
+                        f.created,
+                        f.expires,
+                        f.lease_until,
+                    )),
+                    (None, Some(r)) => {
+                        Some((r.state, r.fence, r.created, r.expires, r.lease_until))
                     }
-                    (g, w) => panic!("get disagrees: store {g:?}, model {w:?}"),
-                }
+                    (None, None) => None,
+                };
+                let got = got.map(|g| (g.state, g.fence, g.created, g.expires, g.lease_until));
+                assert_eq!(got, want, "get {id:?}");
             }
         }
     }

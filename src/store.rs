@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) db: Arc<Database>,
     pub(crate) logs: Arc<LogQueue>,
     pub(crate) writer: Writer,
+    /// Idempotency keys in flight (begun, not yet finished): memory only.
+    pub(crate) flights: Arc<crate::idempotency::Flights>,
     pub(crate) opts: Options,
     pub(crate) id: StoreId,
     pub(crate) created: Timestamp,
@@ -117,15 +119,14 @@ impl Store {
             builder.create(&path)
         };
         let db = opened.map_err(|e| open_error(e, &path))?;
-        let (id, created) = if existing {
+        let (id, created, epoch) = if existing {
             // Re-read under the write lock: the file may have changed between the two opens.
-            let meta = read_meta(&db, &path)?;
-            add_missing_tables(&db)?;
-            meta
+            let (id, created) = read_meta(&db, &path)?;
+            (id, created, begin_open(&db)?)
         } else {
             init_store(&db, &opts)?
         };
-        Self::start(db, opts, path, id, created)
+        Self::start(db, opts, path, id, created, epoch)
     }
 
     /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
@@ -139,14 +140,13 @@ impl Store {
         let db = builder
             .create_with_backend(backend)
             .map_err(|e| open_error(e, &path))?;
-        let (id, created) = if existing {
-            let meta = read_meta(&db, &path)?;
-            add_missing_tables(&db)?;
-            meta
+        let (id, created, epoch) = if existing {
+            let (id, created) = read_meta(&db, &path)?;
+            (id, created, begin_open(&db)?)
         } else {
             init_store(&db, &opts)?
         };
-        Self::start(db, opts, path, id, created)
+        Self::start(db, opts, path, id, created, epoch)
     }
 
     /// A store that lives in memory only, for tests and fuzzing.
@@ -160,8 +160,10 @@ impl Store {
         path: PathBuf,
         id: StoreId,
         created: Timestamp,
+        epoch: u64,
     ) -> Result<Store> {
         let db = Arc::new(db);
+        let flights = Arc::new(crate::idempotency::Flights::new(opts.idem_ttl, epoch));
         let state = {
             let read = db.begin_read()?;
             WriterState {
@@ -179,7 +181,7 @@ impl Store {
             state,
             opts.flush_interval,
             opts.max_batch,
-            opts.idem_ttl,
+            flights.clone(),
         )?;
         let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
         let store = Store {
@@ -192,6 +194,7 @@ impl Store {
                 created,
                 path,
                 mac_key,
+                flights,
             }),
         };
         if over_capacity {
@@ -224,6 +227,10 @@ impl Store {
     /// Idempotency keys.
     pub fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
         crate::idempotency::Idempotency::new(self)
+    }
+
+    pub(crate) fn flights(&self) -> &Arc<crate::idempotency::Flights> {
+        &self.inner.flights
     }
 
     /// Reads app state `(namespace, key)` (written through [`Store::write`]).
@@ -382,8 +389,9 @@ fn read_meta(db: &impl ReadableDatabase, path: &Path) -> Result<(StoreId, Timest
     Ok((StoreId(id), created))
 }
 
-/// Writes the metadata and creates every area's tables, durably, in one transaction.
-fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
+/// Writes the metadata and creates every area's tables, durably, in one transaction;
+/// returns the id, the creation time and the first open's epoch.
+fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp, u64)> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)
         .map_err(|e| Error::Storage(format!("no OS randomness for the store id: {e}")))?;
@@ -396,8 +404,9 @@ fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
         meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
     }
     create_area_tables(&txn)?;
+    let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;
-    Ok((StoreId(id), created))
+    Ok((StoreId(id), created, epoch))
 }
 
 /// Creates every area's tables that do not exist yet. Each module owns its tables; this
@@ -411,11 +420,13 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Adds the tables of areas newer than the file (a store created by an earlier release of
-/// this format), so that reads never meet a missing table. A no-op when all exist.
-fn add_missing_tables(db: &Database) -> Result<()> {
+/// Starts an open of an existing store, durably: adds the tables of areas newer than the
+/// file (a store created by an earlier release of this format), so that reads never meet
+/// a missing table, and returns this open's epoch.
+fn begin_open(db: &Database) -> Result<u64> {
     let txn = db.begin_write()?;
     create_area_tables(&txn)?;
+    let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;
-    Ok(())
+    Ok(epoch)
 }

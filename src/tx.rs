@@ -1,6 +1,6 @@
 //! [`WriteTx`]: the handle a write closure gets inside a group-committed transaction.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use redb::WriteTransaction;
 
@@ -8,10 +8,13 @@ use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
 use crate::dead_letters::{DlqConfig, DlqTables};
 use crate::error::{Error, Result};
-use crate::idempotency::IdemTables;
+use crate::idempotency::{Flights, IdemTables};
 use crate::kv::KvTable;
 use crate::logs::{LogEntry, RingTables};
 use crate::writer::WriterState;
+
+/// Code to run when a transaction is over; the flag says whether it committed.
+pub(crate) type Hook = Box<dyn FnOnce(bool)>;
 
 /// One caller's view of the shared write transaction.
 ///
@@ -27,8 +30,11 @@ pub struct WriteTx<'a> {
     logs: Option<RingTables<'a>>,
     idem: Option<IdemTables<'a>>,
     kv: Option<KvTable<'a>>,
-    idem_ttl: Duration,
+    flights: &'a Arc<Flights>,
     dlq: Option<DlqTables<'a>>,
+    /// Run once the transaction committed (`true`) or was abandoned (`false`): they keep
+    /// in-memory state (keys in flight) in step with what committed.
+    hooks: Vec<Hook>,
 }
 
 impl<'a> WriteTx<'a> {
@@ -36,7 +42,7 @@ impl<'a> WriteTx<'a> {
         txn: &'a WriteTransaction,
         state: &'a mut WriterState,
         clock: &'a dyn Clock,
-        idem_ttl: Duration,
+        flights: &'a Arc<Flights>,
     ) -> Self {
         Self {
             txn,
@@ -46,8 +52,9 @@ impl<'a> WriteTx<'a> {
             logs: None,
             idem: None,
             kv: None,
-            idem_ttl,
+            flights,
             dlq: None,
+            hooks: Vec::new(),
         }
     }
 
@@ -60,8 +67,18 @@ impl<'a> WriteTx<'a> {
             .ok_or_else(|| Error::Storage("idempotency tables did not open".into()))
     }
 
-    pub(crate) fn idem_ttl(&self) -> Duration {
-        self.idem_ttl
+    pub(crate) fn flights(&self) -> &'a Arc<Flights> {
+        self.flights
+    }
+
+    /// Runs `hook` when the transaction is over: with `true` once it committed, with
+    /// `false` if it was abandoned (a failed write, or a batch re-run without another job).
+    pub(crate) fn after(&mut self, hook: Hook) {
+        self.hooks.push(hook);
+    }
+
+    pub(crate) fn take_hooks(&mut self) -> Vec<Hook> {
+        std::mem::take(&mut self.hooks)
     }
 
     fn kv(&mut self) -> Result<&mut KvTable<'a>> {

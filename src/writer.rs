@@ -38,6 +38,7 @@ use crate::audit::AuditState;
 use crate::clock::Clock;
 use crate::dead_letters::DlqConfig;
 use crate::error::{Error, Result};
+use crate::idempotency::Flights;
 use crate::logs::{LogEntry, LogQueue, RingState};
 use crate::options::Durability;
 use crate::tx::WriteTx;
@@ -113,7 +114,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     flush_interval: Duration,
     max_batch: usize,
-    idem_ttl: Duration,
+    flights: Arc<Flights>,
     queue: Mutex<Queue>,
     /// Signalled when the queue drains with no leader (shutdown waits for it).
     idle: Condvar,
@@ -146,7 +147,7 @@ impl Writer {
         state: WriterState,
         flush_interval: Duration,
         max_batch: usize,
-        idem_ttl: Duration,
+        flights: Arc<Flights>,
     ) -> Result<Writer> {
         let shared = Arc::new(Shared {
             db,
@@ -154,7 +155,7 @@ impl Writer {
             clock,
             flush_interval,
             max_batch,
-            idem_ttl,
+            flights,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 leader: false,
@@ -466,26 +467,46 @@ impl Shared {
         txn.set_durability(level)
             .map_err(|e| storage(Error::Storage(e.to_string())))?;
         let mut next = state.clone();
-        {
-            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock, self.idem_ttl);
-            if !logs.is_empty() {
-                tx.logs_write(logs).map_err(storage)?;
-            }
-            for (i, job) in jobs.iter_mut().enumerate() {
-                let res = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut tx)))
-                    .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
-                match res {
-                    Ok(()) => {}
-                    Err(e) if e.is_storage_failure() => return Err(storage(e)),
-                    Err(e) => return Err(BatchError::Job(i, e)),
-                }
+        let (ran, hooks) = {
+            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock, &self.flights);
+            let ran = Self::run_jobs(&mut tx, logs, jobs);
+            (ran, tx.take_hooks())
+        };
+        // Hooks learn the outcome before any caller is answered.
+        let outcome = ran.and_then(|()| {
+            let started = Instant::now();
+            txn.commit().map_err(|e| storage(e.into()))?;
+            self.last_commit_ns
+                .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            Ok(())
+        });
+        let committed = outcome.is_ok();
+        for hook in hooks {
+            hook(committed);
+        }
+        outcome?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Writes the queued logs, then runs every job, stopping at the first failure.
+    fn run_jobs(
+        tx: &mut WriteTx<'_>,
+        logs: &[LogEntry],
+        jobs: &mut [Job],
+    ) -> Result<(), BatchError> {
+        if !logs.is_empty() {
+            tx.logs_write(logs).map_err(BatchError::Storage)?;
+        }
+        for (i, job) in jobs.iter_mut().enumerate() {
+            let res = catch_unwind(AssertUnwindSafe(|| (job.run)(tx)))
+                .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
+            match res {
+                Ok(()) => {}
+                Err(e) if e.is_storage_failure() => return Err(BatchError::Storage(e)),
+                Err(e) => return Err(BatchError::Job(i, e)),
             }
         }
-        let started = Instant::now();
-        txn.commit().map_err(|e| storage(e.into()))?;
-        self.last_commit_ns
-            .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        *state = next;
         Ok(())
     }
 

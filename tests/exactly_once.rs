@@ -26,13 +26,7 @@ fn handle(store: &Store, i: u64) -> String {
     loop {
         match store
             .idempotency()
-            .begin(
-                "shop",
-                &key,
-                request.as_bytes(),
-                LEASE,
-                Durability::Buffered,
-            )
+            .begin("shop", &key, request.as_bytes(), LEASE)
             .unwrap()
         {
             Begin::Replay(r) => return String::from_utf8(r.body).unwrap(),

@@ -24,40 +24,22 @@ fn begin_answers_started_replay_in_progress_or_mismatch() {
     let store = Store::open(dir.file("s.hs"), Options::new().clock(clock.clone())).unwrap();
     let idem = store.idempotency();
     let req = b"POST /orders\n{\"sku\":1}";
-    let t = started(
-        idem.begin("acme", "k1", req, LEASE, Durability::Buffered)
-            .unwrap(),
-    );
-    assert_eq!(t.fence, 1);
+    let t = started(idem.begin("acme", "k1", req, LEASE).unwrap());
+    assert!(t.fence > 0);
     clock.advance(5 * SEC);
-    match idem
-        .begin("acme", "k1", req, LEASE, Durability::Buffered)
-        .unwrap()
-    {
+    match idem.begin("acme", "k1", req, LEASE).unwrap() {
         Begin::InProgress { retry_after } => assert_eq!(retry_after, Duration::from_secs(55)),
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        idem.begin(
-            "acme",
-            "k1",
-            b"POST /orders\n{\"sku\":2}",
-            LEASE,
-            Durability::Buffered
-        )
-        .unwrap(),
+        idem.begin("acme", "k1", b"POST /orders\n{\"sku\":2}", LEASE)
+            .unwrap(),
         Begin::Mismatch
     );
     // Another tenant's key of the same name is separate.
-    started(
-        idem.begin("globex", "k1", req, LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    started(idem.begin("globex", "k1", req, LEASE).unwrap());
     idem.complete(&t, Some(201), b"{\"id\":7}").unwrap();
-    match idem
-        .begin("acme", "k1", req, LEASE, Durability::Buffered)
-        .unwrap()
-    {
+    match idem.begin("acme", "k1", req, LEASE).unwrap() {
         Begin::Replay(r) => {
             assert_eq!(
                 (r.status, r.body.as_slice(), r.failed),
@@ -67,8 +49,7 @@ fn begin_answers_started_replay_in_progress_or_mismatch() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        idem.begin("acme", "k1", b"other", LEASE, Durability::Buffered)
-            .unwrap(),
+        idem.begin("acme", "k1", b"other", LEASE).unwrap(),
         Begin::Mismatch
     );
     // Completing twice is refused: the key is no longer held.
@@ -77,32 +58,17 @@ fn begin_answers_started_replay_in_progress_or_mismatch() {
         Err(Error::Fenced(_))
     ));
     // fail caches a terminal failure; release frees the key.
-    let f = started(
-        idem.begin("acme", "k2", req, LEASE, Durability::Durable)
-            .unwrap(),
-    );
+    let f = started(idem.begin("acme", "k2", req, LEASE).unwrap());
     idem.fail(&f, Some(400), b"bad card").unwrap();
-    match idem
-        .begin("acme", "k2", req, LEASE, Durability::Buffered)
-        .unwrap()
-    {
+    match idem.begin("acme", "k2", req, LEASE).unwrap() {
         Begin::Replay(r) => assert!(r.failed && r.body == b"bad card"),
         other => panic!("{other:?}"),
     }
-    let r = started(
-        idem.begin("acme", "k3", req, LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    let r = started(idem.begin("acme", "k3", req, LEASE).unwrap());
     idem.release(&r).unwrap();
     let again = started(
-        idem.begin(
-            "acme",
-            "k3",
-            b"different is fine now",
-            LEASE,
-            Durability::Buffered,
-        )
-        .unwrap(),
+        idem.begin("acme", "k3", b"different is fine now", LEASE)
+            .unwrap(),
     );
     assert!(again.fence > r.fence);
     assert_eq!(
@@ -111,15 +77,11 @@ fn begin_answers_started_replay_in_progress_or_mismatch() {
     );
     // Bad input.
     assert!(matches!(
-        idem.begin("acme", &"k".repeat(256), req, LEASE, Durability::Buffered),
+        idem.begin("acme", &"k".repeat(256), req, LEASE),
         Err(Error::TooLong { .. })
     ));
-    assert!(idem
-        .begin("", "k", req, LEASE, Durability::Buffered)
-        .is_err());
-    assert!(idem
-        .begin("acme", "", req, LEASE, Durability::Buffered)
-        .is_err());
+    assert!(idem.begin("", "k", req, LEASE).is_err());
+    assert!(idem.begin("acme", "", req, LEASE).is_err());
 }
 
 #[test]
@@ -129,14 +91,8 @@ fn a_fenced_holder_cannot_complete_and_the_new_one_gets_the_recovery_point() {
     let store = Store::open(dir.file("s.hs"), Options::new().clock(clock.clone())).unwrap();
     let idem = store.idempotency();
     let old = started(
-        idem.begin(
-            "t",
-            "k",
-            b"req",
-            Duration::from_secs(10),
-            Durability::Durable,
-        )
-        .unwrap(),
+        idem.begin("t", "k", b"req", Duration::from_secs(10))
+            .unwrap(),
     );
     idem.save_recovery(&old, "charged", b"charge_123").unwrap();
     clock.advance(9 * SEC);
@@ -144,17 +100,13 @@ fn a_fenced_holder_cannot_complete_and_the_new_one_gets_the_recovery_point() {
     clock.advance(9 * SEC);
     assert!(
         matches!(
-            idem.begin("t", "k", b"req", LEASE, Durability::Buffered)
-                .unwrap(),
+            idem.begin("t", "k", b"req", LEASE).unwrap(),
             Begin::InProgress { .. }
         ),
         "the renewed lease still holds"
     );
     clock.advance(2 * SEC);
-    let new = started(
-        idem.begin("t", "k", b"req", LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    let new = started(idem.begin("t", "k", b"req", LEASE).unwrap());
     assert_eq!(new.fence, old.fence + 1);
     assert_eq!(
         new.recovery,
@@ -186,10 +138,7 @@ fn a_fenced_holder_cannot_complete_and_the_new_one_gets_the_recovery_point() {
     // Abandon: the lease ends now, the recovery point stays, the next begin takes over.
     idem.save_recovery(&new, "charged", b"charge_456").unwrap();
     idem.abandon(&new).unwrap();
-    let newer = started(
-        idem.begin("t", "k", b"req", LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    let newer = started(idem.begin("t", "k", b"req", LEASE).unwrap());
     assert!(newer.fence > new.fence);
     assert_eq!(
         newer.recovery,
@@ -202,10 +151,7 @@ fn a_fenced_holder_cannot_complete_and_the_new_one_gets_the_recovery_point() {
     assert!(matches!(idem.abandon(&new), Err(Error::Fenced(_))));
     let new = newer;
     idem.complete(&new, Some(200), b"ok").unwrap();
-    match idem
-        .begin("t", "k", b"req", LEASE, Durability::Buffered)
-        .unwrap()
-    {
+    match idem.begin("t", "k", b"req", LEASE).unwrap() {
         Begin::Replay(r) => assert_eq!(r.body, b"ok"),
         other => panic!("{other:?}"),
     }
@@ -223,21 +169,14 @@ fn keys_expire_exactly_at_the_ttl_and_purge_spares_live_ones() {
     )
     .unwrap();
     let idem = store.idempotency();
-    let t = started(
-        idem.begin("t", "a", b"r", LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    let t = started(idem.begin("t", "a", b"r", LEASE).unwrap());
     idem.complete(&t, None, b"done").unwrap();
     clock.advance(50 * SEC);
-    let b = started(
-        idem.begin("t", "b", b"r", LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    let b = started(idem.begin("t", "b", b"r", LEASE).unwrap());
     idem.complete(&b, None, b"done").unwrap();
     clock.advance(50 * SEC - 1); // one microsecond before "a" expires
     assert!(matches!(
-        idem.begin("t", "a", b"r", LEASE, Durability::Buffered)
-            .unwrap(),
+        idem.begin("t", "a", b"r", LEASE).unwrap(),
         Begin::Replay(_)
     ));
     clock.advance(1); // exactly at expiry: absent
@@ -247,18 +186,13 @@ fn keys_expire_exactly_at_the_ttl_and_purge_spares_live_ones() {
         idem.get("t", "b").unwrap().is_some(),
         "purge leaves unexpired keys alone"
     );
-    started(
-        idem.begin("t", "a", b"another request", LEASE, Durability::Buffered)
-            .unwrap(),
-    );
+    started(idem.begin("t", "a", b"another request", LEASE).unwrap());
     assert_eq!(idem.purge_expired(100).unwrap(), 0);
     clock.advance(1_000 * SEC);
     // Bounded batches.
     for i in 0..30 {
-        started(
-            idem.begin("t", &format!("x{i}"), b"r", LEASE, Durability::Buffered)
-                .unwrap(),
-        );
+        let t = started(idem.begin("t", &format!("x{i}"), b"r", LEASE).unwrap());
+        idem.complete(&t, None, b"").unwrap();
     }
     clock.advance(1_000 * SEC);
     assert_eq!(idem.purge_expired(10).unwrap(), 10);
@@ -295,8 +229,7 @@ fn sixty_four_threads_race_one_key_a_thousand_times() {
                     for round in 0..rounds {
                         let key = format!("key-{round}");
                         barrier.wait();
-                        let first =
-                            idem.begin("t", &key, b"same request", LEASE, Durability::Buffered);
+                        let first = idem.begin("t", &key, b"same request", LEASE);
                         // Everyone has its first answer before the winner completes.
                         barrier.wait();
                         let seen = match first {
@@ -311,13 +244,7 @@ fn sixty_four_threads_race_one_key_a_thousand_times() {
                         };
                         barrier.wait();
                         // After completion every caller replays the identical response.
-                        let replay = match idem.begin(
-                            "t",
-                            &key,
-                            b"same request",
-                            LEASE,
-                            Durability::Buffered,
-                        ) {
+                        let replay = match idem.begin("t", &key, b"same request", LEASE) {
                             Ok(Begin::Replay(r)) => Ok(r.body),
                             other => Err(format!("{other:?}")),
                         };
@@ -346,4 +273,74 @@ fn sixty_four_threads_race_one_key_a_thousand_times() {
             "round {round}"
         );
     }
+}
+
+#[test]
+fn begun_keys_live_in_memory_and_recovery_points_survive_a_reopen() {
+    let dir = TempDir::new("reopen");
+    let clock = ManualClock::new(1_000 * SEC);
+    let opts = || Options::new().clock(clock.clone());
+    let store = Store::open(dir.file("s.hs"), opts()).unwrap();
+    let plain = started(store.idempotency().begin("t", "plain", b"r", LEASE).unwrap());
+    let saved = started(store.idempotency().begin("t", "saved", b"r", LEASE).unwrap());
+    store
+        .idempotency()
+        .save_recovery(&saved, "charged", b"ch_1")
+        .unwrap();
+    let done = started(store.idempotency().begin("t", "done", b"r", LEASE).unwrap());
+    store.idempotency().complete(&done, Some(201), b"ok").unwrap();
+    store.close().unwrap();
+
+    // The holders are gone with the old open: their keys are taken over at once (the
+    // leases had 60 s left), the recovery point is handed on, the old tokens are fenced.
+    let store = Store::open(dir.file("s.hs"), opts()).unwrap();
+    let idem = store.idempotency();
+    assert_eq!(
+        idem.get("t", "saved").unwrap().unwrap().state,
+        KeyState::InProgress
+    );
+    assert_eq!(idem.get("t", "plain").unwrap(), None, "never written");
+    let p = started(idem.begin("t", "plain", b"r", LEASE).unwrap());
+    let s = started(idem.begin("t", "saved", b"r", LEASE).unwrap());
+    assert!(p.fence > saved.fence && s.fence > saved.fence);
+    assert_eq!(s.recovery, Some(("charged".to_string(), b"ch_1".to_vec())));
+    assert_eq!(p.recovery, None);
+    assert!(matches!(
+        idem.begin("t", "saved", b"other", LEASE).unwrap(),
+        Begin::Mismatch
+    ));
+    for old in [&plain, &saved] {
+        assert!(matches!(idem.complete(old, None, b"late"), Err(Error::Fenced(_))));
+    }
+    match idem.begin("t", "done", b"r", LEASE).unwrap() {
+        Begin::Replay(r) => assert_eq!((r.status, r.body), (Some(201), b"ok".to_vec())),
+        other => panic!("{other:?}"),
+    }
+    idem.complete(&s, Some(201), b"resumed").unwrap();
+
+    // A begin inside a write that does not commit leaves the key absent.
+    let err = store
+        .write(Durability::Durable, |tx| {
+            tx.idem_begin("t", "rolled-back", b"r", LEASE)?;
+            Err::<(), _>(Error::InvalidArgument("the app changed its mind".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)));
+    assert_eq!(idem.get("t", "rolled-back").unwrap(), None);
+    started(idem.begin("t", "rolled-back", b"r", LEASE).unwrap());
+    // A completion whose write fails for another reason leaves the holder holding.
+    let q = started(idem.begin("t", "retry-me", b"r", LEASE).unwrap());
+    let q2 = q.clone();
+    let err = store
+        .write(Durability::Durable, move |tx| {
+            tx.idem_complete(&q2, Some(201), b"x")?;
+            tx.kv_put("", b"k", b"v") // an empty namespace is refused
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)));
+    assert!(matches!(
+        idem.begin("t", "retry-me", b"r", LEASE).unwrap(),
+        Begin::InProgress { .. }
+    ));
+    idem.complete(&q, Some(201), b"second try").unwrap();
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::store::{durability_arg, hardstore_options, hardstore_store};
+use super::store::{hardstore_options, hardstore_store};
 use super::{arg, arg_mut, bytes_arg, free_box, guard, hardstore_result, out, str_arg, FfiResult};
 use crate::error::Error;
 use crate::idempotency::{Begin, CachedResponse, IdemToken, KeyState, MAX_KEY, MAX_TENANT};
@@ -77,8 +77,8 @@ unsafe fn ids<'a>(
 /// Claims (tenant, key) for the request whose fingerprint input is `request` (hash the
 /// method, the path and the body: the bytes that make two requests the same), with a
 /// lease of `lease_ms` milliseconds (at least 1; `HARDSTORE_IDEM_DEFAULT_LEASE_MS` when in
-/// doubt). `durability` is `HARDSTORE_DURABLE` or
-/// `HARDSTORE_BUFFERED` (enough: a lost begin only means a retry starts afresh).
+/// doubt). It writes nothing to disk: a begun key lives in memory until it is completed,
+/// failed or released (a crash only means a retry starts afresh).
 ///
 /// On success `*out_outcome` says which of the four answers it is, and exactly the
 /// matching output is set: `*out_token` (owned by the caller) for STARTED,
@@ -94,7 +94,6 @@ pub unsafe extern "C" fn hardstore_idem_begin(
     request: *const u8,
     request_len: usize,
     lease_ms: u64,
-    durability: u32,
     out_outcome: *mut hardstore_idem_outcome,
     out_token: *mut *mut hardstore_idem_token,
     out_response: *mut *mut hardstore_idem_response,
@@ -104,16 +103,12 @@ pub unsafe extern "C" fn hardstore_idem_begin(
         let s = arg(store, "store")?;
         let (tenant, key) = ids(tenant, tenant_len, key, key_len)?;
         let request = bytes_arg(request, request_len, "request")?;
-        let d = durability_arg(durability)?;
         let o_outcome = out(out_outcome, "out_outcome")?;
         let o_token = out(out_token, "out_token")?;
         let o_response = out(out_response, "out_response")?;
         let o_retry = out(out_retry_after_us, "out_retry_after_us")?;
         let lease = Duration::from_millis(lease_ms);
-        let answer = s
-            .store
-            .idempotency()
-            .begin(tenant, key, request, lease, d)?;
+        let answer = s.store.idempotency().begin(tenant, key, request, lease)?;
         *o_token = std::ptr::null_mut();
         *o_response = std::ptr::null_mut();
         *o_retry = 0;

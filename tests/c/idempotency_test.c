@@ -50,7 +50,7 @@ typedef struct {
 static begun begin(hardstore_store *s, const char *key, const char *req,
                    uint64_t lease_ms) {
   begun b = {HARDSTORE_IDEM_MISMATCH, NULL, NULL, 0};
-  OK(hardstore_idem_begin(s, S("acme"), S(key), S(req), lease_ms, HARDSTORE_BUFFERED,
+  OK(hardstore_idem_begin(s, S("acme"), S(key), S(req), lease_ms,
                           &b.outcome, &b.token, &b.response, &b.retry_after_us));
   return b;
 }
@@ -216,9 +216,11 @@ int main(int argc, char **argv) {
   CHECK(!found);
   size_t purged = 0;
   OK(hardstore_idem_purge_expired(s, 1000, &purged));
-  CHECK(purged == 5);
+  CHECK(purged == 4); /* k1, k2, k3, k5; k4 was begun again and lives in memory */
   begun fresh = begin(s, "k1", "anything", 1000);
   CHECK(fresh.outcome == HARDSTORE_IDEM_STARTED);
+  hardstore_idem_token *before_reopen = fresh.token;
+  fresh.token = NULL;
   done(&fresh);
 
   /* Bad input: a clear code and nothing changed. */
@@ -229,24 +231,22 @@ int main(int argc, char **argv) {
   char longkey[300];
   memset(longkey, 'k', sizeof longkey);
   EXPECT(hardstore_idem_begin(s, S("acme"), (const uint8_t *)longkey, 256, S(REQ), 1000,
-                              HARDSTORE_BUFFERED, &oc, &tok, &resp, &ra),
+                              &oc, &tok, &resp, &ra),
          HARDSTORE_TOO_LONG);
-  EXPECT(hardstore_idem_begin(s, S(""), S("k"), S(REQ), 1000, HARDSTORE_BUFFERED, &oc, &tok,
+  EXPECT(hardstore_idem_begin(s, S(""), S("k"), S(REQ), 1000, &oc, &tok,
                               &resp, &ra),
          HARDSTORE_INVALID_ARGUMENT);
-  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 1000, 7, &oc, &tok, &resp, &ra),
-         HARDSTORE_INVALID_ARGUMENT);
-  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 1000, HARDSTORE_BUFFERED, &oc,
+  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 1000, &oc,
                               NULL, &resp, &ra),
          HARDSTORE_NULL_ARGUMENT);
-  EXPECT(hardstore_idem_begin(NULL, S("acme"), S("k"), S(REQ), 1000, HARDSTORE_BUFFERED, &oc,
+  EXPECT(hardstore_idem_begin(NULL, S("acme"), S("k"), S(REQ), 1000, &oc,
                               &tok, &resp, &ra),
          HARDSTORE_NULL_ARGUMENT);
   const uint8_t bad_utf8[2] = {0xff, 0xfe};
-  EXPECT(hardstore_idem_begin(s, S("acme"), bad_utf8, 2, S(REQ), 1000, HARDSTORE_BUFFERED,
+  EXPECT(hardstore_idem_begin(s, S("acme"), bad_utf8, 2, S(REQ), 1000,
                               &oc, &tok, &resp, &ra),
          HARDSTORE_INVALID_UTF8);
-  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 0, HARDSTORE_BUFFERED, &oc, &tok,
+  EXPECT(hardstore_idem_begin(s, S("acme"), S("k"), S(REQ), 0, &oc, &tok,
                               &resp, &ra),
          HARDSTORE_INVALID_ARGUMENT);
   CHECK(tok == NULL && resp == NULL);
@@ -279,8 +279,14 @@ int main(int argc, char **argv) {
   OK(hardstore_kv_get(s, S("orders"), S("o-2"), &found, &val));
   CHECK(found);
   hardstore_bytes_free(val);
+  /* A key begun before the reopen was in memory only: its holder is gone, the key
+   * starts afresh and the old token is fenced off. */
   begun after = begin(s, "k1", "anything", 1000);
-  CHECK(after.outcome == HARDSTORE_IDEM_IN_PROGRESS);
+  CHECK(after.outcome == HARDSTORE_IDEM_STARTED);
+  CHECK(hardstore_idem_token_fence(after.token) > hardstore_idem_token_fence(before_reopen));
+  EXPECT(hardstore_idem_complete(s, before_reopen, false, 0, S("late")), HARDSTORE_FENCED);
+  OK(hardstore_idem_complete(s, after.token, false, 0, S("done")));
+  hardstore_idem_token_free(before_reopen);
   done(&after);
   OK(hardstore_store_close(s));
   hardstore_clock_free(clock);

@@ -1,0 +1,150 @@
+//! The persisted side of idempotency keys: completed and failed keys with their cached
+//! responses, and in-progress keys whose holder saved a recovery point.
+//!
+//! Invariants:
+//! - Every row of `KEYS` has exactly one row `(expires, tenant, key)` in `EXPIRY`.
+//! - A row is only written by the current holder of the key (checked against the
+//!   in-memory flights before the write), or removed once expired.
+
+use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::codec;
+use crate::error::{Error, Result};
+
+/// (tenant, key) -> record.
+const KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idem.keys");
+/// (expires, tenant, key), for purging in expiry order.
+const EXPIRY: TableDefinition<(u64, &str, &str), ()> = TableDefinition::new("idem.expiry");
+/// Counters: `EPOCH`, bumped at every open.
+const META: TableDefinition<&str, u64> = TableDefinition::new("idem.meta");
+const EPOCH: &str = "epoch";
+
+pub(crate) const IN_PROGRESS: u8 = 0;
+pub(crate) const COMPLETED: u8 = 1;
+pub(crate) const FAILED: u8 = 2;
+
+pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
+    txn.open_table(KEYS)?;
+    txn.open_table(EXPIRY)?;
+    txn.open_table(META)?;
+    Ok(())
+}
+
+/// Starts a new open of the store: returns an epoch greater than every earlier one.
+/// Fencing numbers are `epoch << 32 | n`, so no two opens ever hand out the same one,
+/// though the counter `n` lives in memory only.
+pub(crate) fn bump_epoch(txn: &WriteTransaction) -> Result<u64> {
+    let mut meta = txn.open_table(META)?;
+    let last = meta.get(EPOCH)?.map_or(0, |v| v.value());
+    let next = last
+        .checked_add(1)
+        .filter(|e| *e < 1 << 31)
+        .ok_or_else(|| Error::Corrupted("idempotency epochs ran out".into()))?;
+    meta.insert(EPOCH, next)?;
+    Ok(next)
+}
+
+/// The stored record (record version 1). Never change it: add a version instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KeyRecordV1 {
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) state: u8,
+    pub(crate) fence: u64,
+    pub(crate) lease_until: u64,
+    pub(crate) created: u64,
+    pub(crate) expires: u64,
+    pub(crate) status: Option<u16>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) recovery: Option<(String, Vec<u8>)>,
+}
+
+/// The record of (tenant, key) in a read snapshot, unless absent or expired at `now`.
+pub(crate) fn load_live(
+    read: &ReadTransaction,
+    tenant: &str,
+    key: &str,
+    now: Timestamp,
+) -> Result<Option<KeyRecordV1>> {
+    let t = read.open_table(KEYS)?;
+    let Some(v) = t.get((tenant, key))? else {
+        return Ok(None);
+    };
+    let rec: KeyRecordV1 = codec::decode(v.value())?;
+    Ok((now < rec.expires).then_some(rec))
+}
+
+/// The idempotency tables inside one write transaction.
+pub(crate) struct IdemTables<'t> {
+    keys: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    expiry: Table<'t, (u64, &'static str, &'static str), ()>,
+}
+
+impl<'t> IdemTables<'t> {
+    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(Self {
+            keys: txn.open_table(KEYS)?,
+            expiry: txn.open_table(EXPIRY)?,
+        })
+    }
+
+    /// The record of (tenant, key), seeing this transaction's writes; `None` if absent
+    /// or expired at `now`.
+    pub(crate) fn load_live(
+        &self,
+        tenant: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<KeyRecordV1>> {
+        Ok(self.load(tenant, key)?.filter(|r| now < r.expires))
+    }
+
+    fn load(&self, tenant: &str, key: &str) -> Result<Option<KeyRecordV1>> {
+        match self.keys.get((tenant, key))? {
+            Some(v) => Ok(Some(codec::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the record, keeping the expiry index in step with it.
+    pub(crate) fn put(&mut self, tenant: &str, key: &str, rec: &KeyRecordV1) -> Result<()> {
+        if let Some(old) = self.load(tenant, key)? {
+            if old.expires != rec.expires {
+                self.expiry.remove((old.expires, tenant, key))?;
+            }
+        }
+        self.keys
+            .insert((tenant, key), codec::encode(rec)?.as_slice())?;
+        self.expiry.insert((rec.expires, tenant, key), ())?;
+        Ok(())
+    }
+
+    /// Removes the record of (tenant, key), if any.
+    pub(crate) fn remove(&mut self, tenant: &str, key: &str) -> Result<()> {
+        if let Some(old) = self.load(tenant, key)? {
+            self.keys.remove((tenant, key))?;
+            self.expiry.remove((old.expires, tenant, key))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes up to `limit` records whose expiry is at or before `now`, oldest expiry
+    /// first; returns how many.
+    pub(crate) fn purge(&mut self, now: Timestamp, limit: usize) -> Result<usize> {
+        let mut due: Vec<(u64, String, String)> = Vec::new();
+        for row in self.expiry.range::<(u64, &str, &str)>(..)? {
+            let (k, _) = row?;
+            let (exp, t, k) = k.value();
+            if exp > now || due.len() >= limit {
+                break;
+            }
+            due.push((exp, t.to_owned(), k.to_owned()));
+        }
+        for (exp, t, k) in &due {
+            self.expiry.remove((*exp, t.as_str(), k.as_str()))?;
+            self.keys.remove((t.as_str(), k.as_str()))?;
+        }
+        Ok(due.len())
+    }
+}
