@@ -165,9 +165,10 @@ fn post_orders(app: &App, req: &Request) -> Result<Response> {
         .retry_after(1)),
         Err(e) => {
             // The card is charged and the recovery point saved: keep the key (a release
-            // would drop the recovery point). Once the lease runs out, a retry takes over
-            // and finishes the order without charging again.
-            Ok(Response::new(503, format!(r#"{{"error":"{e}"}}"#)).retry_after(LEASE.as_secs()))
+            // would drop the recovery point) but end the lease now, so the client's retry
+            // takes over at once and finishes the order without charging again.
+            idem.abandon(&token)?;
+            Ok(Response::new(503, format!(r#"{{"error":"{e}"}}"#)).retry_after(1))
         }
     }
 }
