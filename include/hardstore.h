@@ -1749,6 +1749,27 @@ enum hardstore_result hardstore_tx_idem_fail(struct hardstore_tx *tx, const stru
 enum hardstore_result hardstore_tx_idem_release(struct hardstore_tx *tx, const struct hardstore_idem_token *token);
 
 /*
+ Adds the saving of a recovery point on `token`'s key (as
+ `hardstore_idem_save_recovery`), so that it commits with the app state of the step it
+ records.
+ */
+enum hardstore_result hardstore_tx_idem_save_recovery(struct hardstore_tx *tx, const struct hardstore_idem_token *token, const uint8_t *name, size_t name_len, const uint8_t *data, size_t data_len);
+
+/*
+ Adds the ack of a claimed dead letter (as `hardstore_dlq_ack`): the delivery is marked
+ done in the same commit as, say, the app state it changed. A stale claim makes the
+ commit fail with `HARDSTORE_FENCED`, writing nothing.
+ */
+enum hardstore_result hardstore_tx_dlq_ack(struct hardstore_tx *tx, const struct hardstore_dlq_claim *claim);
+
+/*
+ Adds the failure of a claimed dead letter (as `hardstore_dlq_fail`; the error is at
+ most 4096 bytes). Whether it was rescheduled or is dead can be read afterwards with
+ `hardstore_dlq_get`.
+ */
+enum hardstore_result hardstore_tx_dlq_fail(struct hardstore_tx *tx, const struct hardstore_dlq_claim *claim, const uint8_t *error, size_t error_len, bool retryable);
+
+/*
  Commits every operation added, atomically, with the durability given at begin. On
  an error nothing is written (for example `HARDSTORE_FENCED` from an idempotency
  completion). Either way the transaction is finished: further operations and commits

@@ -281,14 +281,27 @@ fn begun_keys_live_in_memory_and_recovery_points_survive_a_reopen() {
     let clock = ManualClock::new(1_000 * SEC);
     let opts = || Options::new().clock(clock.clone());
     let store = Store::open(dir.file("s.hs"), opts()).unwrap();
-    let plain = started(store.idempotency().begin("t", "plain", b"r", LEASE).unwrap());
-    let saved = started(store.idempotency().begin("t", "saved", b"r", LEASE).unwrap());
+    let plain = started(
+        store
+            .idempotency()
+            .begin("t", "plain", b"r", LEASE)
+            .unwrap(),
+    );
+    let saved = started(
+        store
+            .idempotency()
+            .begin("t", "saved", b"r", LEASE)
+            .unwrap(),
+    );
     store
         .idempotency()
         .save_recovery(&saved, "charged", b"ch_1")
         .unwrap();
     let done = started(store.idempotency().begin("t", "done", b"r", LEASE).unwrap());
-    store.idempotency().complete(&done, Some(201), b"ok").unwrap();
+    store
+        .idempotency()
+        .complete(&done, Some(201), b"ok")
+        .unwrap();
     store.close().unwrap();
 
     // The holders are gone with the old open: their keys are taken over at once (the
@@ -310,7 +323,10 @@ fn begun_keys_live_in_memory_and_recovery_points_survive_a_reopen() {
         Begin::Mismatch
     ));
     for old in [&plain, &saved] {
-        assert!(matches!(idem.complete(old, None, b"late"), Err(Error::Fenced(_))));
+        assert!(matches!(
+            idem.complete(old, None, b"late"),
+            Err(Error::Fenced(_))
+        ));
     }
     match idem.begin("t", "done", b"r", LEASE).unwrap() {
         Begin::Replay(r) => assert_eq!((r.status, r.body), (Some(201), b"ok".to_vec())),

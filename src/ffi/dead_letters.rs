@@ -128,7 +128,7 @@ pub type hardstore_dlq_op = Option<
 
 /// A claimed item, borrowed from a `hardstore_dlq_claims`.
 pub struct hardstore_dlq_claim {
-    inner: Claimed,
+    pub(crate) inner: Claimed,
 }
 
 /// The items one `hardstore_dlq_claim_due` leased. Free with `hardstore_dlq_claims_free`.

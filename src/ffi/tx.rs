@@ -8,12 +8,12 @@
 
 use super::audit::hardstore_audit_event;
 use super::bytes::{give_bytes, hardstore_bytes};
-use super::dead_letters::new_dead_letter;
+use super::dead_letters::{hardstore_dlq_claim, new_dead_letter};
 use super::idempotency::hardstore_idem_token;
 use super::store::{durability_arg, hardstore_store};
 use super::{arg, arg_mut, bytes_arg, free_box, guard, hardstore_result, out, str_arg, FfiResult};
 use crate::audit::AuditEvent;
-use crate::dead_letters::NewDeadLetter;
+use crate::dead_letters::{limits as dlq_limits, Claimed, NewDeadLetter};
 use crate::error::Error;
 use crate::idempotency::IdemToken;
 use crate::kv;
@@ -33,7 +33,10 @@ enum Op {
         failed: bool,
     },
     IdemRelease(IdemToken),
+    IdemRecovery(IdemToken, String, Vec<u8>),
     DeadLetter(NewDeadLetter),
+    DlqAck(Claimed),
+    DlqFail(Claimed, String, bool),
 }
 
 enum TxState {
@@ -235,6 +238,74 @@ pub unsafe extern "C" fn hardstore_tx_idem_release(
     })
 }
 
+/// Adds the saving of a recovery point on `token`'s key (as
+/// `hardstore_idem_save_recovery`), so that it commits with the app state of the step it
+/// records.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_idem_save_recovery(
+    tx: *mut hardstore_tx,
+    token: *const hardstore_idem_token,
+    name: *const u8,
+    name_len: usize,
+    data: *const u8,
+    data_len: usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let token = arg(token, "token")?;
+        let max = crate::idempotency::MAX_RECOVERY;
+        let name = str_arg(name, name_len, "name", max)?;
+        let data = bytes_arg(data, data_len, "data")?;
+        if name.len() + data.len() > max {
+            return Err(Error::TooLong {
+                field: "recovery point",
+                len: name.len() + data.len(),
+                max,
+            }
+            .into());
+        }
+        t.push(Op::IdemRecovery(
+            token.inner.clone(),
+            name.to_owned(),
+            data.to_vec(),
+        ))
+    })
+}
+
+/// Adds the ack of a claimed dead letter (as `hardstore_dlq_ack`): the delivery is marked
+/// done in the same commit as, say, the app state it changed. A stale claim makes the
+/// commit fail with `HARDSTORE_FENCED`, writing nothing.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_dlq_ack(
+    tx: *mut hardstore_tx,
+    claim: *const hardstore_dlq_claim,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let c = arg(claim, "claim")?;
+        t.push(Op::DlqAck(c.inner.clone()))
+    })
+}
+
+/// Adds the failure of a claimed dead letter (as `hardstore_dlq_fail`; the error is at
+/// most 4096 bytes). Whether it was rescheduled or is dead can be read afterwards with
+/// `hardstore_dlq_get`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_dlq_fail(
+    tx: *mut hardstore_tx,
+    claim: *const hardstore_dlq_claim,
+    error: *const u8,
+    error_len: usize,
+    retryable: bool,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let c = arg(claim, "claim")?;
+        let e = str_arg(error, error_len, "error", dlq_limits::ERROR)?;
+        t.push(Op::DlqFail(c.inner.clone(), e.to_owned(), retryable))
+    })
+}
+
 /// Commits every operation added, atomically, with the durability given at begin. On
 /// an error nothing is written (for example `HARDSTORE_FENCED` from an idempotency
 /// completion). Either way the transaction is finished: further operations and commits
@@ -272,7 +343,14 @@ pub unsafe extern "C" fn hardstore_tx_commit(tx: *mut hardstore_tx) -> hardstore
                         failed: true,
                     } => w.idem_fail(token, *status, body)?,
                     Op::IdemRelease(token) => w.idem_release(token)?,
+                    Op::IdemRecovery(token, name, data) => {
+                        w.idem_save_recovery(token, name, data)?
+                    }
                     Op::DeadLetter(d) => ids.push(w.dlq_record(d)?),
+                    Op::DlqAck(c) => w.dlq_ack(c)?,
+                    Op::DlqFail(c, e, retryable) => {
+                        w.dlq_fail(c, e, *retryable)?;
+                    }
                 }
             }
             Ok((seqs, ids))

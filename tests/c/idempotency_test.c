@@ -85,6 +85,8 @@ int main(int argc, char **argv) {
   char path[1024];
   snprintf(path, sizeof path, "%s/idem.hs", argv[1]);
 
+  static char longkey[5000];
+  memset(longkey, 'k', sizeof longkey);
   hardstore_clock *clock = NULL;
   OK(hardstore_clock_new_manual(1000 * SEC, &clock));
   hardstore_options *opts = NULL;
@@ -186,6 +188,47 @@ int main(int argc, char **argv) {
   check_replay(&rep, "ok", 200, false);
   done(&old), done(&neu), done(&rep);
 
+  /* A transaction acks a dead letter together with the app state it delivered, and
+   * saves a recovery point together with the step it records. */
+  uint64_t dl = 0;
+  OK(hardstore_dlq_record(s, S("acme"), S("webhook"), S("{\"order\":2}"), S("503"), 0, 0,
+                          false, HARDSTORE_DURABLE, &dl));
+  hardstore_dlq_claims *claims = NULL;
+  OK(hardstore_dlq_claim_due(s, 10, 60 * SEC, &claims));
+  CHECK(hardstore_dlq_claims_len(claims) == 1);
+  const hardstore_dlq_claim *claim = NULL;
+  OK(hardstore_dlq_claims_get(claims, 0, &claim));
+  begun step = begin(s, "k6", REQ, 60000);
+  OK(hardstore_tx_begin(s, HARDSTORE_DURABLE, &tx));
+  OK(hardstore_tx_kv_put(tx, S("webhooks"), S("order/2"), S("delivered")));
+  OK(hardstore_tx_dlq_ack(tx, claim));
+  OK(hardstore_tx_idem_save_recovery(tx, step.token, S("step"), S("1")));
+  OK(hardstore_tx_dlq_record(tx, S("acme"), S("email"), S("receipt"), S(""), 0, 0, false, &idx));
+  EXPECT(hardstore_tx_dlq_fail(tx, claim, (const uint8_t *)longkey, 5000, true), HARDSTORE_TOO_LONG);
+  OK(hardstore_tx_commit(tx));
+  uint64_t new_dl = 0;
+  OK(hardstore_tx_dead_letter_id(tx, 0, &new_dl));
+  CHECK(new_dl == dl + 1);
+  hardstore_tx_free(tx);
+  hardstore_dlq_state_counts counts;
+  OK(hardstore_dlq_counts(s, &counts));
+  CHECK(counts.done == 1 && counts.pending == 1 && counts.leased == 0);
+  /* Acking the same claim again in a transaction: fenced, and nothing of it is written. */
+  OK(hardstore_tx_begin(s, HARDSTORE_DURABLE, &tx));
+  OK(hardstore_tx_kv_put(tx, S("webhooks"), S("order/3"), S("delivered")));
+  OK(hardstore_tx_dlq_ack(tx, claim));
+  EXPECT(hardstore_tx_commit(tx), HARDSTORE_FENCED);
+  hardstore_tx_free(tx);
+  OK(hardstore_kv_get(s, S("webhooks"), S("order/3"), &found, &val));
+  CHECK(!found);
+  hardstore_dlq_claims_free(claims);
+  OK(hardstore_idem_abandon(s, step.token));
+  begun step2 = begin(s, "k6", REQ, 60000);
+  OK(hardstore_idem_token_recovery(step2.token, &has, &name, &name_len, &data, &data_len));
+  CHECK(has && data_len == 1 && data[0] == '1');
+  OK(hardstore_idem_complete(s, step2.token, false, 0, S("ok")));
+  done(&step), done(&step2);
+
   /* fail caches a terminal failure; release lets a retry start afresh. */
   begun f = begin(s, "k3", REQ, 10000);
   OK(hardstore_idem_fail(s, f.token, true, 402, S("card declined")));
@@ -216,7 +259,7 @@ int main(int argc, char **argv) {
   CHECK(!found);
   size_t purged = 0;
   OK(hardstore_idem_purge_expired(s, 1000, &purged));
-  CHECK(purged == 4); /* k1, k2, k3, k5; k4 was begun again and lives in memory */
+  CHECK(purged == 5); /* k1, k2, k3, k5, k6; k4 was begun again and lives in memory */
   begun fresh = begin(s, "k1", "anything", 1000);
   CHECK(fresh.outcome == HARDSTORE_IDEM_STARTED);
   hardstore_idem_token *before_reopen = fresh.token;
@@ -228,8 +271,6 @@ int main(int argc, char **argv) {
   hardstore_idem_token *tok = NULL;
   hardstore_idem_response *resp = NULL;
   uint64_t ra = 0;
-  char longkey[300];
-  memset(longkey, 'k', sizeof longkey);
   EXPECT(hardstore_idem_begin(s, S("acme"), (const uint8_t *)longkey, 256, S(REQ), 1000,
                               &oc, &tok, &resp, &ra),
          HARDSTORE_TOO_LONG);
