@@ -113,19 +113,20 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The answer a persisted record gives on its own: `Mismatch` or `Replay`; `None` for an
-/// in-progress record (a leftover of an earlier open), which the caller may take over.
-pub(crate) fn settled(rec: &KeyRecordV1, fp: &[u8; 32]) -> Option<Begin> {
+/// The answer a persisted record gives on its own: `Ok(Mismatch)` or `Ok(Replay)`; or
+/// the record back when it is in progress (a leftover of an earlier open), which the
+/// caller may take over.
+pub(crate) fn settled(rec: KeyRecordV1, fp: &[u8; 32]) -> Result<Begin, Box<KeyRecordV1>> {
     if rec.fingerprint != *fp {
-        return Some(Begin::Mismatch);
+        return Ok(Begin::Mismatch);
     }
     match rec.state {
-        COMPLETED | FAILED => Some(Begin::Replay(CachedResponse {
+        COMPLETED | FAILED => Ok(Begin::Replay(CachedResponse {
             status: rec.status,
             failed: rec.state == FAILED,
-            body: rec.body.clone(),
+            body: rec.body,
         })),
-        _ => None,
+        _ => Err(Box::new(rec)),
     }
 }
 
@@ -177,12 +178,12 @@ pub(crate) fn begin(
         }
     }
     let (created, expires, recovery) = match persisted()? {
-        Some(rec) => match settled(&rec, &fp) {
-            Some(answer) => return Ok(answer),
+        Some(rec) => match settled(rec, &fp) {
+            Ok(answer) => return Ok(answer),
             // In progress in an earlier open of the store: its holder is gone, so the
             // key is taken over at once, with the recovery point it saved.
-            None if rec.state == IN_PROGRESS => (rec.created, rec.expires, rec.recovery),
-            None => {
+            Err(rec) if rec.state == IN_PROGRESS => (rec.created, rec.expires, rec.recovery),
+            Err(rec) => {
                 return Err(Error::Corrupted(format!(
                     "idempotency record of {key:?} has unknown state {}",
                     rec.state

@@ -194,7 +194,7 @@ impl<'s> Idempotency<'s> {
         // final until it expires.
         let read = self.store.begin_read()?;
         if let Some(rec) = tables::load_live(&read, tenant, key, now)? {
-            if let Some(answer) = flights::settled(&rec, &fp) {
+            if let Ok(answer) = flights::settled(rec, &fp) {
                 return Ok(answer);
             }
         }
