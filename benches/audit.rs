@@ -6,23 +6,19 @@
 //! HARDSTORE_BENCH_SECS sets the seconds per append scenario (default 3);
 //! HARDSTORE_BENCH_ENTRIES the size of the verify / proof log (default 1,000,000).
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{env_or, fresh, run_for};
 use hardstore::audit::{leaf_hash, verify_inclusion};
 use hardstore::{AuditEvent, Durability, Options, Store};
 use redb::TableDefinition;
 
 const RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_audit");
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn event(t: u64, i: u64) -> AuditEvent {
     AuditEvent::new("acme", "invoice.update")
@@ -42,37 +38,6 @@ fn record(t: u64, i: u64) -> Vec<u8> {
         e.tenant, e.actor, e.action, e.resource, e.outcome, e.ip, e.user_agent
     )
     .into_bytes()
-}
-
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    let _ = std::fs::remove_file(&p);
-    let _ = std::fs::remove_file(p.with_extension("db-wal"));
-    let _ = std::fs::remove_file(p.with_extension("db-shm"));
-    p
-}
-
-/// Runs `op(thread, i)` on `threads` threads for `secs`; returns ops per second.
-fn run_for(threads: u64, secs: u64, op: impl Fn(u64, u64) + Sync) -> f64 {
-    let stop = AtomicBool::new(false);
-    let done = AtomicU64::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let (stop, done, op) = (&stop, &done, &op);
-            s.spawn(move || {
-                let mut i = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    op(t, i);
-                    i += 1;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-        std::thread::sleep(Duration::from_secs(secs));
-        stop.store(true, Ordering::Relaxed);
-    });
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
 fn durable_append(dir: &Path, secs: u64) {

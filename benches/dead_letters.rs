@@ -9,28 +9,16 @@
 //! HARDSTORE_BENCH_SECS sets each scenario's duration (default 4 s);
 //! HARDSTORE_BENCH_ITEMS the queue's size (default 300,000).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{env_or, fresh};
 use hardstore::{Durability, NewDeadLetter, Options, Store};
 
 const LEASE: Duration = Duration::from_secs(300);
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
-    }
-    p
-}
 
 /// A webhook body of about 200 bytes.
 fn payload(i: u64) -> Vec<u8> {

@@ -7,18 +7,14 @@
 //! HARDSTORE_BENCH_RING sets the ring size (default 100,000); HARDSTORE_BENCH_APPENDS the
 //! appends per scenario (default 300,000).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{env_or, fresh};
 use hardstore::logs::{Level, LogQuery, LogRecord};
 use hardstore::{Durability, Options, Store};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const ENDPOINTS: [&str; 20] = [
     "GET /",
@@ -65,14 +61,6 @@ fn record(i: u64) -> LogRecord {
         .status(if level == Level::Error { 502 } else { 200 })
         .duration_us(200 + h % 50_000)
         .field("request_id", format!("{i:016x}"))
-}
-
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
-    }
-    p
 }
 
 fn hardstore_append(dir: &Path, ring: u64, n: u64, threads: u64) -> (f64, f64, Store) {

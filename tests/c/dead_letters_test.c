@@ -13,34 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hardstore.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
-
-#define EXPECT(call, code)                                                   \
-  do {                                                                       \
-    hardstore_result r_ = (call);                                            \
-    if (r_ != (code)) {                                                      \
-      char msg_[512];                                                        \
-      size_t n_ = 0;                                                         \
-      hardstore_last_error_message(msg_, sizeof msg_, &n_);                  \
-      fprintf(stderr, "%s:%d: %s gave %s, expected %s (%s)\n", __FILE__,     \
-              __LINE__, #call, hardstore_result_name(r_),                    \
-              hardstore_result_name(code), msg_);                            \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
-
-#define OK(call) EXPECT(call, HARDSTORE_OK)
-#define S(lit) (const uint8_t *)(lit), strlen(lit)
+#include "check.h"
 
 static const uint64_t MINUTE_US = 60ull * 1000 * 1000;
 
