@@ -3,9 +3,10 @@
 //!
 //! Limits: namespace 1..=64 bytes, key 1..=1024 bytes, value at most 1 MiB.
 
-use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::error::{Error, Result};
+use crate::redo::{RedoBuf, Tracked};
 
 /// (namespace, key) -> value.
 pub(crate) const KV: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("app.kv");
@@ -41,11 +42,11 @@ pub(crate) fn check(ns: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
 }
 
 /// The app-state table inside one write transaction.
-pub(crate) struct KvTable<'t>(Table<'t, (&'static str, &'static [u8]), &'static [u8]>);
+pub(crate) struct KvTable<'t>(Tracked<'t, (&'static str, &'static [u8]), &'static [u8]>);
 
 impl<'t> KvTable<'t> {
-    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
-        Ok(Self(txn.open_table(KV)?))
+    pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
+        Ok(Self(Tracked::open(txn, KV, redo)?))
     }
 
     pub(crate) fn get(&self, ns: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {

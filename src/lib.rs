@@ -34,6 +34,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod logs;
 mod options;
+mod redo;
 mod store;
 mod tx;
 mod writer;

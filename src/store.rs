@@ -14,6 +14,7 @@ use crate::dead_letters::{self, DeadLetters, DlqConfig};
 use crate::error::{Error, Result};
 use crate::logs::{self, LogQueue, Logs, RingState};
 use crate::options::{Durability, Options};
+use crate::redo::RedoLog;
 use crate::tx::WriteTx;
 use crate::writer::{WriteStats, Writer, WriterState};
 
@@ -119,14 +120,18 @@ impl Store {
             builder.create(&path)
         };
         let db = opened.map_err(|e| open_error(e, &path))?;
-        let (id, created, epoch) = if existing {
+        let (id, created, epoch, redo) = if existing {
             // Re-read under the write lock: the file may have changed between the two opens.
             let (id, created) = read_meta(&db, &path)?;
-            (id, created, begin_open(&db)?)
+            // Batches acknowledged as durable may live only in the redo log: apply them
+            // before anything else writes.
+            let redo = RedoLog::recover(&db, &path)?;
+            (id, created, begin_open(&db)?, redo)
         } else {
-            init_store(&db, &opts)?
+            let (id, created, epoch) = init_store(&db, &opts)?;
+            (id, created, epoch, RedoLog::recover(&db, &path)?)
         };
-        Self::start(db, opts, path, id, created, epoch)
+        Self::start(db, opts, path, id, created, epoch, Some(redo))
     }
 
     /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
@@ -146,7 +151,8 @@ impl Store {
         } else {
             init_store(&db, &opts)?
         };
-        Self::start(db, opts, path, id, created, epoch)
+        // Without a file there is no redo log: durable batches are synced redb commits.
+        Self::start(db, opts, path, id, created, epoch, None)
     }
 
     /// A store that lives in memory only, for tests and fuzzing.
@@ -161,6 +167,7 @@ impl Store {
         id: StoreId,
         created: Timestamp,
         epoch: u64,
+        redo: Option<(RedoLog, u64)>,
     ) -> Result<Store> {
         let db = Arc::new(db);
         let flights = Arc::new(crate::idempotency::Flights::new(opts.idem_ttl, epoch));
@@ -177,11 +184,10 @@ impl Store {
         let writer = Writer::start(
             db.clone(),
             logs.clone(),
-            opts.clock.clone(),
             state,
-            opts.flush_interval,
-            opts.max_batch,
+            &opts,
             flights.clone(),
+            redo,
         )?;
         let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
         let store = Store {

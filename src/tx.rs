@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::idempotency::{Flights, IdemTables};
 use crate::kv::KvTable;
 use crate::logs::{LogEntry, RingTables};
+use crate::redo::RedoBuf;
 use crate::writer::WriterState;
 
 /// Code to run when a transaction is over; the flag says whether it committed.
@@ -24,6 +25,8 @@ pub(crate) type Hook = Box<dyn FnOnce(bool)>;
 /// the `WriteTx`.
 pub struct WriteTx<'a> {
     txn: &'a WriteTransaction,
+    /// Every table change, for the redo log.
+    redo: &'a RedoBuf,
     state: &'a mut WriterState,
     clock: &'a dyn Clock,
     audit: Option<AuditTables<'a>>,
@@ -40,12 +43,14 @@ pub struct WriteTx<'a> {
 impl<'a> WriteTx<'a> {
     pub(crate) fn new(
         txn: &'a WriteTransaction,
+        redo: &'a RedoBuf,
         state: &'a mut WriterState,
         clock: &'a dyn Clock,
         flights: &'a Arc<Flights>,
     ) -> Self {
         Self {
             txn,
+            redo,
             state,
             clock,
             audit: None,
@@ -60,7 +65,7 @@ impl<'a> WriteTx<'a> {
 
     pub(crate) fn idem(&mut self) -> Result<&mut IdemTables<'a>> {
         if self.idem.is_none() {
-            self.idem = Some(IdemTables::open(self.txn)?);
+            self.idem = Some(IdemTables::open(self.txn, self.redo)?);
         }
         self.idem
             .as_mut()
@@ -83,7 +88,7 @@ impl<'a> WriteTx<'a> {
 
     fn kv(&mut self) -> Result<&mut KvTable<'a>> {
         if self.kv.is_none() {
-            self.kv = Some(KvTable::open(self.txn)?);
+            self.kv = Some(KvTable::open(self.txn, self.redo)?);
         }
         self.kv
             .as_mut()
@@ -122,7 +127,7 @@ impl<'a> WriteTx<'a> {
         let state = &mut self.state.logs;
         let tables = match &mut self.logs {
             Some(t) => t,
-            None => self.logs.insert(RingTables::open(self.txn)?),
+            None => self.logs.insert(RingTables::open(self.txn, self.redo)?),
         };
         tables.append(state, entries)
     }
@@ -132,7 +137,7 @@ impl<'a> WriteTx<'a> {
         let state = &mut self.state.logs;
         let tables = match &mut self.logs {
             Some(t) => t,
-            None => self.logs.insert(RingTables::open(self.txn)?),
+            None => self.logs.insert(RingTables::open(self.txn, self.redo)?),
         };
         tables.evict(state)
     }
@@ -141,7 +146,7 @@ impl<'a> WriteTx<'a> {
         let time = self.clock.now();
         let tables = match &mut self.audit {
             Some(t) => t,
-            None => self.audit.insert(AuditTables::open(self.txn)?),
+            None => self.audit.insert(AuditTables::open(self.txn, self.redo)?),
         };
         tables.append(&mut self.state.audit, event, time)
     }
@@ -149,7 +154,7 @@ impl<'a> WriteTx<'a> {
     /// The dead-letter tables, opened on first use.
     pub(crate) fn dlq(&mut self) -> Result<&mut DlqTables<'a>> {
         if self.dlq.is_none() {
-            self.dlq = Some(DlqTables::open(self.txn)?);
+            self.dlq = Some(DlqTables::open(self.txn, self.redo)?);
         }
         self.dlq
             .as_mut()

@@ -40,7 +40,8 @@ use crate::dead_letters::DlqConfig;
 use crate::error::{Error, Result};
 use crate::idempotency::Flights;
 use crate::logs::{LogEntry, LogQueue, RingState};
-use crate::options::Durability;
+use crate::options::{Durability, Options};
+use crate::redo::{self, RedoBuf, RedoLog};
 use crate::tx::WriteTx;
 
 type RunFn = Box<dyn FnMut(&mut WriteTx<'_>) -> Result<()> + Send>;
@@ -105,7 +106,18 @@ struct Committed {
     state: WriterState,
     /// When the oldest commit not yet synced was made.
     unsynced_since: Option<Instant>,
+    /// The next batch's sequence number (see `redo`).
+    next_seq: u64,
+    /// The redo log of a store in a file; `None` for other backends, whose durable
+    /// batches are durable redb commits.
+    redo: Option<RedoLog>,
+    /// When the redb state was last made durable (a checkpoint).
+    checkpointed: Instant,
 }
+
+/// A checkpoint is due this long after the last one, or once the redo log holds this much.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 struct Shared {
     db: Arc<Database>,
@@ -140,21 +152,23 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// Starts the write path. `redo` is the store's redo log and the next batch's
+    /// sequence number, for a store in a file.
     pub(crate) fn start(
         db: Arc<Database>,
         logs: Arc<LogQueue>,
-        clock: Arc<dyn Clock>,
         state: WriterState,
-        flush_interval: Duration,
-        max_batch: usize,
+        opts: &Options,
         flights: Arc<Flights>,
+        redo: Option<(RedoLog, u64)>,
     ) -> Result<Writer> {
+        let flush_interval = opts.flush_interval;
         let shared = Arc::new(Shared {
             db,
             logs,
-            clock,
+            clock: opts.clock.clone(),
             flush_interval,
-            max_batch,
+            max_batch: opts.max_batch,
             flights,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -173,6 +187,9 @@ impl Writer {
             committed: Mutex::new(Committed {
                 state,
                 unsynced_since: None,
+                next_seq: redo.as_ref().map_or(1, |(_, seq)| *seq),
+                redo: redo.map(|(log, _)| log),
+                checkpointed: Instant::now(),
             }),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -414,7 +431,7 @@ impl Shared {
         durable: bool,
     ) {
         loop {
-            match self.try_batch(&mut committed.state, logs, &mut jobs, durable) {
+            match self.try_batch(committed, logs, &mut jobs, durable, false) {
                 Ok(()) => {
                     self.batches.fetch_add(1, Ordering::Relaxed);
                     self.jobs_done
@@ -450,25 +467,41 @@ impl Shared {
         }
     }
 
+    /// Runs one batch in one transaction and commits it. Durable means: with a redo log,
+    /// the batch's record is synced there (and the redb commit is not synced, unless a
+    /// checkpoint is due or `force_checkpoint`); without one, a synced redb commit.
     fn try_batch(
         &self,
-        state: &mut WriterState,
+        committed: &mut Committed,
         logs: &[LogEntry],
         jobs: &mut [Job],
         durable: bool,
+        force_checkpoint: bool,
     ) -> Result<(), BatchError> {
         let storage = BatchError::Storage;
+        let checkpoint = match &committed.redo {
+            Some(log) => {
+                force_checkpoint
+                    || (durable
+                        && (committed.checkpointed.elapsed() >= CHECKPOINT_EVERY
+                            || log.len() >= CHECKPOINT_BYTES))
+            }
+            None => durable,
+        };
         let mut txn = self.db.begin_write().map_err(|e| storage(e.into()))?;
-        let level = if durable {
+        let level = if checkpoint {
             redb::Durability::Immediate
         } else {
             redb::Durability::None
         };
         txn.set_durability(level)
             .map_err(|e| storage(Error::Storage(e.to_string())))?;
-        let mut next = state.clone();
+        let seq = committed.next_seq;
+        redo::set_applied(&txn, seq).map_err(storage)?;
+        let changes = RedoBuf::default();
+        let mut next = committed.state.clone();
         let (ran, hooks) = {
-            let mut tx = WriteTx::new(&txn, &mut next, &*self.clock, &self.flights);
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
             let ran = Self::run_jobs(&mut tx, logs, jobs);
             (ran, tx.take_hooks())
         };
@@ -480,12 +513,23 @@ impl Shared {
                 .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             Ok(())
         });
-        let committed = outcome.is_ok();
+        let ok = outcome.is_ok();
         for hook in hooks {
-            hook(committed);
+            hook(ok);
         }
         outcome?;
-        *state = next;
+        committed.state = next;
+        committed.next_seq += 1;
+        if let Some(log) = &mut committed.redo {
+            // A failure here leaves a commit that may not survive a crash: it poisons the
+            // store, and the callers are told.
+            if checkpoint {
+                log.clear().map_err(storage)?;
+                committed.checkpointed = Instant::now();
+            } else {
+                log.append(seq, &changes.take(), durable).map_err(storage)?;
+            }
+        }
         Ok(())
     }
 
@@ -515,10 +559,12 @@ impl Shared {
     fn final_sync(&self) -> Result<()> {
         let mut committed = self.committed.lock();
         let logs = self.logs.take();
-        if committed.unsynced_since.is_none() && logs.is_empty() {
+        let redo_pending = committed.redo.as_ref().is_some_and(|l| l.len() > 0);
+        if committed.unsynced_since.is_none() && logs.is_empty() && !redo_pending {
             return Ok(());
         }
-        let res = match self.try_batch(&mut committed.state, &logs, &mut [], true) {
+        // A checkpoint: a clean close leaves the redo log empty.
+        let res = match self.try_batch(&mut committed, &logs, &mut [], true, true) {
             Ok(()) => Ok(()),
             Err(BatchError::Job(_, e)) | Err(BatchError::Storage(e)) => Err(e),
         };

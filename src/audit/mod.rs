@@ -11,7 +11,7 @@ mod entry;
 pub(crate) mod merkle;
 mod proof;
 mod query;
-mod tables;
+pub(crate) mod tables;
 mod verify;
 
 use std::io::Write;

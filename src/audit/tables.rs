@@ -13,15 +13,14 @@
 //!   queries filter on actor and action without reading the entries.
 //! - Nothing here is ever updated or deleted: the API has no path that does.
 
-use redb::{
-    ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction,
-};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::audit::entry::{AuditEvent, RecordV1Ref};
 use crate::audit::merkle::{leaf_hash, Frontier, Hash, NodeSource};
 use crate::audit::AuditReceipt;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::redo::{RedoBuf, Tracked};
 
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("audit.entries");
 /// Node key -> 32-byte hash. (`&[u8]` rather than `[u8; 32]`: redb decodes arrays
@@ -97,17 +96,17 @@ impl<T: ReadableTable<u64, &'static [u8]>> NodeSource for ReadNodes<'_, T> {
 
 /// The audit tables opened inside one write transaction.
 pub(crate) struct AuditTables<'t> {
-    entries: Table<'t, u64, &'static [u8]>,
-    nodes: Table<'t, u64, &'static [u8]>,
-    by_tenant: Table<'t, (&'static str, u64, u64), (&'static str, &'static str)>,
+    entries: Tracked<'t, u64, &'static [u8]>,
+    nodes: Tracked<'t, u64, &'static [u8]>,
+    by_tenant: Tracked<'t, (&'static str, u64, u64), (&'static str, &'static str)>,
 }
 
 impl<'t> AuditTables<'t> {
-    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+    pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
         Ok(Self {
-            entries: txn.open_table(ENTRIES)?,
-            nodes: txn.open_table(NODES)?,
-            by_tenant: txn.open_table(BY_TENANT)?,
+            entries: Tracked::open(txn, ENTRIES, redo)?,
+            nodes: Tracked::open(txn, NODES, redo)?,
+            by_tenant: Tracked::open(txn, BY_TENANT, redo)?,
         })
     }
 

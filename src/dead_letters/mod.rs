@@ -36,7 +36,7 @@
 mod policy;
 mod query;
 mod retry;
-mod tables;
+pub(crate) mod tables;
 
 pub use policy::{Jitter, RetryPolicy, SplitMix64, MAX_ATTEMPTS_LIMIT};
 pub use query::{DlqCursor, DlqFilter, DlqPage, DlqQuery, MAX_DLQ_PAGE};

@@ -21,7 +21,7 @@
 //! - `claims` only grows (a redrive does not reset it): a claim's token is the value it
 //!   set, so a worker whose lease ran out can never ack or fail a later claim.
 
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -31,6 +31,7 @@ use crate::dead_letters::{
     lease_lost, Claimed, DlqConfig, DlqFilter, DlqState, NewDeadLetter, Outcome,
 };
 use crate::error::{Error, Result};
+use crate::redo::{RedoBuf, Tracked};
 
 pub(crate) const ITEMS: TableDefinition<u64, &[u8]> = TableDefinition::new("dlq.items");
 pub(crate) const PAYLOADS: TableDefinition<u64, &[u8]> = TableDefinition::new("dlq.payloads");
@@ -104,25 +105,25 @@ pub(crate) fn decode_item(bytes: &[u8]) -> Result<StoredItem> {
 
 /// The dead-letter tables opened inside one write transaction.
 pub(crate) struct DlqTables<'t> {
-    items: Table<'t, u64, &'static [u8]>,
-    payloads: Table<'t, u64, &'static [u8]>,
-    due: Table<'t, (u64, u64), ()>,
-    finished: Table<'t, (u64, u64), ()>,
-    by_state: Table<'t, (u8, u64), (&'static str, &'static str, u64)>,
-    counts: Table<'t, u8, u64>,
-    meta: Table<'t, &'static str, u64>,
+    items: Tracked<'t, u64, &'static [u8]>,
+    payloads: Tracked<'t, u64, &'static [u8]>,
+    due: Tracked<'t, (u64, u64), ()>,
+    finished: Tracked<'t, (u64, u64), ()>,
+    by_state: Tracked<'t, (u8, u64), (&'static str, &'static str, u64)>,
+    counts: Tracked<'t, u8, u64>,
+    meta: Tracked<'t, &'static str, u64>,
 }
 
 impl<'t> DlqTables<'t> {
-    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+    pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
         Ok(Self {
-            items: txn.open_table(ITEMS)?,
-            payloads: txn.open_table(PAYLOADS)?,
-            due: txn.open_table(DUE)?,
-            finished: txn.open_table(FINISHED)?,
-            by_state: txn.open_table(BY_STATE)?,
-            counts: txn.open_table(COUNTS)?,
-            meta: txn.open_table(META)?,
+            items: Tracked::open(txn, ITEMS, redo)?,
+            payloads: Tracked::open(txn, PAYLOADS, redo)?,
+            due: Tracked::open(txn, DUE, redo)?,
+            finished: Tracked::open(txn, FINISHED, redo)?,
+            by_state: Tracked::open(txn, BY_STATE, redo)?,
+            counts: Tracked::open(txn, COUNTS, redo)?,
+            meta: Tracked::open(txn, META, redo)?,
         })
     }
 

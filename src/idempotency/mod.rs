@@ -39,7 +39,7 @@
 use std::time::Duration;
 
 mod flights;
-mod tables;
+pub(crate) mod tables;
 
 pub(crate) use flights::Flights;
 pub(crate) use tables::{bump_epoch, create_tables, IdemTables};

@@ -6,19 +6,21 @@
 //! - A row is only written by the current holder of the key (checked against the
 //!   in-memory flights before the write), or removed once expired.
 
-use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::redo::{RedoBuf, Tracked};
 
 /// (tenant, key) -> record.
-const KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idem.keys");
+pub(crate) const KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idem.keys");
 /// (expires, tenant, key), for purging in expiry order.
-const EXPIRY: TableDefinition<(u64, &str, &str), ()> = TableDefinition::new("idem.expiry");
+pub(crate) const EXPIRY: TableDefinition<(u64, &str, &str), ()> =
+    TableDefinition::new("idem.expiry");
 /// Counters: `EPOCH`, bumped at every open.
-const META: TableDefinition<&str, u64> = TableDefinition::new("idem.meta");
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("idem.meta");
 const EPOCH: &str = "epoch";
 
 pub(crate) const IN_PROGRESS: u8 = 0;
@@ -77,15 +79,15 @@ pub(crate) fn load_live(
 
 /// The idempotency tables inside one write transaction.
 pub(crate) struct IdemTables<'t> {
-    keys: Table<'t, (&'static str, &'static str), &'static [u8]>,
-    expiry: Table<'t, (u64, &'static str, &'static str), ()>,
+    keys: Tracked<'t, (&'static str, &'static str), &'static [u8]>,
+    expiry: Tracked<'t, (u64, &'static str, &'static str), ()>,
 }
 
 impl<'t> IdemTables<'t> {
-    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+    pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
         Ok(Self {
-            keys: txn.open_table(KEYS)?,
-            expiry: txn.open_table(EXPIRY)?,
+            keys: Tracked::open(txn, KEYS, redo)?,
+            expiry: Tracked::open(txn, EXPIRY, redo)?,
         })
     }
 

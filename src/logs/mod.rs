@@ -14,7 +14,7 @@ mod entry;
 mod layer;
 mod query;
 pub mod redact;
-mod ring;
+pub(crate) mod ring;
 
 pub use entry::{limits, Level, LogEntry, LogError, LogRecord};
 #[cfg(feature = "tracing")]

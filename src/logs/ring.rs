@@ -14,12 +14,11 @@
 //! - A chunk's bytes are `[CHUNK_V1] ++ postcard(Vec<StoredLog>)`; appending to a chunk
 //!   re-writes its length prefix and copies the existing elements' bytes unchanged.
 
-use redb::{
-    ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction,
-};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::error::{Error, Result};
 use crate::logs::entry::{LogEntry, LogSummary, StoredLog};
+use crate::redo::{RedoBuf, Tracked};
 
 /// Entries per chunk.
 pub(crate) const CHUNK: u64 = 64;
@@ -164,15 +163,15 @@ pub(crate) fn decode_chunk<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Re
 
 /// The ring's tables opened inside one write transaction.
 pub(crate) struct RingTables<'t> {
-    chunks: Table<'t, u64, &'static [u8]>,
-    meta: Table<'t, &'static str, u64>,
+    chunks: Tracked<'t, u64, &'static [u8]>,
+    meta: Tracked<'t, &'static str, u64>,
 }
 
 impl<'t> RingTables<'t> {
-    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self> {
+    pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
         Ok(Self {
-            chunks: txn.open_table(CHUNKS)?,
-            meta: txn.open_table(META)?,
+            chunks: Tracked::open(txn, CHUNKS, redo)?,
+            meta: Tracked::open(txn, META, redo)?,
         })
     }
 
