@@ -12,9 +12,12 @@
 //! - Every batch gets the next sequence number and writes it into `hardstore.redo`
 //!   (`APPLIED`) inside its own transaction, so whatever commit redb recovers to after a
 //!   crash says which batches it holds.
-//! - A batch's record is appended after its redb commit, in sequence order, and a
-//!   durable batch is answered only after the log is synced: every acknowledged durable
-//!   batch is either in redb's durable state or in the synced log.
+//! - A batch's record is appended before its redb commit (write-ahead), in sequence
+//!   order, and synced before the commit when the batch is durable: no reader sees a
+//!   durable batch before it is on disk, and every acknowledged durable batch is either
+//!   in redb's durable state or in the synced log.
+//! - The log starts with a header naming its store; a log of another store, or one
+//!   found next to a store being created, is never applied.
 //! - The log is emptied only after a durable redb commit that holds every batch in it.
 //! - At open, records with a sequence above `APPLIED` are applied in order, stopping at
 //!   the first torn or corrupt one (a write that was never acknowledged as durable).
@@ -41,8 +44,11 @@ const APPLIED: &str = "applied";
 
 const PUT: u8 = 1;
 const DEL: u8 = 2;
-/// Record header: body length (u32), CRC32 of the body (u32).
-const HEADER: usize = 8;
+/// Record header: body length (u64), CRC32 of the body (u32).
+const HEADER: usize = 12;
+/// The log's own header: magic, then the 16-byte store id.
+const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
+const LOG_HEADER: usize = 8 + 16;
 
 /// Every table a batch may write, by id (the position). Append only.
 const TABLES: [&str; 16] = [
@@ -161,28 +167,32 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         })
     }
 
+    /// Inserts, recording the change once redb accepted it.
     pub(crate) fn insert<'k, 'v>(
         &mut self,
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
     ) -> std::result::Result<Option<AccessGuard<'_, V>>, redb::StorageError> {
         let (k, v) = (key.borrow(), value.borrow());
+        let old = self.table.insert(k, v)?;
         self.redo.push(
             self.id,
             PUT,
             K::as_bytes(k).as_ref(),
             V::as_bytes(v).as_ref(),
         );
-        self.table.insert(k, v)
+        Ok(old)
     }
 
+    /// Removes, recording the change once redb accepted it.
     pub(crate) fn remove<'k>(
         &mut self,
         key: impl Borrow<K::SelfType<'k>>,
     ) -> std::result::Result<Option<AccessGuard<'_, V>>, redb::StorageError> {
         let k = key.borrow();
+        let old = self.table.remove(k)?;
         self.redo.push(self.id, DEL, K::as_bytes(k).as_ref(), &[]);
-        self.table.remove(k)
+        Ok(old)
     }
 }
 
@@ -210,6 +220,8 @@ fn applied(txn: &WriteTransaction) -> Result<u64> {
 #[derive(Debug)]
 pub(crate) struct RedoLog {
     file: File,
+    /// The store's id, written at the head of the log.
+    id: [u8; 16],
     /// Bytes appended since the log was last emptied.
     len: u64,
 }
@@ -221,10 +233,16 @@ impl RedoLog {
         PathBuf::from(p)
     }
 
-    /// Opens the log of the store `db` lives in, applies the batches it holds that the
-    /// redb state lacks (durably), empties it, and returns it with the next batch
-    /// sequence number.
-    pub(crate) fn recover(db: &redb::Database, store: &Path) -> Result<(RedoLog, u64)> {
+    /// Opens the log of the store `db` lives in (whose id is `id`), applies the batches
+    /// it holds that the redb state lacks (durably), empties it, and returns it with the
+    /// next batch sequence number. For a store just `created`, any file found at the
+    /// log's path is a leftover of another store and is discarded unread.
+    pub(crate) fn recover(
+        db: &redb::Database,
+        store: &Path,
+        id: [u8; 16],
+        created: bool,
+    ) -> Result<(RedoLog, u64)> {
         let path = Self::path_for(store);
         let mut file = OpenOptions::new()
             .read(true)
@@ -232,36 +250,53 @@ impl RedoLog {
             .create(true)
             .open(&path)?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        if !created {
+            file.read_to_end(&mut bytes)?;
+        }
         let txn = db.begin_write()?;
         let mut last = applied(&txn)?;
-        let mut at = 0usize;
-        while let Some((seq, ops, next)) = read_record(&bytes, at) {
-            at = next;
-            if seq <= last {
-                continue;
-            }
-            if seq != last + 1 {
+        // Shorter than its header: the log was being emptied after a synced commit.
+        if bytes.len() >= LOG_HEADER {
+            if &bytes[..8] != MAGIC {
                 return Err(Error::Corrupted(format!(
-                    "{}: batch {seq} follows {last}; a batch is missing",
+                    "{} is not a hardstore redo log",
                     path.display()
                 )));
             }
-            apply_ops(&txn, ops)?;
-            last = seq;
+            if bytes[8..LOG_HEADER] != id {
+                return Err(Error::Corrupted(format!(
+                    "{} is the redo log of another store",
+                    path.display()
+                )));
+            }
+            let mut at = LOG_HEADER;
+            while let Some((seq, ops, next)) = read_record(&bytes, at) {
+                at = next;
+                if seq <= last {
+                    continue;
+                }
+                if seq != last + 1 {
+                    return Err(Error::Corrupted(format!(
+                        "{}: batch {seq} follows {last}; a batch is missing",
+                        path.display()
+                    )));
+                }
+                apply_ops(&txn, ops)?;
+                last = seq;
+            }
         }
         set_applied(&txn, last)?;
         txn.commit()?;
         // Only now, with everything durable in redb, may the log be emptied.
-        file.set_len(0)?;
-        file.sync_all()?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the log's creation durable too (a new file's name lives in its folder).
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok((RedoLog { file, len: 0 }, last + 1))
+        let mut log = RedoLog { file, id, len: 0 };
+        log.clear()?;
+        // Make the log's name durable too: a new file's name lives in its folder.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        File::open(dir)?.sync_all()?;
+        Ok((log, last + 1))
     }
 
     /// Appends the record of batch `seq`; syncs the log when `sync`.
@@ -270,7 +305,7 @@ impl RedoLog {
         body.extend_from_slice(&seq.to_le_bytes());
         body.extend_from_slice(ops);
         let mut rec = Vec::with_capacity(HEADER + body.len());
-        rec.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&(body.len() as u64).to_le_bytes());
         rec.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         rec.extend_from_slice(&body);
         self.file.write_all(&rec)?;
@@ -281,9 +316,14 @@ impl RedoLog {
         Ok(())
     }
 
-    /// Empties the log, after a durable redb commit that holds every batch in it.
+    /// Empties the log, after a durable redb commit that holds every batch in it, and
+    /// writes its header.
     pub(crate) fn clear(&mut self) -> Result<()> {
         self.file.set_len(0)?;
+        let mut header = [0u8; LOG_HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..].copy_from_slice(&self.id);
+        self.file.write_all(&header)?;
         self.file.sync_data()?;
         self.len = 0;
         Ok(())
@@ -299,8 +339,8 @@ impl RedoLog {
 /// at the end, or at a torn or corrupt record (which ends the log).
 fn read_record(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
     let header = bytes.get(at..at.checked_add(HEADER)?)?;
-    let len = u32::from_le_bytes(header[0..4].try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(header[4..8].try_into().ok()?);
+    let len = usize::try_from(u64::from_le_bytes(header[0..8].try_into().ok()?)).ok()?;
+    let crc = u32::from_le_bytes(header[8..12].try_into().ok()?);
     let body = bytes.get(at + HEADER..(at + HEADER).checked_add(len)?)?;
     if len < 8 || crc32fast::hash(body) != crc {
         return None;
@@ -336,6 +376,8 @@ mod tests {
     use super::*;
     use redb::ReadableDatabase;
 
+    const ID: [u8; 16] = [7; 16];
+
     fn scratch(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("hardstore-redo-{name}-{}", std::process::id()));
@@ -353,7 +395,9 @@ mod tests {
 
     fn kv_get(db: &redb::Database, key: &[u8]) -> Option<Vec<u8>> {
         let read = db.begin_read().unwrap();
-        let t = read.open_table(crate::kv::KV).unwrap();
+        let Ok(t) = read.open_table(crate::kv::KV) else {
+            return None;
+        };
         let v = t.get(("ns", key)).unwrap().map(|v| v.value().to_vec());
         v
     }
@@ -362,7 +406,7 @@ mod tests {
     fn recovery_applies_synced_batches_and_stops_at_a_torn_tail() {
         let path = scratch("torn");
         let db = redb::Database::create(&path).unwrap();
-        let (mut log, next) = RedoLog::recover(&db, &path).unwrap();
+        let (mut log, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
         assert_eq!(next, 1);
         log.append(1, &kv_put(b"a", b"1"), false).unwrap();
         log.append(2, &kv_put(b"b", b"2"), true).unwrap();
@@ -374,21 +418,21 @@ mod tests {
             .unwrap();
         f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap();
         drop(f);
-        let (log, next) = RedoLog::recover(&db, &path).unwrap();
+        let (log, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
         assert_eq!(next, 3);
         assert_eq!(log.len(), 0);
         assert_eq!(
             std::fs::metadata(RedoLog::path_for(&path)).unwrap().len(),
-            0
+            LOG_HEADER as u64
         );
         assert_eq!(kv_get(&db, b"a"), Some(b"1".to_vec()));
         assert_eq!(kv_get(&db, b"b"), Some(b"2".to_vec()));
         // Records the redb state already holds are skipped, not applied twice.
-        let (mut log, _) = RedoLog::recover(&db, &path).unwrap();
+        let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
         log.append(2, &kv_put(b"b", b"stale"), true).unwrap();
         log.append(3, &kv_put(b"c", b"3"), true).unwrap();
         drop(log);
-        let (_, next) = RedoLog::recover(&db, &path).unwrap();
+        let (_, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
         assert_eq!(next, 4);
         assert_eq!(kv_get(&db, b"b"), Some(b"2".to_vec()));
         assert_eq!(kv_get(&db, b"c"), Some(b"3".to_vec()));
@@ -398,7 +442,7 @@ mod tests {
     fn a_flipped_bit_ends_the_log_and_a_gap_is_refused() {
         let path = scratch("gap");
         let db = redb::Database::create(&path).unwrap();
-        let (mut log, _) = RedoLog::recover(&db, &path).unwrap();
+        let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
         log.append(1, &kv_put(b"a", b"1"), true).unwrap();
         log.append(2, &kv_put(b"b", b"2"), true).unwrap();
         drop(log);
@@ -407,17 +451,37 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1; // inside record 2: its CRC no longer matches
         std::fs::write(&redo, &bytes).unwrap();
-        let (_, next) = RedoLog::recover(&db, &path).unwrap();
+        let (_, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
         assert_eq!(next, 2, "record 2 was corrupt: the log ends after record 1");
         assert_eq!(kv_get(&db, b"b"), None);
         // A record that skips a sequence number means a lost batch: refused.
-        let (mut log, _) = RedoLog::recover(&db, &path).unwrap();
+        let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
         log.append(5, &kv_put(b"x", b"5"), true).unwrap();
         drop(log);
         assert!(matches!(
-            RedoLog::recover(&db, &path),
+            RedoLog::recover(&db, &path, ID, false),
             Err(Error::Corrupted(_))
         ));
         assert_eq!(kv_get(&db, b"x"), None);
+    }
+
+    #[test]
+    fn a_log_of_another_store_is_refused_and_a_new_store_ignores_a_leftover() {
+        let path = scratch("other");
+        let db = redb::Database::create(&path).unwrap();
+        let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
+        log.append(1, &kv_put(b"a", b"1"), true).unwrap();
+        drop(log);
+        assert!(matches!(
+            RedoLog::recover(&db, &path, [8; 16], false),
+            Err(Error::Corrupted(_))
+        ));
+        assert_eq!(kv_get(&db, b"a"), None);
+        // A store being created never reads what lies at its log's path.
+        let (_, next) = RedoLog::recover(&db, &path, [8; 16], true).unwrap();
+        assert_eq!(next, 1);
+        assert_eq!(kv_get(&db, b"a"), None);
+        let bytes = std::fs::read(RedoLog::path_for(&path)).unwrap();
+        assert_eq!((bytes.len(), &bytes[8..]), (LOG_HEADER, &[8u8; 16][..]));
     }
 }

@@ -25,7 +25,10 @@ const KEY_ID: &str = "store_id";
 const KEY_CREATED: &str = "created_us";
 
 /// The store format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+// Version 2 added the redo log (`<store>.redo`): a build that only knows version 1 would
+// ignore acknowledged writes waiting in it, so it must refuse the file. Version 1 files
+// are upgraded in place at open.
 
 /// The first bytes of every redb file (redb's header magic).
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -125,11 +128,16 @@ impl Store {
             let (id, created) = read_meta(&db, &path)?;
             // Batches acknowledged as durable may live only in the redo log: apply them
             // before anything else writes.
-            let redo = RedoLog::recover(&db, &path)?;
+            let redo = RedoLog::recover(&db, &path, id.0, false)?;
             (id, created, begin_open(&db)?, redo)
         } else {
             let (id, created, epoch) = init_store(&db, &opts)?;
-            (id, created, epoch, RedoLog::recover(&db, &path)?)
+            (
+                id,
+                created,
+                epoch,
+                RedoLog::recover(&db, &path, id.0, true)?,
+            )
         };
         Self::start(db, opts, path, id, created, epoch, Some(redo))
     }
@@ -431,6 +439,8 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
 /// a missing table, and returns this open's epoch.
 fn begin_open(db: &Database) -> Result<u64> {
     let txn = db.begin_write()?;
+    txn.open_table(META)?
+        .insert(KEY_FORMAT, FORMAT_VERSION.to_le_bytes().as_slice())?;
     create_area_tables(&txn)?;
     let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;

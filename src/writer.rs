@@ -505,14 +505,21 @@ impl Shared {
             let ran = Self::run_jobs(&mut tx, logs, jobs);
             (ran, tx.take_hooks())
         };
-        // Hooks learn the outcome before any caller is answered.
+        // The redo record is written ahead of the commit: a durable batch is on disk
+        // before any reader can see it. Should the commit then fail, the store is
+        // poisoned and the batch's outcome stays unknown until the next open applies it
+        // (as with any storage failure mid-commit).
         let outcome = ran.and_then(|()| {
+            if let (Some(log), false) = (&mut committed.redo, checkpoint) {
+                log.append(seq, &changes.take(), durable).map_err(storage)?;
+            }
             let started = Instant::now();
             txn.commit().map_err(|e| storage(e.into()))?;
             self.last_commit_ns
                 .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             Ok(())
         });
+        // Hooks learn the outcome before any caller is answered.
         let ok = outcome.is_ok();
         for hook in hooks {
             hook(ok);
@@ -520,15 +527,10 @@ impl Shared {
         outcome?;
         committed.state = next;
         committed.next_seq += 1;
-        if let Some(log) = &mut committed.redo {
-            // A failure here leaves a commit that may not survive a crash: it poisons the
-            // store, and the callers are told.
-            if checkpoint {
-                log.clear().map_err(storage)?;
-                committed.checkpointed = Instant::now();
-            } else {
-                log.append(seq, &changes.take(), durable).map_err(storage)?;
-            }
+        if let (Some(log), true) = (&mut committed.redo, checkpoint) {
+            // The synced commit holds every batch in the log.
+            log.clear().map_err(storage)?;
+            committed.checkpointed = Instant::now();
         }
         Ok(())
     }

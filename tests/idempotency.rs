@@ -360,3 +360,27 @@ fn begun_keys_live_in_memory_and_recovery_points_survive_a_reopen() {
     ));
     idem.complete(&q, Some(201), b"second try").unwrap();
 }
+
+#[test]
+fn a_takeover_in_a_write_that_does_not_commit_leaves_the_old_holder_holding() {
+    let dir = TempDir::new("undo-takeover");
+    let clock = ManualClock::new(1_000 * SEC);
+    let store = Store::open(dir.file("s.hs"), Options::new().clock(clock.clone())).unwrap();
+    let idem = store.idempotency();
+    let holder = started(idem.begin("t", "k", b"r", Duration::from_secs(1)).unwrap());
+    clock.advance(2 * SEC); // the lease ran out; nobody took over yet
+    let err = store
+        .write(Durability::Durable, |tx| {
+            let b = tx.idem_begin("t", "k", b"r", LEASE)?;
+            assert!(matches!(b, Begin::Started(_)), "{b:?}");
+            Err::<(), _>(Error::InvalidArgument("abandoned".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)));
+    assert_eq!(idem.get("t", "k").unwrap().unwrap().fence, holder.fence);
+    idem.complete(&holder, Some(200), b"late but fine").unwrap();
+    match idem.begin("t", "k", b"r", LEASE).unwrap() {
+        Begin::Replay(r) => assert_eq!(r.body, b"late but fine"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -147,7 +147,13 @@ pub(crate) fn begin(
     let id = (tenant.to_owned(), key.to_owned());
     let lease_until = now.saturating_add(micros(lease));
     if let Some(f) = inner.map.get(&id) {
-        if now >= f.expires {
+        if now >= f.expires && (f.busy > 0 || f.finished) {
+            // Expired, but its holder's write is committing: wait for it to land rather
+            // than start afresh on top of it.
+            return Ok(Begin::InProgress {
+                retry_after: COMMITTING_RETRY,
+            });
+        } else if now >= f.expires {
             inner.map.remove(&id); // expired: the key is absent
         } else if f.fingerprint != fp {
             return Ok(Begin::Mismatch);

@@ -322,23 +322,32 @@ impl WriteTx<'_> {
         let fp = fingerprint(request);
         let now = self.now();
         let flights = self.flights();
-        let answer = {
+        let id = (tenant.to_owned(), key.to_owned());
+        let (answer, before) = {
             let tables = self.idem()?;
             let mut inner = flights.lock();
-            flights::begin(&mut inner, now, flights.ttl, tenant, key, fp, lease, || {
-                tables.load_live(tenant, key, now)
-            })?
+            // What a Started replaces (a lease that ran out), to put back if this write
+            // does not commit: the old holder then still holds it.
+            let before = inner.map.get(&id).cloned();
+            let answer =
+                flights::begin(&mut inner, now, flights.ttl, tenant, key, fp, lease, || {
+                    tables.load_live(tenant, key, now)
+                })?;
+            (answer, before)
         };
         if let Begin::Started(t) = &answer {
-            let (tenant, key, fence) = (t.tenant.clone(), t.key.clone(), t.fence);
+            let fence = t.fence;
             let flights = flights.clone();
             self.after(Box::new(move |committed| {
-                if !committed {
-                    let mut inner = flights.lock();
-                    let id = (tenant, key);
-                    if inner.map.get(&id).is_some_and(|f| f.fence == fence) {
-                        inner.map.remove(&id);
-                    }
+                if committed {
+                    return;
+                }
+                let mut inner = flights.lock();
+                if inner.map.get(&id).is_some_and(|f| f.fence == fence) {
+                    match before {
+                        Some(f) => inner.map.insert(id, f),
+                        None => inner.map.remove(&id),
+                    };
                 }
             }));
         }
