@@ -82,6 +82,15 @@ impl<'a> WriteTx<'a> {
         self.hooks.push(hook);
     }
 
+    /// Completes the transaction's writes that are gathered until the end (the
+    /// dead-letter counters). The writer calls it after the last job, before committing.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        if let Some(dlq) = &mut self.dlq {
+            dlq.flush_counts()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn take_hooks(&mut self) -> Vec<Hook> {
         std::mem::take(&mut self.hooks)
     }

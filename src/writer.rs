@@ -553,6 +553,8 @@ impl Shared {
                 Err(e) => return Err(BatchError::Job(i, e)),
             }
         }
+        // A failure here is the storage's (a counter out of range is corruption).
+        tx.finish().map_err(BatchError::Storage)?;
         Ok(())
     }
 

@@ -112,6 +112,9 @@ pub(crate) struct DlqTables<'t> {
     by_state: Tracked<'t, (u8, u64), (&'static str, &'static str, u64)>,
     counts: Tracked<'t, u8, u64>,
     meta: Tracked<'t, &'static str, u64>,
+    /// Changes to `COUNTS` per state, written once at the end of the transaction
+    /// ([`DlqTables::flush_counts`]) instead of on every move.
+    deltas: [i64; 4],
 }
 
 impl<'t> DlqTables<'t> {
@@ -124,6 +127,7 @@ impl<'t> DlqTables<'t> {
             by_state: Tracked::open(txn, BY_STATE, redo)?,
             counts: Tracked::open(txn, COUNTS, redo)?,
             meta: Tracked::open(txn, META, redo)?,
+            deltas: [0; 4],
         })
     }
 
@@ -140,11 +144,29 @@ impl<'t> DlqTables<'t> {
     }
 
     fn add_count(&mut self, state: u8, delta: i64) -> Result<()> {
-        let cur = self.counts.get(state)?.map(|g| g.value()).unwrap_or(0);
-        let next = cur
-            .checked_add_signed(delta)
-            .ok_or_else(|| Error::Corrupted(format!("dead letter count of state {state}")))?;
-        self.counts.insert(state, next)?;
+        let slot = self
+            .deltas
+            .get_mut(usize::from(state))
+            .ok_or_else(|| Error::Corrupted(format!("dead letter state {state}")))?;
+        *slot += delta;
+        Ok(())
+    }
+
+    /// Writes the counts changed in this transaction. Must run before it commits (the
+    /// writer calls it through `WriteTx::finish`).
+    pub(crate) fn flush_counts(&mut self) -> Result<()> {
+        for state in 0..self.deltas.len() {
+            let delta = std::mem::take(&mut self.deltas[state]);
+            if delta == 0 {
+                continue;
+            }
+            let state = state as u8;
+            let cur = self.counts.get(state)?.map(|g| g.value()).unwrap_or(0);
+            let next = cur
+                .checked_add_signed(delta)
+                .ok_or_else(|| Error::Corrupted(format!("dead letter count of state {state}")))?;
+            self.counts.insert(state, next)?;
+        }
         Ok(())
     }
 
