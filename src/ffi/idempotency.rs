@@ -226,14 +226,7 @@ pub unsafe extern "C" fn hardstore_idem_complete(
     body: *const u8,
     body_len: usize,
 ) -> hardstore_result {
-    guard(|| {
-        let s = arg(store, "store")?;
-        let t = arg(token, "token")?;
-        let body = bytes_arg(body, body_len, "body")?;
-        let status = status_arg(has_status, status);
-        s.store.idempotency().complete(&t.inner, status, body)?;
-        Ok(())
-    })
+    finish(store, token, has_status, status, body, body_len, false)
 }
 
 /// Caches a terminal failure (retries replay it, flagged failed), durably. Same rules as
@@ -247,12 +240,30 @@ pub unsafe extern "C" fn hardstore_idem_fail(
     body: *const u8,
     body_len: usize,
 ) -> hardstore_result {
+    finish(store, token, has_status, status, body, body_len, true)
+}
+
+/// `hardstore_idem_complete` (`failed` false) or `hardstore_idem_fail` (true).
+unsafe fn finish(
+    store: *const hardstore_store,
+    token: *const hardstore_idem_token,
+    has_status: bool,
+    status: u16,
+    body: *const u8,
+    body_len: usize,
+    failed: bool,
+) -> hardstore_result {
     guard(|| {
         let s = arg(store, "store")?;
         let t = arg(token, "token")?;
         let body = bytes_arg(body, body_len, "body")?;
         let status = status_arg(has_status, status);
-        s.store.idempotency().fail(&t.inner, status, body)?;
+        let idem = s.store.idempotency();
+        if failed {
+            idem.fail(&t.inner, status, body)?;
+        } else {
+            idem.complete(&t.inner, status, body)?;
+        }
         Ok(())
     })
 }

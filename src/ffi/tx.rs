@@ -369,18 +369,13 @@ pub unsafe extern "C" fn hardstore_tx_audit_seq(
     index: usize,
     out_seq: *mut u64,
 ) -> hardstore_result {
-    guard(|| {
-        let t = arg(tx, "tx")?;
-        let o = out(out_seq, "out_seq")?;
-        let TxState::Committed(seqs, _) = &t.state else {
-            return Err(Error::InvalidArgument("the transaction has not committed".into()).into());
-        };
-        let seq = seqs
-            .get(index)
-            .ok_or_else(|| Error::NotFound(format!("audit append {index} of this transaction")))?;
-        *o = *seq;
-        Ok(())
-    })
+    committed_result(
+        tx,
+        index,
+        (out_seq, "out_seq"),
+        "audit append",
+        |seqs, _| seqs,
+    )
 }
 
 /// Adds the recording of a dead letter (arguments as `hardstore_dlq_record`, checked
@@ -434,16 +429,28 @@ pub unsafe extern "C" fn hardstore_tx_dead_letter_id(
     index: usize,
     out_id: *mut u64,
 ) -> hardstore_result {
+    committed_result(tx, index, (out_id, "out_id"), "dead letter", |_, ids| ids)
+}
+
+/// Writes the `index`-th number that `pick` chooses from a committed transaction's
+/// results (audit seqs or dead-letter ids) to `out`.
+unsafe fn committed_result(
+    tx: *const hardstore_tx,
+    index: usize,
+    (out_value, out_name): (*mut u64, &'static str),
+    what: &str,
+    pick: impl for<'a> FnOnce(&'a [u64], &'a [u64]) -> &'a [u64],
+) -> hardstore_result {
     guard(|| {
         let t = arg(tx, "tx")?;
-        let o = out(out_id, "out_id")?;
-        let TxState::Committed(_, ids) = &t.state else {
+        let o = out(out_value, out_name)?;
+        let TxState::Committed(seqs, ids) = &t.state else {
             return Err(Error::InvalidArgument("the transaction has not committed".into()).into());
         };
-        let id = ids
+        let value = pick(seqs, ids)
             .get(index)
-            .ok_or_else(|| Error::NotFound(format!("dead letter {index} of this transaction")))?;
-        *o = *id;
+            .ok_or_else(|| Error::NotFound(format!("{what} {index} of this transaction")))?;
+        *o = *value;
         Ok(())
     })
 }
