@@ -221,12 +221,17 @@ fn main() {
     }
     let dir = scratch("idempotency-bench");
     let secs = env_or("HARDSTORE_BENCH_SECS", 3);
-    if std::env::var_os("HARDSTORE_BENCH_ONLY_MEMORY").is_some() {
-        in_memory(secs);
-        return;
+    // HARDSTORE_BENCH_ONLY=memory|replay|throughput runs one scenario (for profiling).
+    let only = std::env::var("HARDSTORE_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only == name;
+    if run("throughput") {
+        begin_complete(&dir, secs);
     }
-    begin_complete(&dir, secs);
-    in_memory(secs);
-    replay(&dir);
+    if run("memory") {
+        in_memory(secs);
+    }
+    if run("replay") {
+        replay(&dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

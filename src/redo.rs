@@ -28,7 +28,7 @@
 use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -222,9 +222,16 @@ pub(crate) struct RedoLog {
     file: File,
     /// The store's id, written at the head of the log.
     id: [u8; 16],
-    /// Bytes appended since the log was last emptied.
+    /// Bytes appended since the log was last emptied; the next record goes at
+    /// `LOG_HEADER + len`.
     len: u64,
+    /// Bytes of the file already written (zeros past the records): appending inside
+    /// them changes no file metadata, so a sync writes the record's blocks alone.
+    allocated: u64,
 }
+
+/// The log file grows by at least this much at a time (written as zeros).
+const GROW_BY: u64 = 1 << 20;
 
 impl RedoLog {
     pub(crate) fn path_for(store: &Path) -> PathBuf {
@@ -246,8 +253,9 @@ impl RedoLog {
         let path = Self::path_for(store);
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(&path)?;
         let mut bytes = Vec::new();
         if !created {
@@ -287,8 +295,15 @@ impl RedoLog {
         }
         set_applied(&txn, last)?;
         txn.commit()?;
-        // Only now, with everything durable in redb, may the log be emptied.
-        let mut log = RedoLog { file, id, len: 0 };
+        // Only now, with everything durable in redb, may the log be emptied; it is cut to
+        // its header, so from here on every record past the header is of this open.
+        file.set_len(0)?;
+        let mut log = RedoLog {
+            file,
+            id,
+            len: 0,
+            allocated: 0,
+        };
         log.clear()?;
         // Make the log's name durable too: a new file's name lives in its folder.
         let dir = match path.parent() {
@@ -301,13 +316,20 @@ impl RedoLog {
 
     /// Appends the record of batch `seq`; syncs the log when `sync`.
     pub(crate) fn append(&mut self, seq: u64, ops: &[u8], sync: bool) -> Result<()> {
-        let mut body = Vec::with_capacity(8 + ops.len());
-        body.extend_from_slice(&seq.to_le_bytes());
-        body.extend_from_slice(ops);
-        let mut rec = Vec::with_capacity(HEADER + body.len());
-        rec.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        rec.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        rec.extend_from_slice(&body);
+        let body_len = 8 + ops.len();
+        let mut rec = Vec::with_capacity(HEADER + body_len);
+        rec.extend_from_slice(&(body_len as u64).to_le_bytes());
+        rec.extend_from_slice(&[0; 4]);
+        rec.extend_from_slice(&seq.to_le_bytes());
+        rec.extend_from_slice(ops);
+        let crc = crc32fast::hash(&rec[HEADER..]);
+        rec[8..HEADER].copy_from_slice(&crc.to_le_bytes());
+        let at = LOG_HEADER as u64 + self.len;
+        let end = at + rec.len() as u64;
+        if end > self.allocated {
+            self.grow(end)?;
+        }
+        self.file.seek(SeekFrom::Start(at))?;
         self.file.write_all(&rec)?;
         self.len += rec.len() as u64;
         if sync {
@@ -316,15 +338,35 @@ impl RedoLog {
         Ok(())
     }
 
-    /// Empties the log, after a durable redb commit that holds every batch in it, and
-    /// writes its header.
+    /// Writes zeros from the allocated end to at least `end`. Zeros end the log: a
+    /// record length of 0 is never valid.
+    fn grow(&mut self, end: u64) -> Result<()> {
+        let target = end.max(self.allocated + GROW_BY);
+        self.file.seek(SeekFrom::Start(self.allocated))?;
+        let zeros = vec![0u8; 64 << 10];
+        let mut at = self.allocated;
+        while at < target {
+            let n = (target - at).min(zeros.len() as u64) as usize;
+            self.file.write_all(&zeros[..n])?;
+            at += n as u64;
+        }
+        self.allocated = target;
+        Ok(())
+    }
+
+    /// Empties the log, after a durable redb commit that holds every batch in it: writes
+    /// its header and zeros the first record's header, so recovery stops there. Records
+    /// left further on are all of batches at or below `APPLIED`, which recovery skips
+    /// (the log is cut to its header at every open, so they are all of this open's
+    /// batches, and the redb state never goes back below a checkpoint).
     pub(crate) fn clear(&mut self) -> Result<()> {
-        self.file.set_len(0)?;
-        let mut header = [0u8; LOG_HEADER];
-        header[..8].copy_from_slice(MAGIC);
-        header[8..].copy_from_slice(&self.id);
-        self.file.write_all(&header)?;
+        let mut head = [0u8; LOG_HEADER + HEADER];
+        head[..8].copy_from_slice(MAGIC);
+        head[8..LOG_HEADER].copy_from_slice(&self.id);
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.write_all(&head)?;
         self.file.sync_data()?;
+        self.allocated = self.allocated.max(head.len() as u64);
         self.len = 0;
         Ok(())
     }
@@ -410,21 +452,20 @@ mod tests {
         assert_eq!(next, 1);
         log.append(1, &kv_put(b"a", b"1"), false).unwrap();
         log.append(2, &kv_put(b"b", b"2"), true).unwrap();
+        let end = LOG_HEADER as u64 + log.len();
         drop(log);
         // A torn third record: a header promising more bytes than there are.
         let mut f = OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(RedoLog::path_for(&path))
             .unwrap();
+        f.seek(SeekFrom::Start(end)).unwrap();
         f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap();
         drop(f);
         let (log, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
         assert_eq!(next, 3);
         assert_eq!(log.len(), 0);
-        assert_eq!(
-            std::fs::metadata(RedoLog::path_for(&path)).unwrap().len(),
-            LOG_HEADER as u64
-        );
+        assert!(is_empty(&path));
         assert_eq!(kv_get(&db, b"a"), Some(b"1".to_vec()));
         assert_eq!(kv_get(&db, b"b"), Some(b"2".to_vec()));
         // Records the redb state already holds are skipped, not applied twice.
@@ -445,10 +486,10 @@ mod tests {
         let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
         log.append(1, &kv_put(b"a", b"1"), true).unwrap();
         log.append(2, &kv_put(b"b", b"2"), true).unwrap();
+        let last = LOG_HEADER + log.len() as usize - 1;
         drop(log);
         let redo = RedoLog::path_for(&path);
         let mut bytes = std::fs::read(&redo).unwrap();
-        let last = bytes.len() - 1;
         bytes[last] ^= 1; // inside record 2: its CRC no longer matches
         std::fs::write(&redo, &bytes).unwrap();
         let (_, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
@@ -482,6 +523,43 @@ mod tests {
         assert_eq!(next, 1);
         assert_eq!(kv_get(&db, b"a"), None);
         let bytes = std::fs::read(RedoLog::path_for(&path)).unwrap();
-        assert_eq!((bytes.len(), &bytes[8..]), (LOG_HEADER, &[8u8; 16][..]));
+        assert_eq!(&bytes[8..LOG_HEADER], &[8u8; 16][..]);
+        assert!(is_empty(&path));
+    }
+
+    /// The log holds no record: the first record's header is zeros (or missing).
+    fn is_empty(store: &Path) -> bool {
+        let bytes = std::fs::read(RedoLog::path_for(store)).unwrap();
+        bytes.len() >= LOG_HEADER && bytes[LOG_HEADER..].iter().take(HEADER).all(|b| *b == 0)
+    }
+
+    #[test]
+    fn records_left_past_an_emptied_log_are_never_applied() {
+        let path = scratch("stale");
+        let db = redb::Database::create(&path).unwrap();
+        let (mut log, _) = RedoLog::recover(&db, &path, ID, false).unwrap();
+        // A cycle of long records, checkpointed (applied 1..=3), then emptied.
+        let long = vec![b'x'; 300];
+        for seq in 1..=3 {
+            log.append(seq, &kv_put(format!("k{seq}").as_bytes(), &long), true)
+                .unwrap();
+        }
+        let txn = db.begin_write().unwrap();
+        apply_ops(&txn, &kv_put(b"k1", &long)).unwrap();
+        apply_ops(&txn, &kv_put(b"k2", &long)).unwrap();
+        apply_ops(&txn, &kv_put(b"k3", &long)).unwrap();
+        set_applied(&txn, 3).unwrap();
+        txn.commit().unwrap();
+        log.clear().unwrap();
+        // The next cycle writes one short record over the start of the old ones.
+        log.append(4, &kv_put(b"new", b"4"), true).unwrap();
+        drop(log);
+        let (_, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
+        assert_eq!(next, 5, "batch 4 applied, the stale 1..=3 skipped");
+        assert_eq!(kv_get(&db, b"new"), Some(b"4".to_vec()));
+        assert!(is_empty(&path));
+        // An emptied log applies nothing.
+        let (log, next) = RedoLog::recover(&db, &path, ID, false).unwrap();
+        assert_eq!((next, log.len()), (5, 0));
     }
 }

@@ -519,7 +519,9 @@ impl Shared {
                 .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             Ok(())
         });
-        // Hooks learn the outcome before any caller is answered.
+        // Readers' shared snapshot is dropped, and hooks learn the outcome, before any
+        // caller is answered.
+        self.flights.snapshot.invalidate();
         let ok = outcome.is_ok();
         for hook in hooks {
             hook(ok);

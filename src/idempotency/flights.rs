@@ -18,10 +18,12 @@
 //!   file and increasing within an open.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use super::snapshot::KeysSnapshot;
 use super::tables::{KeyRecordV1, COMPLETED, FAILED, IN_PROGRESS};
 use super::{Begin, CachedResponse, IdemToken};
 use crate::clock::Timestamp;
@@ -90,6 +92,14 @@ impl Inner {
 pub(crate) struct Flights {
     pub(crate) ttl: Duration,
     inner: Mutex<Inner>,
+    /// The persisted keys as of the last commit, for lookups outside a write.
+    pub(crate) snapshot: KeysSnapshot,
+    /// No persisted record expires before this time (a lower bound): a completion purges
+    /// in passing only from then on. Lowered by every write of a record, raised by a
+    /// purge scan; 0 (scan) at open. Only the writer touches it, so it needs no lock;
+    /// should a purge be rolled back, expired records are purged later than they could
+    /// be, never read (a record behaves as absent from its expiry on either way).
+    pub(crate) purge_from: AtomicU64,
 }
 
 impl Flights {
@@ -101,6 +111,8 @@ impl Flights {
                 next: 0,
                 map: HashMap::new(),
             }),
+            snapshot: KeysSnapshot::default(),
+            purge_from: AtomicU64::new(0),
         }
     }
 

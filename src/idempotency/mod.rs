@@ -36,9 +36,11 @@
 //! 24 h). Expired keys are purged in bounded batches: up to 8 by every completion, and
 //! on demand with [`Idempotency::purge_expired`].
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 mod flights;
+mod snapshot;
 pub(crate) mod tables;
 
 pub(crate) use flights::Flights;
@@ -192,19 +194,18 @@ impl<'s> Idempotency<'s> {
         let now = self.store.clock_now();
         // A completed key answers from a read snapshot without the lock: its record is
         // final until it expires.
-        let read = self.store.begin_read()?;
-        if let Some(rec) = tables::load_live(&read, tenant, key, now)? {
+        let flights = self.store.flights();
+        let db = &self.store.inner.db;
+        if let Some(rec) = tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now)? {
             if let Ok(answer) = flights::settled(rec, &fp) {
                 return Ok(answer);
             }
         }
-        drop(read);
-        let flights = self.store.flights();
         let mut inner = flights.lock();
         // Read again under the lock: a completion that committed since the snapshot
         // above has removed its flight, and must be seen here.
         flights::begin(&mut inner, now, flights.ttl, tenant, key, fp, lease, || {
-            tables::load_live(&self.store.begin_read()?, tenant, key, now)
+            tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now)
         })
     }
 
@@ -290,7 +291,8 @@ impl<'s> Idempotency<'s> {
                 }));
             }
         }
-        let Some(rec) = tables::load_live(&self.store.begin_read()?, tenant, key, now)? else {
+        let keys = self.store.flights().snapshot.get(&self.store.inner.db)?;
+        let Some(rec) = tables::load_live(&*keys, tenant, key, now)? else {
             return Ok(None);
         };
         Ok(Some(KeyInfo {
@@ -392,8 +394,13 @@ impl WriteTx<'_> {
             |f| f.record(state, status, body.to_vec(), None),
             |_| {},
         )?;
+        let purge_from = &self.flights().purge_from;
         let tables = self.idem()?;
-        tables.purge(now, PURGE_IN_PASSING)?;
+        if now >= purge_from.load(Relaxed) {
+            let (_, earliest_left) = tables.purge(now, PURGE_IN_PASSING)?;
+            purge_from.store(earliest_left, Relaxed);
+        }
+        purge_from.fetch_min(rec.expires, Relaxed);
         tables.put(&token.tenant, &token.key, &rec)
     }
 
@@ -427,6 +434,7 @@ impl WriteTx<'_> {
             |f| f.record(IN_PROGRESS, None, Vec::new(), Some(point)),
             move |f| f.recovery = Some(saved),
         )?;
+        self.flights().purge_from.fetch_min(rec.expires, Relaxed);
         self.idem()?.put(&token.tenant, &token.key, &rec)
     }
 
@@ -437,7 +445,9 @@ impl WriteTx<'_> {
             .lock()
             .map
             .retain(|_, f| now < f.expires || f.busy() > 0);
-        self.idem()?.purge(now, limit)
+        let (n, earliest_left) = self.idem()?.purge(now, limit)?;
+        self.flights().purge_from.store(earliest_left, Relaxed);
+        Ok(n)
     }
 
     /// Checks that `token` holds its key, marks the holder's write as committing (so no

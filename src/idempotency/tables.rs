@@ -6,7 +6,7 @@
 //! - A row is only written by the current holder of the key (checked against the
 //!   in-memory flights before the write), or removed once expired.
 
-use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -58,19 +58,19 @@ pub(crate) struct KeyRecordV1 {
     pub(crate) created: u64,
     pub(crate) expires: u64,
     pub(crate) status: Option<u16>,
+    #[serde(with = "codec::bytes")]
     pub(crate) body: Vec<u8>,
     pub(crate) recovery: Option<(String, Vec<u8>)>,
 }
 
 /// The record of (tenant, key) in a read snapshot, unless absent or expired at `now`.
 pub(crate) fn load_live(
-    read: &ReadTransaction,
+    keys: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
     tenant: &str,
     key: &str,
     now: Timestamp,
 ) -> Result<Option<KeyRecordV1>> {
-    let t = read.open_table(KEYS)?;
-    let Some(v) = t.get((tenant, key))? else {
+    let Some(v) = keys.get((tenant, key))? else {
         return Ok(None);
     };
     let rec: KeyRecordV1 = codec::decode(v.value())?;
@@ -111,34 +111,54 @@ impl<'t> IdemTables<'t> {
 
     /// Writes the record, keeping the expiry index in step with it.
     pub(crate) fn put(&mut self, tenant: &str, key: &str, rec: &KeyRecordV1) -> Result<()> {
-        if let Some(old) = self.load(tenant, key)? {
-            if old.expires != rec.expires {
-                self.expiry.remove((old.expires, tenant, key))?;
+        let old = match self
+            .keys
+            .insert((tenant, key), codec::encode(rec)?.as_slice())?
+        {
+            Some(v) => Some(codec::decode::<KeyRecordV1>(v.value())?.expires),
+            None => None,
+        };
+        match old {
+            Some(e) if e == rec.expires => {}
+            Some(e) => {
+                self.expiry.remove((e, tenant, key))?;
+                self.expiry.insert((rec.expires, tenant, key), ())?;
+            }
+            None => {
+                self.expiry.insert((rec.expires, tenant, key), ())?;
             }
         }
-        self.keys
-            .insert((tenant, key), codec::encode(rec)?.as_slice())?;
-        self.expiry.insert((rec.expires, tenant, key), ())?;
         Ok(())
     }
 
     /// Removes the record of (tenant, key), if any.
     pub(crate) fn remove(&mut self, tenant: &str, key: &str) -> Result<()> {
-        if let Some(old) = self.load(tenant, key)? {
-            self.keys.remove((tenant, key))?;
-            self.expiry.remove((old.expires, tenant, key))?;
+        let old = match self.keys.remove((tenant, key))? {
+            Some(v) => Some(codec::decode::<KeyRecordV1>(v.value())?.expires),
+            None => None,
+        };
+        if let Some(e) = old {
+            self.expiry.remove((e, tenant, key))?;
         }
         Ok(())
     }
 
     /// Deletes up to `limit` records whose expiry is at or before `now`, oldest expiry
-    /// first; returns how many.
-    pub(crate) fn purge(&mut self, now: Timestamp, limit: usize) -> Result<usize> {
+    /// first; returns how many, and the earliest expiry left: exact when the scan ended on
+    /// a later expiry (or `u64::MAX` at the end of the table), `now` when the limit
+    /// stopped it (more may be due).
+    pub(crate) fn purge(&mut self, now: Timestamp, limit: usize) -> Result<(usize, Timestamp)> {
         let mut due: Vec<(u64, String, String)> = Vec::new();
+        let mut earliest_left = u64::MAX;
         for row in self.expiry.range::<(u64, &str, &str)>(..)? {
             let (k, _) = row?;
             let (exp, t, k) = k.value();
-            if exp > now || due.len() >= limit {
+            if exp > now {
+                earliest_left = exp;
+                break;
+            }
+            if due.len() >= limit {
+                earliest_left = now;
                 break;
             }
             due.push((exp, t.to_owned(), k.to_owned()));
@@ -147,6 +167,6 @@ impl<'t> IdemTables<'t> {
             self.expiry.remove((*exp, t.as_str(), k.as_str()))?;
             self.keys.remove((t.as_str(), k.as_str()))?;
         }
-        Ok(due.len())
+        Ok((due.len(), earliest_left))
     }
 }
