@@ -118,6 +118,8 @@ struct Committed {
 /// A checkpoint is due this long after the last one, or once the redo log holds this much.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const CHECKPOINT_BYTES: u64 = 64 << 20;
+/// Batches one leader runs in a row while jobs keep coming (see `Shared::lead`).
+const LEAD_STREAK: usize = 8;
 
 struct Shared {
     db: Arc<Database>,
@@ -137,9 +139,10 @@ struct Shared {
     batches: AtomicU64,
     jobs_done: AtomicU64,
     syncs: AtomicU64,
-    /// How many jobs the last batch held, and how long its commit took (ns).
+    /// How many jobs the last batch held, and how long it took from its transaction's
+    /// start to its commit (ns).
     last_batch: AtomicUsize,
-    last_commit_ns: AtomicU64,
+    last_batch_ns: AtomicU64,
     committed: Mutex<Committed>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -183,7 +186,7 @@ impl Writer {
             jobs_done: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
             last_batch: AtomicUsize::new(0),
-            last_commit_ns: AtomicU64::new(0),
+            last_batch_ns: AtomicU64::new(0),
             committed: Mutex::new(Committed {
                 state,
                 unsynced_since: None,
@@ -331,34 +334,46 @@ impl Shared {
         }
     }
 
-    /// Runs one batch as the leader, then passes leadership on or gives it up.
+    /// Runs batches as the leader while jobs are queued (at most `LEAD_STREAK` in a
+    /// row), then passes leadership on or gives it up.
+    ///
+    /// Why keep leading: this thread is running, while the thread of the next queued job
+    /// is one of the dozens just woken by the last commit, and may wait for a core for
+    /// longer than a batch takes. The streak is bounded so that the leader's own caller,
+    /// whose job is already done, is not kept waiting long.
     fn lead(&self) {
-        let jobs: Vec<Job> = {
-            let mut q = self.queue.lock();
-            self.gather(&mut q);
-            let n = q.jobs.len().min(self.max_batch);
-            q.jobs.drain(..n).collect()
-        };
-        self.last_batch.store(jobs.len(), Ordering::Relaxed);
-        let slots: Vec<Arc<Slot>> = jobs.iter().map(|j| j.slot.clone()).collect();
-        if catch_unwind(AssertUnwindSafe(|| self.run_batch(jobs))).is_err() {
-            // A bug in the batch machinery itself: never leave callers waiting.
-            self.poisoned.store(true, Ordering::Release);
-            for s in &slots {
-                let mut st = s.state.lock();
-                if matches!(*st, SlotState::Waiting) {
-                    *st = SlotState::Done(Err(Error::Poisoned));
-                    s.cv.notify_one();
+        let mut streak = 0;
+        loop {
+            let jobs: Vec<Job> = {
+                let mut q = self.queue.lock();
+                self.gather(&mut q);
+                let n = q.jobs.len().min(self.max_batch);
+                q.jobs.drain(..n).collect()
+            };
+            self.last_batch.store(jobs.len(), Ordering::Relaxed);
+            let slots: Vec<Arc<Slot>> = jobs.iter().map(|j| j.slot.clone()).collect();
+            if catch_unwind(AssertUnwindSafe(|| self.run_batch(jobs))).is_err() {
+                // A bug in the batch machinery itself: never leave callers waiting.
+                self.poisoned.store(true, Ordering::Release);
+                for s in &slots {
+                    let mut st = s.state.lock();
+                    if matches!(*st, SlotState::Waiting) {
+                        *st = SlotState::Done(Err(Error::Poisoned));
+                        s.cv.notify_one();
+                    }
                 }
             }
-        }
-        let mut q = self.queue.lock();
-        match q.jobs.front() {
-            Some(next) => next.slot.set(SlotState::Lead),
-            None => {
-                q.leader = false;
-                self.idle.notify_all();
+            streak += 1;
+            let mut q = self.queue.lock();
+            match q.jobs.front() {
+                Some(_) if streak < LEAD_STREAK && !q.shutdown => continue,
+                Some(next) => next.slot.set(SlotState::Lead),
+                None => {
+                    q.leader = false;
+                    self.idle.notify_all();
+                }
             }
+            return;
         }
     }
 
@@ -368,14 +383,14 @@ impl Shared {
     /// moment; the first one back becomes leader and, without this, would commit a batch
     /// of one while the rest queue behind its fsync, halving the batch size. So while
     /// fewer jobs are queued than the last batch held, the leader waits for more, at most
-    /// half the last commit's duration (capped at 500 µs). A lone writer (last batch of
+    /// half the last batch's duration (capped at 500 µs). A lone writer (last batch of
     /// one) never waits.
     fn gather(&self, q: &mut parking_lot::MutexGuard<'_, Queue>) {
         let target = self.last_batch.load(Ordering::Relaxed).min(self.max_batch);
         if q.jobs.len() >= target || q.shutdown {
             return;
         }
-        let window = Duration::from_nanos(self.last_commit_ns.load(Ordering::Relaxed) / 2)
+        let window = Duration::from_nanos(self.last_batch_ns.load(Ordering::Relaxed) / 2)
             .min(Duration::from_micros(500));
         let deadline = Instant::now() + window;
         q.gather_target = target;
@@ -488,6 +503,7 @@ impl Shared {
             }
             None => durable,
         };
+        let started = Instant::now();
         let mut txn = self.db.begin_write().map_err(|e| storage(e.into()))?;
         let level = if checkpoint {
             redb::Durability::Immediate
@@ -513,9 +529,8 @@ impl Shared {
             if let (Some(log), false) = (&mut committed.redo, checkpoint) {
                 log.append(seq, &changes.take(), durable).map_err(storage)?;
             }
-            let started = Instant::now();
             txn.commit().map_err(|e| storage(e.into()))?;
-            self.last_commit_ns
+            self.last_batch_ns
                 .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             Ok(())
         });
