@@ -304,6 +304,11 @@
 #define HARDSTORE_MAX_PATH 4096
 
 /*
+ Longest label, in bytes.
+ */
+#define MAX_LABEL 256
+
+/*
  Every outcome of a hardstore C function. Values are stable: never renumbered.
  */
 typedef enum hardstore_result {
@@ -392,6 +397,11 @@ typedef enum hardstore_result {
    or a dead-letter claim (lease ran out, claimed again). Nothing changed.
    */
   HARDSTORE_FENCED = 20,
+  /*
+   A documented cap was reached (such as the number of restore points). Nothing
+   changed.
+   */
+  HARDSTORE_LIMIT_REACHED = 21,
 } hardstore_result;
 
 /*

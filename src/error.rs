@@ -91,6 +91,15 @@ pub enum Error {
     #[error("checkpoint invalid: {0}")]
     CheckpointInvalid(String),
 
+    /// A documented cap was reached (e.g. the number of restore points). Nothing changed.
+    #[error("{what}: the limit of {max} is reached")]
+    LimitReached {
+        /// What is capped.
+        what: &'static str,
+        /// The cap.
+        max: usize,
+    },
+
     /// Caller-supplied code (a write closure) panicked; its write was discarded.
     #[error("panicked: {0}")]
     Panicked(String),

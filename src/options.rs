@@ -38,6 +38,7 @@ pub struct Options {
     pub(crate) redact_logs: bool,
     pub(crate) dead_letter_policy: RetryPolicy,
     pub(crate) dead_letter_purge_after: Duration,
+    pub(crate) max_restore_points: usize,
 }
 
 impl Default for Options {
@@ -53,6 +54,7 @@ impl Default for Options {
             redact_logs: true,
             dead_letter_policy: RetryPolicy::default(),
             dead_letter_purge_after: Duration::from_secs(7 * 24 * 3600),
+            max_restore_points: 32,
         }
     }
 }
@@ -63,6 +65,11 @@ impl Options {
         if self.log_capacity == 0 {
             return Err(crate::Error::InvalidArgument(
                 "log capacity must be at least 1".into(),
+            ));
+        }
+        if self.max_restore_points == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "max restore points must be at least 1".into(),
             ));
         }
         if self.idem_ttl.is_zero() {
@@ -82,6 +89,14 @@ impl Options {
     /// The clock every timestamp, TTL and retention window reads.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The most restore points that may exist at once (default 32, at least 1): each one
+    /// pins the pages its state needs, so the file grows with every change made after the
+    /// oldest. Creating one past the cap fails with [`Error::LimitReached`](crate::Error).
+    pub fn max_restore_points(mut self, n: usize) -> Self {
+        self.max_restore_points = n;
         self
     }
 

@@ -19,7 +19,7 @@ use crate::tx::WriteTx;
 use crate::writer::{WriteStats, Writer, WriterState};
 
 /// The store's metadata: format version, id, creation time. Owned by this module.
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("hardstore.meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("hardstore.meta");
 const KEY_FORMAT: &str = "format_version";
 const KEY_ID: &str = "store_id";
 const KEY_CREATED: &str = "created_us";
@@ -238,6 +238,11 @@ impl Store {
         Audit::new(self)
     }
 
+    /// Restore points.
+    pub fn restore_points(&self) -> crate::restore_points::RestorePoints<'_> {
+        crate::restore_points::RestorePoints::new(self)
+    }
+
     /// Idempotency keys.
     pub fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
         crate::idempotency::Idempotency::new(self)
@@ -431,6 +436,7 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
     crate::idempotency::create_tables(txn)?;
     crate::kv::create_tables(txn)?;
     dead_letters::create_tables(txn)?;
+    crate::restore_points::create_tables(txn)?;
     Ok(())
 }
 

@@ -72,6 +72,12 @@ impl<'a> WriteTx<'a> {
             .ok_or_else(|| Error::Storage("idempotency tables did not open".into()))
     }
 
+    /// The bare transaction, for a module's own tables written outside the redo log (only
+    /// in `Writer::exclusive` jobs, which commit as checkpoints).
+    pub(crate) fn raw_txn(&self) -> &'a WriteTransaction {
+        self.txn
+    }
+
     pub(crate) fn flights(&self) -> &'a Arc<Flights> {
         self.flights
     }

@@ -32,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use redb::Database;
+use redb::{Database, ReadableDatabase};
 
 use crate::audit::AuditState;
 use crate::clock::Clock;
@@ -249,6 +249,39 @@ impl Writer {
 
     pub(crate) fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Runs `pre`, then `job`, in a transaction of their own while no other write runs,
+    /// and commits it durably as a checkpoint (the redo log is emptied: what `pre` does,
+    /// such as taking or restoring a redb savepoint, is not a put or a delete it could
+    /// record).
+    ///
+    /// `pre` gets the transaction before any table is opened (redb's savepoint calls
+    /// require that), a read snapshot of the state it starts from, and the writer's
+    /// in-memory state.
+    pub(crate) fn exclusive<P, R>(
+        &self,
+        pre: impl FnOnce(&mut redb::WriteTransaction, &redb::ReadTransaction, &WriterState) -> Result<P>,
+        job: impl FnOnce(&mut WriteTx<'_>, P) -> Result<R>,
+    ) -> Result<R> {
+        self.shared.exclusive(pre, job)
+    }
+
+    /// Runs `f` on a write transaction while no other write runs, then aborts it: for
+    /// reading a redb savepoint's state (restored inside the transaction, never committed).
+    pub(crate) fn inspect<R>(
+        &self,
+        f: impl FnOnce(&mut redb::WriteTransaction) -> Result<R>,
+    ) -> Result<R> {
+        let s = &self.shared;
+        let _committed = s.committed.lock();
+        s.check_open()?;
+        let mut txn = s.db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        let out = f(&mut txn);
+        txn.abort()?;
+        out
     }
 
     /// Refuses new writes, lets queued ones finish, syncs, and stops the flusher.
@@ -577,6 +610,83 @@ impl Shared {
 
     /// Writes queued logs and syncs, if anything is unsynced. The caller must hold
     /// leadership, and the log queue must be closed.
+    fn check_open(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    fn exclusive<P, R>(
+        &self,
+        pre: impl FnOnce(&mut redb::WriteTransaction, &redb::ReadTransaction, &WriterState) -> Result<P>,
+        job: impl FnOnce(&mut WriteTx<'_>, P) -> Result<R>,
+    ) -> Result<R> {
+        let mut committed = self.committed.lock();
+        self.check_open()?;
+        let committed = &mut *committed;
+        // Taken under the lock: nothing commits between this snapshot and the transaction.
+        let before = self.db.begin_read()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        let seq = committed.next_seq;
+        let changes = RedoBuf::default();
+        let mut next = committed.state.clone();
+        let mut hooks = Vec::new();
+        let ran = (|| {
+            let p = pre(&mut txn, &before, &committed.state)?;
+            drop(before);
+            redo::set_applied(&txn, seq)?;
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
+            let r = catch_unwind(AssertUnwindSafe(|| job(&mut tx, p)))
+                .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
+            let r = r.and_then(|r| tx.finish().map(|()| r));
+            hooks = tx.take_hooks();
+            r
+        })();
+        let outcome = match ran {
+            Ok(r) => match txn.commit() {
+                Ok(()) => Ok(r),
+                Err(e) => {
+                    // The commit's outcome is unknown: as with any storage failure.
+                    self.poisoned.store(true, Ordering::Release);
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                // Dropping the transaction aborts it (a restore that failed part-way
+                // poisoned it, which only forbids its commit).
+                drop(txn);
+                if e.is_storage_failure() {
+                    self.poisoned.store(true, Ordering::Release);
+                }
+                Err(e)
+            }
+        };
+        self.flights.snapshot.invalidate();
+        let ok = outcome.is_ok();
+        for hook in hooks {
+            hook(ok);
+        }
+        let r = outcome?;
+        committed.state = next;
+        committed.next_seq += 1;
+        committed.unsynced_since = None;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        if let Some(log) = &mut committed.redo {
+            if let Err(e) = log.clear() {
+                self.poisoned.store(true, Ordering::Release);
+                return Err(e);
+            }
+            committed.checkpointed = Instant::now();
+        }
+        Ok(r)
+    }
+
     fn final_sync(&self) -> Result<()> {
         let mut committed = self.committed.lock();
         let logs = self.logs.take();

@@ -87,6 +87,9 @@ pub enum hardstore_result {
     /// A lease holder was fenced off: an idempotency token (lease taken over, key gone)
     /// or a dead-letter claim (lease ran out, claimed again). Nothing changed.
     HARDSTORE_FENCED = 20,
+    /// A documented cap was reached (such as the number of restore points). Nothing
+    /// changed.
+    HARDSTORE_LIMIT_REACHED = 21,
 }
 
 use hardstore_result::*;
@@ -124,6 +127,7 @@ fn code_of(e: &Error) -> hardstore_result {
         Error::CheckpointInvalid(_) => HARDSTORE_CHECKPOINT_INVALID,
         Error::Panicked(_) => HARDSTORE_PANIC,
         Error::Fenced(_) => HARDSTORE_FENCED,
+        Error::LimitReached { .. } => HARDSTORE_LIMIT_REACHED,
         Error::Io(_) => HARDSTORE_IO,
         Error::Storage(_) => HARDSTORE_STORAGE,
     }
