@@ -767,6 +767,54 @@ typedef struct hardstore_endpoint_stats {
   uint64_t p95_duration_us;
 } hardstore_endpoint_stats;
 
+/*
+ A restore point, without its label (read that with `hardstore_restore_point_label`).
+ */
+typedef struct hardstore_restore_point_info {
+  /*
+   Its id: increasing, never reused.
+   */
+  uint64_t id;
+  /*
+   When it was created, microseconds since the Unix epoch.
+   */
+  uint64_t created_us;
+  /*
+   The audit log's size at that moment.
+   */
+  uint64_t audit_size;
+  /*
+   The audit log's root at that size.
+   */
+  uint8_t audit_root[32];
+  /*
+   The BLAKE3 digest of the mutable state at that moment.
+   */
+  uint8_t digest[32];
+} hardstore_restore_point_info;
+
+/*
+ The space the file holds, and what restore points pin.
+ */
+typedef struct hardstore_space_report {
+  /*
+   Restore points that exist.
+   */
+  uint64_t points;
+  /*
+   The most that may exist (`hardstore_options_set_max_restore_points`).
+   */
+  uint64_t max_points;
+  /*
+   Bytes in pages the file has allocated.
+   */
+  uint64_t allocated_bytes;
+  /*
+   Of those, bytes not reachable from the current state (an estimate).
+   */
+  uint64_t pinned_bytes;
+} hardstore_space_report;
+
 
 
 
@@ -1651,6 +1699,59 @@ enum hardstore_result hardstore_log_stats_endpoint(const struct hardstore_log_st
  Frees stats. NULL is allowed.
  */
 void hardstore_log_stats_free(struct hardstore_log_stats *stats);
+
+/*
+ Sets the most restore points that may exist at once (default 32, at least 1).
+ */
+enum hardstore_result hardstore_options_set_max_restore_points(struct hardstore_options *options, size_t max_points);
+
+/*
+ Creates a restore point labelled `label` (1..=256 bytes of UTF-8) and writes it to
+ `*out_point`. `HARDSTORE_LIMIT_REACHED` when the maximum number exist.
+ */
+enum hardstore_result hardstore_restore_point_create(const struct hardstore_store *store, const uint8_t *label, size_t label_len, struct hardstore_restore_point_info *out_point);
+
+/*
+ Writes the ids of every restore point, oldest first, into `ids` (room for `cap`), and
+ their number to `*out_n`. When `cap` is too small, nothing is copied, `*out_n` gets the
+ number and the result is `HARDSTORE_BUFFER_TOO_SMALL`. `ids` may be NULL when `cap` is 0.
+ */
+enum hardstore_result hardstore_restore_point_list(const struct hardstore_store *store, uint64_t *ids, size_t cap, size_t *out_n);
+
+/*
+ Looks up restore point `id`: writes whether it exists to `*out_found` and, if so, the
+ point to `*out_point`.
+ */
+enum hardstore_result hardstore_restore_point_get(const struct hardstore_store *store, uint64_t id, bool *out_found, struct hardstore_restore_point_info *out_point);
+
+/*
+ Writes restore point `id`'s label to a new buffer `*out_label` (owned by the caller:
+ `hardstore_bytes_free`). `HARDSTORE_NOT_FOUND` if there is no such point.
+ */
+enum hardstore_result hardstore_restore_point_label(const struct hardstore_store *store, uint64_t id, struct hardstore_bytes **out_label);
+
+/*
+ Deletes restore point `id`; writes whether it existed to `*out_existed`.
+ */
+enum hardstore_result hardstore_restore_point_delete(const struct hardstore_store *store, uint64_t id, bool *out_existed);
+
+/*
+ Checks that restore point `id`'s state still has its recorded digest:
+ `HARDSTORE_OK`, `HARDSTORE_CORRUPTED` when it does not, `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_restore_point_verify(const struct hardstore_store *store, uint64_t id);
+
+/*
+ Rolls the mutable state back to restore point `id`, keeping the audit log and the
+ log ring, and appends an audit entry by `actor` (UTF-8, may be empty) naming the
+ point; writes that entry's seq to `*out_audit_seq`. Durable.
+ */
+enum hardstore_result hardstore_restore_point_restore(const struct hardstore_store *store, uint64_t id, const uint8_t *actor, size_t actor_len, uint64_t *out_audit_seq);
+
+/*
+ Writes the space the file holds, and what restore points pin, to `*out_space`.
+ */
+enum hardstore_result hardstore_restore_point_space(const struct hardstore_store *store, struct hardstore_space_report *out_space);
 
 /*
  Creates default options (system clock, 100 ms flush interval, no audit key) into

@@ -22,6 +22,7 @@ mod clock;
 mod dead_letters;
 mod idempotency;
 mod logs;
+mod restore_points;
 mod store;
 mod tx;
 
@@ -299,6 +300,7 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
         18 => b"HARDSTORE_BUFFER_TOO_SMALL\0",
         19 => b"HARDSTORE_UNKNOWN_RECORD_VERSION\0",
         20 => b"HARDSTORE_FENCED\0",
+        21 => b"HARDSTORE_LIMIT_REACHED\0",
         _ => b"HARDSTORE_UNKNOWN_RESULT\0",
     };
     name.as_ptr() as *const c_char
