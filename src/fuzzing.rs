@@ -847,3 +847,87 @@ fn now_of(clock: &crate::ManualClock) -> u64 {
     use crate::Clock;
     clock.now()
 }
+
+/// (g) A sequence of app-state writes, restore point creates, restores, deletes,
+/// verifies and reopens against a model (a map, and a snapshot of it per point): the
+/// state after a restore is the point's, later points are gone, the cap holds, and the
+/// audit log only ever grows and always verifies.
+pub fn restore_points_model(data: &[u8]) {
+    use std::collections::BTreeMap;
+
+    let mut input = Bytes(data);
+    let backend = SharedMemoryBackend::default();
+    let max = 1 + usize::from(input.u8() % 4);
+    let opts = || Options::new().max_restore_points(max);
+    let mut store = Store::open_with_backend(backend.clone(), opts()).expect("opens");
+    let mut model: BTreeMap<u8, u8> = BTreeMap::new();
+    let mut points: Vec<(u64, BTreeMap<u8, u8>)> = Vec::new();
+    let mut audit_size = 0u64;
+    let mut steps = 0;
+    while !input.done() && steps < 60 {
+        steps += 1;
+        let (op, k, v) = (input.u8() % 8, input.u8() % 6, input.u8());
+        match op {
+            0 | 1 => {
+                store
+                    .kv_put("ns", &[k], &[v], Durability::Buffered)
+                    .expect("put");
+                model.insert(k, v);
+            }
+            2 => {
+                let existed = store
+                    .kv_delete("ns", &[k], Durability::Durable)
+                    .expect("delete");
+                assert_eq!(existed, model.remove(&k).is_some());
+            }
+            3 => match store.restore_points().create("p") {
+                Ok(p) => {
+                    assert!(points.len() < max, "created past the cap");
+                    assert_eq!(p.audit_size, audit_size);
+                    assert!(points.last().is_none_or(|(id, _)| *id < p.id));
+                    points.push((p.id, model.clone()));
+                }
+                Err(crate::Error::LimitReached { .. }) => assert_eq!(points.len(), max),
+                Err(e) => panic!("create: {e}"),
+            },
+            4 if !points.is_empty() => {
+                let i = usize::from(k) % points.len();
+                let (id, snap) = points[i].clone();
+                let r = store.restore_points().restore(id, "fuzz").expect("restore");
+                assert_eq!(r.audit_seq, audit_size);
+                audit_size += 1;
+                model = snap;
+                points.truncate(i + 1);
+            }
+            5 if !points.is_empty() => {
+                let i = usize::from(k) % points.len();
+                assert!(store.restore_points().delete(points[i].0).expect("delete"));
+                points.remove(i);
+            }
+            6 if !points.is_empty() => {
+                let i = usize::from(k) % points.len();
+                store.restore_points().verify(points[i].0).expect("verify");
+            }
+            7 => {
+                store.close().expect("close");
+                store = Store::open_with_backend(backend.clone(), opts()).expect("reopen");
+            }
+            _ => {}
+        }
+        for key in 0..6u8 {
+            let got = store.kv_get("ns", &[key]).expect("get");
+            assert_eq!(got, model.get(&key).map(|v| vec![*v]), "key {key}");
+        }
+        let ids: Vec<u64> = store
+            .restore_points()
+            .list()
+            .expect("list")
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, points.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+    }
+    let report = store.audit().verify().expect("verify");
+    assert_eq!((report.size, report.first_bad_seq), (audit_size, None));
+    store.close().expect("close");
+}

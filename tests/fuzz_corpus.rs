@@ -49,3 +49,11 @@ fn dead_letters_model_corpus() {
 fn idempotency_model_corpus() {
     replay("idempotency_model", hardstore::fuzzing::idempotency_model);
 }
+
+#[test]
+fn restore_points_model_corpus() {
+    replay(
+        "restore_points_model",
+        hardstore::fuzzing::restore_points_model,
+    );
+}

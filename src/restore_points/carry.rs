@@ -33,6 +33,8 @@ pub(crate) fn carry_forward(
     copy_all(txn, before, crate::store::META)?;
     let points = before.open_table(super::tables::POINTS)?;
     let mut out = txn.open_table(super::tables::POINTS)?;
+    // The point's own state may list points deleted since: start from none.
+    out.retain(|_, _| false)?;
     for row in points.range(..=target)? {
         let (k, v) = row?;
         out.insert(k.value(), v.value())?;
