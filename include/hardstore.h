@@ -1749,6 +1749,13 @@ enum hardstore_result hardstore_restore_point_verify(const struct hardstore_stor
 enum hardstore_result hardstore_restore_point_restore(const struct hardstore_store *store, uint64_t id, const uint8_t *actor, size_t actor_len, uint64_t *out_audit_seq);
 
 /*
+ Writes restore point `id`'s state as a new standalone store file at `path` (UTF-8,
+ which must not exist: `HARDSTORE_INVALID_ARGUMENT` otherwise), with its own store id;
+ writes the rows copied to `*out_rows`.
+ */
+enum hardstore_result hardstore_restore_point_export(const struct hardstore_store *store, uint64_t id, const uint8_t *path, size_t path_len, uint64_t *out_rows);
+
+/*
  Writes the space the file holds, and what restore points pin, to `*out_space`.
  */
 enum hardstore_result hardstore_restore_point_space(const struct hardstore_store *store, struct hardstore_space_report *out_space);

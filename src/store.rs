@@ -410,7 +410,7 @@ fn read_meta(db: &impl ReadableDatabase, path: &Path) -> Result<(StoreId, Timest
 
 /// Writes the metadata and creates every area's tables, durably, in one transaction;
 /// returns the id, the creation time and the first open's epoch.
-fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp, u64)> {
+pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp, u64)> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)
         .map_err(|e| Error::Storage(format!("no OS randomness for the store id: {e}")))?;

@@ -223,3 +223,58 @@ fn later_points_go_away_with_a_restore_and_the_cap_holds() {
     ));
     assert!(matches!(rp.verify(999), Err(Error::NotFound(_))));
 }
+
+#[test]
+fn export_writes_the_point_as_a_standalone_store() {
+    let dir = common::TempDir::new("rp-export");
+    let store = Store::open(dir.file("src.hs"), Options::new()).unwrap();
+    for i in 0..30 {
+        store
+            .audit()
+            .append(common::event(i), Durability::Buffered)
+            .unwrap();
+    }
+    store
+        .kv_put("app", b"v", b"1", Durability::Durable)
+        .unwrap();
+    complete(&store, "k1", b"answer");
+    let point = store.restore_points().create("p").unwrap();
+    store
+        .kv_put("app", b"v", b"2", Durability::Durable)
+        .unwrap();
+    store
+        .audit()
+        .append(common::event(99), Durability::Durable)
+        .unwrap();
+
+    let out = dir.file("export.hs");
+    let rows = store.restore_points().export(point.id, &out).unwrap();
+    assert!(rows > 30);
+    assert!(matches!(
+        store.restore_points().export(point.id, &out),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        store.restore_points().export(999, dir.file("none.hs")),
+        Err(Error::NotFound(_))
+    ));
+    // The source is untouched by the export.
+    assert_eq!(store.kv_get("app", b"v").unwrap(), Some(b"2".to_vec()));
+    assert_eq!(store.audit().size().unwrap(), 31);
+
+    let copy = Store::open(&out, Options::new()).unwrap();
+    assert_ne!(copy.id(), store.id());
+    assert_eq!(copy.kv_get("app", b"v").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(copy.audit().size().unwrap(), point.audit_size);
+    assert_eq!(
+        copy.audit().root(point.audit_size).unwrap(),
+        point.audit_root
+    );
+    assert_eq!(copy.audit().verify().unwrap().first_bad_seq, None);
+    assert!(matches!(
+        copy.idempotency().begin("acme", "k1", b"k1", LEASE).unwrap(),
+        Begin::Replay(r) if r.body == b"answer"
+    ));
+    assert!(copy.restore_points().list().unwrap().is_empty());
+    assert!(!dir.file("export.hs.partial").exists());
+}

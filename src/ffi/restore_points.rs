@@ -199,6 +199,26 @@ pub unsafe extern "C" fn hardstore_restore_point_restore(
     })
 }
 
+/// Writes restore point `id`'s state as a new standalone store file at `path` (UTF-8,
+/// which must not exist: `HARDSTORE_INVALID_ARGUMENT` otherwise), with its own store id;
+/// writes the rows copied to `*out_rows`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_restore_point_export(
+    store: *const hardstore_store,
+    id: u64,
+    path: *const u8,
+    path_len: usize,
+    out_rows: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let path = str_arg(path, path_len, "path", super::store::HARDSTORE_MAX_PATH)?;
+        let o = out(out_rows, "out_rows")?;
+        *o = s.store.restore_points().export(id, path)?;
+        Ok(())
+    })
+}
+
 /// Writes the space the file holds, and what restore points pin, to `*out_space`.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_restore_point_space(

@@ -22,6 +22,7 @@
 
 mod carry;
 mod digest;
+mod export;
 pub(crate) mod tables;
 
 pub(crate) use tables::create_tables;
@@ -256,6 +257,26 @@ impl<'s> RestorePoints<'s> {
                 })
             },
         )
+    }
+
+    /// Writes restore point `id`'s state as a new standalone store file at `path` (which
+    /// must not exist), with its own store id and no restore points; returns the rows
+    /// copied. Writers wait while the state is copied. The idempotency epoch is the
+    /// point's and is bumped at the new store's first open, like any open.
+    pub fn export(&self, id: u64, path: impl AsRef<std::path::Path>) -> Result<u64> {
+        let path = path.as_ref();
+        if self.get(id)?.is_none() {
+            return Err(Error::NotFound(format!("restore point {id}")));
+        }
+        let opts = self.store.inner.opts.clone();
+        self.store.inner.writer.inspect(|txn| {
+            let sp = txn
+                .get_persistent_savepoint(id)
+                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
+            txn.restore_savepoint(&sp)
+                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
+            export::write_store(txn, path, &opts)
+        })
     }
 
     /// The space the file holds, and how much of it restore points pin (an estimate).

@@ -105,6 +105,24 @@ int main(int argc, char **argv) {
   EXPECT(hardstore_restore_point_restore(s, 999, S("ops"), &seq), HARDSTORE_NOT_FOUND);
   EXPECT(hardstore_restore_point_verify(s, 999), HARDSTORE_NOT_FOUND);
 
+  char exported[1100];
+  snprintf(exported, sizeof exported, "%s/exported.hs", argv[1]);
+  uint64_t rows = 0;
+  OK(hardstore_restore_point_export(s, a.id, S(exported), &rows));
+  CHECK(rows > 0);
+  EXPECT(hardstore_restore_point_export(s, a.id, S(exported), &rows), HARDSTORE_INVALID_ARGUMENT);
+  EXPECT(hardstore_restore_point_export(s, 999, S("x.hs"), &rows), HARDSTORE_NOT_FOUND);
+  hardstore_options *eopts = NULL;
+  OK(hardstore_options_new(&eopts));
+  hardstore_store *e = NULL;
+  OK(hardstore_store_open(S(exported), eopts, &e));
+  hardstore_options_free(eopts);
+  CHECK(holds(e, "balance", "100"));
+  uint64_t esize = 0;
+  OK(hardstore_audit_size(e, &esize));
+  CHECK(esize == a.audit_size);
+  OK(hardstore_store_close(e));
+
   hardstore_space_report space;
   OK(hardstore_restore_point_space(s, &space));
   CHECK(space.points == 1 && space.max_points == 2 && space.allocated_bytes > 0);
