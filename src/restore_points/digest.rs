@@ -18,25 +18,22 @@ pub(crate) trait OpenTable {
     ) -> Result<()>;
 }
 
-impl OpenTable for redb::ReadTransaction {
-    fn hash_table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-        h: &mut blake3::Hasher,
-    ) -> Result<()> {
-        hash_rows(&self.open_table(def)?, def.name(), h)
-    }
+// Read and write transactions open tables through the same-named inherent methods.
+macro_rules! open_table_impl {
+    ($($t:ty),*) => {$(
+        impl OpenTable for $t {
+            fn hash_table<K: Key + 'static, V: Value + 'static>(
+                &self,
+                def: TableDefinition<K, V>,
+                h: &mut blake3::Hasher,
+            ) -> Result<()> {
+                hash_rows(&self.open_table(def)?, def.name(), h)
+            }
+        }
+    )*};
 }
 
-impl OpenTable for redb::WriteTransaction {
-    fn hash_table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-        h: &mut blake3::Hasher,
-    ) -> Result<()> {
-        hash_rows(&self.open_table(def)?, def.name(), h)
-    }
-}
+open_table_impl!(redb::ReadTransaction, redb::WriteTransaction);
 
 fn hash_rows<K: Key + 'static, V: Value + 'static>(
     t: &impl ReadableTable<K, V>,
