@@ -599,6 +599,40 @@ typedef struct hardstore_verify_report {
 } hardstore_verify_report;
 
 /*
+ What a verified backup file holds.
+ */
+typedef struct hardstore_backup_info {
+  /*
+   The id of the store it was taken from.
+   */
+  uint8_t store_id[16];
+  /*
+   When the snapshot was taken, microseconds since the Unix epoch.
+   */
+  uint64_t created_us;
+  /*
+   The audit log's size in the snapshot.
+   */
+  uint64_t audit_size;
+  /*
+   The audit log's root at that size.
+   */
+  uint8_t audit_root[32];
+  /*
+   Rows written (one frame each).
+   */
+  uint64_t frames;
+  /*
+   The file's length in bytes.
+   */
+  uint64_t bytes;
+  /*
+   BLAKE3 of the file before its trailer.
+   */
+  uint8_t digest[32];
+} hardstore_backup_info;
+
+/*
  A retry policy, passed by value. Fill it with `hardstore_retry_policy_default`, then
  change fields.
  */
@@ -1074,6 +1108,26 @@ enum hardstore_result hardstore_audit_export_jsonl(const struct hardstore_store 
  `out_len`. `HARDSTORE_INVALID_ARGUMENT` if `index >= tree_size`.
  */
 enum hardstore_result hardstore_inclusion_proof_len(uint64_t index, uint64_t tree_size, size_t *out_len);
+
+/*
+ Writes a full backup of `store`, as of one snapshot, to `path` (UTF-8; it must not
+ exist: `HARDSTORE_INVALID_ARGUMENT` otherwise); writes what it holds to `*out_info`.
+ Writers are not blocked while it runs.
+ */
+enum hardstore_result hardstore_backup_full(const struct hardstore_store *store, const uint8_t *path, size_t path_len, struct hardstore_backup_info *out_info);
+
+/*
+ Reads the backup at `path` end to end; `HARDSTORE_CORRUPTED` names what failed (a
+ flipped bit, a cut, appended bytes). On success writes what it holds to `*out_info`.
+ */
+enum hardstore_result hardstore_backup_verify(const uint8_t *path, size_t path_len, struct hardstore_backup_info *out_info);
+
+/*
+ Writes a new store at `new_path` (which must not exist) from the backup at `backup`,
+ created with `options` (NULL for the defaults; not consumed). Nothing is left at
+ `new_path` unless the whole backup verified. Writes what it held to `*out_info`.
+ */
+enum hardstore_result hardstore_backup_restore(const uint8_t *backup, size_t backup_len, const uint8_t *new_path, size_t new_path_len, const struct hardstore_options *options, struct hardstore_backup_info *out_info);
 
 /*
  The buffer's bytes, valid until `hardstore_bytes_free`. NULL for a NULL buffer; a

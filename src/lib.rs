@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod backup;
 pub mod clock;
 mod codec;
 pub mod dead_letters;
@@ -44,6 +45,7 @@ pub use audit::{
     Audit, AuditEntry, AuditEvent, AuditPage, AuditQuery, AuditReceipt, Checkpoint,
     ConsistencyProof, Cursor, Hash, InclusionProof, Order, VerifyReport,
 };
+pub use backup::{BackupInfo, Backups};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use dead_letters::{
     Claimed, DeadLetter, DeadLetters, DlqCounts, DlqFilter, DlqQuery, DlqState, Jitter,

@@ -42,8 +42,8 @@ use crate::error::{Error, Result};
 const REDO_META: TableDefinition<&str, u64> = TableDefinition::new("hardstore.redo");
 const APPLIED: &str = "applied";
 
-const PUT: u8 = 1;
-const DEL: u8 = 2;
+pub(crate) const PUT: u8 = 1;
+pub(crate) const DEL: u8 = 2;
 /// Record header: body length (u64), CRC32 of the body (u32).
 const HEADER: usize = 12;
 /// The log's own header: magic, then the 16-byte store id.
@@ -51,7 +51,7 @@ const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
 const LOG_HEADER: usize = 8 + 16;
 
 /// Every table a batch may write, by id (the position). Append only.
-const TABLES: [&str; 16] = [
+pub(crate) const TABLES: [&str; 16] = [
     "audit.entries",
     "audit.nodes",
     "audit.by_tenant",
@@ -79,7 +79,13 @@ fn table_id(name: &str) -> Result<u16> {
 }
 
 /// Applies one recorded change to the table with id `id`.
-fn apply(txn: &WriteTransaction, id: u16, op: u8, key: &[u8], value: &[u8]) -> Result<()> {
+pub(crate) fn apply(
+    txn: &WriteTransaction,
+    id: u16,
+    op: u8,
+    key: &[u8],
+    value: &[u8],
+) -> Result<()> {
     use crate::{audit, dead_letters, idempotency, kv, logs};
     match id {
         0 => apply_to(txn, audit::tables::ENTRIES, op, key, value),
@@ -120,6 +126,54 @@ fn apply_to<K: Key + 'static, V: Value + 'static>(
             t.remove(K::from_bytes(key))?;
         }
         other => return Err(Error::Corrupted(format!("redo op {other}"))),
+    }
+    Ok(())
+}
+
+/// Receives one row's key and value bytes.
+pub(crate) type RowFn<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
+
+/// Calls `f` with every row (key and value bytes) of the table with id `id`, in key
+/// order, as `read` sees it.
+pub(crate) fn for_each_row(
+    read: &redb::ReadTransaction,
+    id: u16,
+    f: &mut RowFn<'_>,
+) -> Result<()> {
+    use crate::{audit, dead_letters, idempotency, kv, logs};
+    match id {
+        0 => rows_of(read, audit::tables::ENTRIES, f),
+        1 => rows_of(read, audit::tables::NODES, f),
+        2 => rows_of(read, audit::tables::BY_TENANT, f),
+        3 => rows_of(read, logs::ring::CHUNKS, f),
+        4 => rows_of(read, logs::ring::META, f),
+        5 => rows_of(read, idempotency::tables::KEYS, f),
+        6 => rows_of(read, idempotency::tables::EXPIRY, f),
+        7 => rows_of(read, kv::KV, f),
+        8 => rows_of(read, dead_letters::tables::ITEMS, f),
+        9 => rows_of(read, dead_letters::tables::PAYLOADS, f),
+        10 => rows_of(read, dead_letters::tables::DUE, f),
+        11 => rows_of(read, dead_letters::tables::FINISHED, f),
+        12 => rows_of(read, dead_letters::tables::BY_STATE, f),
+        13 => rows_of(read, dead_letters::tables::COUNTS, f),
+        14 => rows_of(read, dead_letters::tables::META, f),
+        15 => rows_of(read, idempotency::tables::META, f),
+        other => Err(Error::InvalidArgument(format!("no table has id {other}"))),
+    }
+}
+
+fn rows_of<K: Key + 'static, V: Value + 'static>(
+    read: &redb::ReadTransaction,
+    def: TableDefinition<K, V>,
+    f: &mut RowFn<'_>,
+) -> Result<()> {
+    let t = read.open_table(def)?;
+    for row in t.range::<K::SelfType<'_>>(..)? {
+        let (k, v) = row?;
+        f(
+            K::as_bytes(&k.value()).as_ref(),
+            V::as_bytes(&v.value()).as_ref(),
+        )?;
     }
     Ok(())
 }

@@ -243,6 +243,11 @@ impl Store {
         crate::restore_points::RestorePoints::new(self)
     }
 
+    /// Full backups (see [`crate::backup`]).
+    pub fn backups(&self) -> crate::backup::Backups<'_> {
+        crate::backup::Backups::new(self)
+    }
+
     /// Idempotency keys.
     pub fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
         crate::idempotency::Idempotency::new(self)

@@ -57,3 +57,8 @@ fn restore_points_model_corpus() {
         hardstore::fuzzing::restore_points_model,
     );
 }
+
+#[test]
+fn backup_reader_corpus() {
+    replay("backup_reader", hardstore::fuzzing::backup_reader);
+}

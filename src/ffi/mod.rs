@@ -17,6 +17,7 @@
 #![allow(clippy::missing_safety_doc, non_camel_case_types)]
 
 mod audit;
+mod backup;
 mod bytes;
 mod clock;
 mod dead_letters;

@@ -1,0 +1,317 @@
+//! The backup file format (version 1).
+//!
+//! ```text
+//! header   magic "HSBACKUP" | version u16 | kind u8 | reserved u8 | store id [16]
+//!          | created u64 | audit size u64 | audit root [32] | CRC32 of the above u32
+//! frame    tag 1 | table id u16 | key length u32 | value length u32 | key | value
+//!          | CRC32 of the frame's bytes before it u32
+//! trailer  tag 0xFF | frames u64 | bytes before the trailer u64
+//!          | BLAKE3 of every byte before the trailer [32] | CRC32 of the above u32
+//! ```
+//!
+//! All integers little-endian. Table ids are the redo log's (`redo::TABLES`): the same
+//! append-only list names a table in both files. The file ends exactly after the
+//! trailer.
+//!
+//! Invariants: a reader hands out a frame only after its CRC matched, and reports the
+//! whole file valid only once the trailer's counts and digest match what it read, so a
+//! flipped bit anywhere, a cut, or bytes appended all fail verification.
+
+use std::io::{Read, Write};
+
+use crate::error::{Error, Result};
+
+pub(crate) const MAGIC: &[u8; 8] = b"HSBACKUP";
+pub(crate) const VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 2 + 1 + 1 + 16 + 8 + 8 + 32;
+const FRAME: u8 = 1;
+const TRAILER: u8 = 0xFF;
+/// Longest key or value a frame may carry (a log chunk or a payload is far smaller).
+const MAX_FIELD: u32 = 64 << 20;
+
+/// What the header of a backup file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) kind: u8,
+    pub(crate) store_id: [u8; 16],
+    pub(crate) created: u64,
+    pub(crate) audit_size: u64,
+    pub(crate) audit_root: [u8; 32],
+}
+
+/// Writes a backup stream, hashing every byte.
+pub(crate) struct FrameWriter<W: Write> {
+    out: W,
+    hasher: blake3::Hasher,
+    bytes: u64,
+    frames: u64,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> FrameWriter<W> {
+    pub(crate) fn new(mut out: W, h: &Header) -> Result<Self> {
+        let mut b = Vec::with_capacity(HEADER_LEN + 4);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.push(h.kind);
+        b.push(0);
+        b.extend_from_slice(&h.store_id);
+        b.extend_from_slice(&h.created.to_le_bytes());
+        b.extend_from_slice(&h.audit_size.to_le_bytes());
+        b.extend_from_slice(&h.audit_root);
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        out.write_all(&b)?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&b);
+        Ok(Self {
+            out,
+            hasher,
+            bytes: b.len() as u64,
+            frames: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Appends one row of table `table`.
+    pub(crate) fn frame(&mut self, table: u16, key: &[u8], value: &[u8]) -> Result<()> {
+        let too_long = |what: &'static str, n: usize| Error::TooLong {
+            field: what,
+            len: n,
+            max: MAX_FIELD as usize,
+        };
+        if key.len() > MAX_FIELD as usize {
+            return Err(too_long("backup frame key", key.len()));
+        }
+        if value.len() > MAX_FIELD as usize {
+            return Err(too_long("backup frame value", value.len()));
+        }
+        let b = &mut self.buf;
+        b.clear();
+        b.push(FRAME);
+        b.extend_from_slice(&table.to_le_bytes());
+        b.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        b.extend_from_slice(key);
+        b.extend_from_slice(value);
+        let crc = crc32fast::hash(b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        self.out.write_all(b)?;
+        self.hasher.update(b);
+        self.bytes += b.len() as u64;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Writes the trailer; returns the output, the frame count, the file's length and
+    /// its digest.
+    pub(crate) fn finish(mut self) -> Result<(W, u64, u64, [u8; 32])> {
+        let digest = *self.hasher.finalize().as_bytes();
+        let mut b = Vec::with_capacity(1 + 16 + 32 + 4);
+        b.push(TRAILER);
+        b.extend_from_slice(&self.frames.to_le_bytes());
+        b.extend_from_slice(&self.bytes.to_le_bytes());
+        b.extend_from_slice(&digest);
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        self.out.write_all(&b)?;
+        let len = self.bytes + b.len() as u64;
+        Ok((self.out, self.frames, len, digest))
+    }
+}
+
+/// Receives one frame: table id, key, value.
+pub(crate) type FrameFn<'f> = dyn FnMut(u16, &[u8], &[u8]) -> Result<()> + 'f;
+
+/// What a complete, verified read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) header: Header,
+    pub(crate) frames: u64,
+    pub(crate) bytes: u64,
+    pub(crate) digest: [u8; 32],
+}
+
+/// Reads a backup stream, calling `frame` with each row whose CRC matched. The caller
+/// must not trust what `frame` received until this returns `Ok`: only then did the
+/// trailer confirm the whole file.
+pub(crate) fn read(
+    input: impl Read,
+    frame: &mut FrameFn<'_>,
+) -> Result<Summary> {
+    let mut r = Hashing {
+        input,
+        hasher: blake3::Hasher::new(),
+        bytes: 0,
+    };
+    let bad = |what: String| Error::Corrupted(format!("backup file: {what}"));
+    let mut head = [0u8; HEADER_LEN + 4];
+    r.fill(&mut head, "the header")?;
+    if &head[..8] != MAGIC {
+        return Err(bad("not a hardstore backup (bad magic)".into()));
+    }
+    let crc = u32::from_le_bytes(head[HEADER_LEN..].try_into().unwrap_or_default());
+    if crc32fast::hash(&head[..HEADER_LEN]) != crc {
+        return Err(bad("the header's CRC does not match".into()));
+    }
+    let version = u16::from_le_bytes([head[8], head[9]]);
+    if version != VERSION {
+        return Err(bad(format!("format version {version} is not supported")));
+    }
+    let u64_at = |b: &[u8], at: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(a)
+    };
+    let mut header = Header {
+        kind: head[10],
+        store_id: [0; 16],
+        created: u64_at(&head, 28),
+        audit_size: u64_at(&head, 36),
+        audit_root: [0; 32],
+    };
+    header.store_id.copy_from_slice(&head[12..28]);
+    header.audit_root.copy_from_slice(&head[44..76]);
+    if head[11] != 0 {
+        return Err(bad("the header's reserved byte is not zero".into()));
+    }
+    let mut frames = 0u64;
+    let mut body = Vec::new();
+    loop {
+        let before = r.bytes;
+        let digest_before = r.hasher.clone();
+        let mut tag = [0u8; 1];
+        r.fill(&mut tag, "a frame or the trailer")?;
+        match tag[0] {
+            FRAME => {
+                let mut h = [0u8; 10];
+                r.fill(&mut h, "a frame header")?;
+                let table = u16::from_le_bytes([h[0], h[1]]);
+                let klen = u32::from_le_bytes([h[2], h[3], h[4], h[5]]);
+                let vlen = u32::from_le_bytes([h[6], h[7], h[8], h[9]]);
+                if klen > MAX_FIELD || vlen > MAX_FIELD {
+                    return Err(bad(format!("frame {frames} at byte {before} is too long")));
+                }
+                body.clear();
+                body.resize(klen as usize + vlen as usize + 4, 0);
+                r.fill(&mut body, "a frame")?;
+                let mut c = crc32fast::Hasher::new();
+                c.update(&tag);
+                c.update(&h);
+                let n = body.len() - 4;
+                c.update(&body[..n]);
+                let want = u32::from_le_bytes(body[n..].try_into().unwrap_or_default());
+                if c.finalize() != want {
+                    return Err(bad(format!(
+                        "frame {frames} at byte {before}: CRC does not match"
+                    )));
+                }
+                if usize::from(table) >= crate::redo::TABLES.len() {
+                    return Err(bad(format!("frame {frames} names table id {table}")));
+                }
+                frame(table, &body[..klen as usize], &body[klen as usize..n])?;
+                frames += 1;
+            }
+            TRAILER => {
+                let mut t = [0u8; 8 + 8 + 32 + 4];
+                r.fill(&mut t, "the trailer")?;
+                let mut c = crc32fast::Hasher::new();
+                c.update(&tag);
+                c.update(&t[..48]);
+                if c.finalize() != u32::from_le_bytes(t[48..].try_into().unwrap_or_default()) {
+                    return Err(bad("the trailer's CRC does not match".into()));
+                }
+                if u64_at(&t, 0) != frames || u64_at(&t, 8) != before {
+                    return Err(bad(format!(
+                        "the trailer counts {} frames in {} bytes; the file holds {frames} in {before}",
+                        u64_at(&t, 0),
+                        u64_at(&t, 8)
+                    )));
+                }
+                let digest = *digest_before.finalize().as_bytes();
+                if t[16..48] != digest {
+                    return Err(bad("the BLAKE3 digest does not match".into()));
+                }
+                let mut extra = [0u8; 1];
+                if r.input.read(&mut extra)? != 0 {
+                    return Err(bad("bytes follow the trailer".into()));
+                }
+                return Ok(Summary {
+                    header,
+                    frames,
+                    bytes: r.bytes,
+                    digest,
+                });
+            }
+            other => {
+                return Err(bad(format!(
+                    "byte {before}: tag {other:#04x} is neither a frame nor the trailer"
+                )))
+            }
+        }
+    }
+}
+
+struct Hashing<R> {
+    input: R,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    fn fill(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        match self.input.read_exact(buf) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(Error::Corrupted(format!(
+                    "backup file: truncated in {what} (after byte {})",
+                    self.bytes
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let h = Header {
+            kind: 1,
+            store_id: [7; 16],
+            created: 42,
+            audit_size: 3,
+            audit_root: [9; 32],
+        };
+        let mut w = FrameWriter::new(Vec::new(), &h).unwrap();
+        w.frame(7, b"ns\0k", b"v").unwrap();
+        w.frame(0, &1u64.to_le_bytes(), b"entry").unwrap();
+        w.finish().unwrap().0
+    }
+
+    #[test]
+    fn every_flipped_bit_and_every_cut_is_refused() {
+        let good = sample();
+        let s = read(&good[..], &mut |_, _, _| Ok(())).unwrap();
+        assert_eq!((s.frames, s.bytes), (2, good.len() as u64));
+        for bit in 0..good.len() * 8 {
+            let mut b = good.clone();
+            b[bit / 8] ^= 1 << (bit % 8);
+            assert!(read(&b[..], &mut |_, _, _| Ok(())).is_err(), "bit {bit}");
+        }
+        for cut in 0..good.len() {
+            assert!(
+                read(&good[..cut], &mut |_, _, _| Ok(())).is_err(),
+                "cut {cut}"
+            );
+        }
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(read(&longer[..], &mut |_, _, _| Ok(())).is_err());
+    }
+}
