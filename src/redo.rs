@@ -42,8 +42,8 @@ use crate::error::{Error, Result};
 const REDO_META: TableDefinition<&str, u64> = TableDefinition::new("hardstore.redo");
 const APPLIED: &str = "applied";
 
-pub(crate) const PUT: u8 = 1;
-pub(crate) const DEL: u8 = 2;
+const PUT: u8 = 1;
+const DEL: u8 = 2;
 /// Record header: body length (u64), CRC32 of the body (u32).
 const HEADER: usize = 12;
 /// The log's own header: magic, then the 16-byte store id.
@@ -78,44 +78,44 @@ fn table_id(name: &str) -> Result<u16> {
         .ok_or_else(|| Error::Storage(format!("table {name} is not registered for the redo log")))
 }
 
+/// Calls the generic function `$f` with the arguments given and then the definition of
+/// the table with id `$id`: the one place that maps ids to tables.
+macro_rules! with_table {
+    ($id:expr, $f:ident($($arg:expr),*)) => {{
+        use crate::{audit, dead_letters, idempotency, kv, logs};
+        match $id {
+            0 => $f($($arg,)* audit::tables::ENTRIES),
+            1 => $f($($arg,)* audit::tables::NODES),
+            2 => $f($($arg,)* audit::tables::BY_TENANT),
+            3 => $f($($arg,)* logs::ring::CHUNKS),
+            4 => $f($($arg,)* logs::ring::META),
+            5 => $f($($arg,)* idempotency::tables::KEYS),
+            6 => $f($($arg,)* idempotency::tables::EXPIRY),
+            7 => $f($($arg,)* kv::KV),
+            8 => $f($($arg,)* dead_letters::tables::ITEMS),
+            9 => $f($($arg,)* dead_letters::tables::PAYLOADS),
+            10 => $f($($arg,)* dead_letters::tables::DUE),
+            11 => $f($($arg,)* dead_letters::tables::FINISHED),
+            12 => $f($($arg,)* dead_letters::tables::BY_STATE),
+            13 => $f($($arg,)* dead_letters::tables::COUNTS),
+            14 => $f($($arg,)* dead_letters::tables::META),
+            15 => $f($($arg,)* idempotency::tables::META),
+            other => Err(Error::Corrupted(format!("no table has id {other}"))),
+        }
+    }};
+}
+
 /// Applies one recorded change to the table with id `id`.
-pub(crate) fn apply(
-    txn: &WriteTransaction,
-    id: u16,
-    op: u8,
-    key: &[u8],
-    value: &[u8],
-) -> Result<()> {
-    use crate::{audit, dead_letters, idempotency, kv, logs};
-    match id {
-        0 => apply_to(txn, audit::tables::ENTRIES, op, key, value),
-        1 => apply_to(txn, audit::tables::NODES, op, key, value),
-        2 => apply_to(txn, audit::tables::BY_TENANT, op, key, value),
-        3 => apply_to(txn, logs::ring::CHUNKS, op, key, value),
-        4 => apply_to(txn, logs::ring::META, op, key, value),
-        5 => apply_to(txn, idempotency::tables::KEYS, op, key, value),
-        6 => apply_to(txn, idempotency::tables::EXPIRY, op, key, value),
-        7 => apply_to(txn, kv::KV, op, key, value),
-        8 => apply_to(txn, dead_letters::tables::ITEMS, op, key, value),
-        9 => apply_to(txn, dead_letters::tables::PAYLOADS, op, key, value),
-        10 => apply_to(txn, dead_letters::tables::DUE, op, key, value),
-        11 => apply_to(txn, dead_letters::tables::FINISHED, op, key, value),
-        12 => apply_to(txn, dead_letters::tables::BY_STATE, op, key, value),
-        13 => apply_to(txn, dead_letters::tables::COUNTS, op, key, value),
-        14 => apply_to(txn, dead_letters::tables::META, op, key, value),
-        15 => apply_to(txn, idempotency::tables::META, op, key, value),
-        other => Err(Error::Corrupted(format!(
-            "redo record names table id {other}"
-        ))),
-    }
+fn apply(txn: &WriteTransaction, id: u16, op: u8, key: &[u8], value: &[u8]) -> Result<()> {
+    with_table!(id, apply_to(txn, op, key, value))
 }
 
 fn apply_to<K: Key + 'static, V: Value + 'static>(
     txn: &WriteTransaction,
-    def: TableDefinition<K, V>,
     op: u8,
     key: &[u8],
     value: &[u8],
+    def: TableDefinition<K, V>,
 ) -> Result<()> {
     let mut t = txn.open_table(def)?;
     match op {
@@ -130,42 +130,39 @@ fn apply_to<K: Key + 'static, V: Value + 'static>(
     Ok(())
 }
 
+/// Rows as key and value bytes.
+pub(crate) type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Inserts rows (key and value bytes) into the table with id `id`, opening it once.
+pub(crate) fn put_rows(txn: &WriteTransaction, id: u16, rows: &Rows) -> Result<()> {
+    with_table!(id, put_rows_to(txn, rows))
+}
+
+fn put_rows_to<K: Key + 'static, V: Value + 'static>(
+    txn: &WriteTransaction,
+    rows: &Rows,
+    def: TableDefinition<K, V>,
+) -> Result<()> {
+    let mut t = txn.open_table(def)?;
+    for (k, v) in rows {
+        t.insert(K::from_bytes(k), V::from_bytes(v))?;
+    }
+    Ok(())
+}
+
 /// Receives one row's key and value bytes.
 pub(crate) type RowFn<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
 
 /// Calls `f` with every row (key and value bytes) of the table with id `id`, in key
 /// order, as `read` sees it.
-pub(crate) fn for_each_row(
-    read: &redb::ReadTransaction,
-    id: u16,
-    f: &mut RowFn<'_>,
-) -> Result<()> {
-    use crate::{audit, dead_letters, idempotency, kv, logs};
-    match id {
-        0 => rows_of(read, audit::tables::ENTRIES, f),
-        1 => rows_of(read, audit::tables::NODES, f),
-        2 => rows_of(read, audit::tables::BY_TENANT, f),
-        3 => rows_of(read, logs::ring::CHUNKS, f),
-        4 => rows_of(read, logs::ring::META, f),
-        5 => rows_of(read, idempotency::tables::KEYS, f),
-        6 => rows_of(read, idempotency::tables::EXPIRY, f),
-        7 => rows_of(read, kv::KV, f),
-        8 => rows_of(read, dead_letters::tables::ITEMS, f),
-        9 => rows_of(read, dead_letters::tables::PAYLOADS, f),
-        10 => rows_of(read, dead_letters::tables::DUE, f),
-        11 => rows_of(read, dead_letters::tables::FINISHED, f),
-        12 => rows_of(read, dead_letters::tables::BY_STATE, f),
-        13 => rows_of(read, dead_letters::tables::COUNTS, f),
-        14 => rows_of(read, dead_letters::tables::META, f),
-        15 => rows_of(read, idempotency::tables::META, f),
-        other => Err(Error::InvalidArgument(format!("no table has id {other}"))),
-    }
+pub(crate) fn for_each_row(read: &redb::ReadTransaction, id: u16, f: &mut RowFn<'_>) -> Result<()> {
+    with_table!(id, rows_of(read, f))
 }
 
 fn rows_of<K: Key + 'static, V: Value + 'static>(
     read: &redb::ReadTransaction,
-    def: TableDefinition<K, V>,
     f: &mut RowFn<'_>,
+    def: TableDefinition<K, V>,
 ) -> Result<()> {
     let t = read.open_table(def)?;
     for row in t.range::<K::SelfType<'_>>(..)? {

@@ -135,10 +135,7 @@ pub(crate) struct Summary {
 /// Reads a backup stream, calling `frame` with each row whose CRC matched. The caller
 /// must not trust what `frame` received until this returns `Ok`: only then did the
 /// trailer confirm the whole file.
-pub(crate) fn read(
-    input: impl Read,
-    frame: &mut FrameFn<'_>,
-) -> Result<Summary> {
+pub(crate) fn read(input: impl Read, frame: &mut FrameFn<'_>) -> Result<Summary> {
     let mut r = Hashing {
         input,
         hasher: blake3::Hasher::new(),

@@ -26,6 +26,9 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::store::{Store, StoreId};
 
+/// Most row bytes a restore holds before inserting them.
+const RESTORE_BATCH: usize = 16 << 20;
+
 /// The kind written in a full backup's header.
 const KIND_FULL: u8 = 1;
 
@@ -151,9 +154,19 @@ pub fn restore(
         let db = redb::Database::create(&tmp).map_err(|e| Error::Storage(e.to_string()))?;
         crate::store::init_store(&db, opts)?;
         let txn = db.begin_write()?;
+        // Frames come grouped by table: rows are gathered and inserted a table at a time
+        // (at most RESTORE_BATCH bytes held), not one table open per row.
+        let mut pending: (u16, crate::redo::Rows, usize) = (0, Vec::new(), 0);
         let summary = format::read(BufReader::with_capacity(1 << 20, file), &mut |t, k, v| {
-            crate::redo::apply(&txn, t, crate::redo::PUT, k, v)
+            if t != pending.0 || pending.2 >= RESTORE_BATCH {
+                crate::redo::put_rows(&txn, pending.0, &pending.1)?;
+                pending = (t, Vec::new(), 0);
+            }
+            pending.1.push((k.to_vec(), v.to_vec()));
+            pending.2 += k.len() + v.len();
+            Ok(())
         })?;
+        crate::redo::put_rows(&txn, pending.0, &pending.1)?;
         let info = BackupInfo::from_summary(summary)?;
         txn.commit()?;
         let read = redb::ReadableDatabase::begin_read(&db)?;
