@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{env_or, fresh, scratch};
-use hardstore::{backup, AuditEvent, Durability, Options, Store};
+use hardstore::{backup, Durability, Options, Store};
 
 const VALUE: usize = 4_000;
 
@@ -64,16 +64,7 @@ fn main() {
             })
             .unwrap();
     }
-    for i in 0..10_000u64 {
-        store
-            .audit()
-            .append(
-                AuditEvent::new("acme", "bench").resource(format!("r/{i}")),
-                Durability::Buffered,
-            )
-            .unwrap();
-    }
-    store.flush().unwrap();
+    common::fill_audit(&store, 10_000);
 
     // A durable writer runs throughout the backup; its latencies are the stall.
     let stop = Arc::new(AtomicBool::new(false));

@@ -48,16 +48,7 @@ fn fill_hardstore(store: &Store, rows: u64, gen: u64) {
 fn hardstore(dir: &std::path::Path, rows: u64) -> (f64, f64) {
     let store = Store::open(fresh(dir, "rp.hardstore"), Options::new()).unwrap();
     fill_hardstore(&store, rows, 0);
-    for i in 0..10_000u64 {
-        store
-            .audit()
-            .append(
-                AuditEvent::new("acme", "bench").resource(format!("r/{i}")),
-                Durability::Buffered,
-            )
-            .unwrap();
-    }
-    store.flush().unwrap();
+    common::fill_audit(&store, 10_000);
     let rp = store.restore_points();
     let mut creates = Vec::new();
     for _ in 0..9 {

@@ -59,3 +59,18 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Appends `n` buffered audit entries to `store` and flushes: the audit log a store under
+/// benchmark carries besides its app rows.
+pub fn fill_audit(store: &hardstore::Store, n: u64) {
+    for i in 0..n {
+        store
+            .audit()
+            .append(
+                hardstore::AuditEvent::new("acme", "bench").resource(format!("r/{i}")),
+                hardstore::Durability::Buffered,
+            )
+            .unwrap();
+    }
+    store.flush().unwrap();
+}
