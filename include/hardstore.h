@@ -121,6 +121,42 @@
 #define HARDSTORE_FIELD_USER_AGENT 6
 
 /*
+ `hardstore_backup_info.kind` and `hardstore_backup_record.kind`, and the kind asked of
+ `hardstore_backup_run`.
+ */
+#define HARDSTORE_BACKUP_FULL 1
+
+/*
+ See `HARDSTORE_BACKUP_FULL`.
+ */
+#define HARDSTORE_BACKUP_INCREMENTAL 2
+
+/*
+ See `HARDSTORE_BACKUP_FULL`.
+ */
+#define HARDSTORE_BACKUP_DIFFERENTIAL 3
+
+/*
+ `hardstore_backup_record.result`: the run is in progress.
+ */
+#define HARDSTORE_BACKUP_RUNNING 0
+
+/*
+ The file was written, synced and renamed into place.
+ */
+#define HARDSTORE_BACKUP_OK 1
+
+/*
+ The run failed (`error` says why); no file was left.
+ */
+#define HARDSTORE_BACKUP_FAILED 2
+
+/*
+ The process stopped during the run; no file was left.
+ */
+#define HARDSTORE_BACKUP_INTERRUPTED 3
+
+/*
  Dead-letter state: waiting until due.
  */
 #define HARDSTORE_DLQ_PENDING 0
@@ -402,6 +438,10 @@ typedef enum hardstore_result {
    changed.
    */
   HARDSTORE_LIMIT_REACHED = 21,
+  /*
+   A backup is encrypted and no key, or another key than its own, was given.
+   */
+  HARDSTORE_WRONG_KEY = 22,
 } hardstore_result;
 
 /*
@@ -450,6 +490,16 @@ typedef struct hardstore_audit_iter hardstore_audit_iter;
  `hardstore_audit_query_run`. Free with `hardstore_audit_query_free`.
  */
 typedef struct hardstore_audit_query hardstore_audit_query;
+
+/*
+ Catalog records, owned by the library; free with `hardstore_backup_records_free`.
+ */
+typedef struct hardstore_backup_records hardstore_backup_records;
+
+/*
+ A background thread running due backups; stop it with `hardstore_backup_schedule_stop`.
+ */
+typedef struct hardstore_backup_schedule hardstore_backup_schedule;
 
 /*
  An owned byte buffer. Read it with `hardstore_bytes_data` and `hardstore_bytes_len`;
@@ -619,18 +669,190 @@ typedef struct hardstore_backup_info {
    */
   uint8_t audit_root[32];
   /*
-   Rows written (one frame each).
+   Frames written (rows put or deleted).
    */
   uint64_t frames;
   /*
-   The file's length in bytes.
+   The plain stream's length in bytes (the file's, unless encrypted).
    */
   uint64_t bytes;
   /*
-   BLAKE3 of the file before its trailer.
+   BLAKE3 of the plain stream before its trailer.
    */
   uint8_t digest[32];
+  /*
+   `HARDSTORE_BACKUP_FULL`, `_INCREMENTAL` or `_DIFFERENTIAL`.
+   */
+  uint32_t kind;
+  /*
+   Whether the file is encrypted (then `key_id` names its key).
+   */
+  bool encrypted;
+  /*
+   The id of the key it is encrypted with.
+   */
+  uint32_t key_id;
+  /*
+   Its catalog id (0 for a standalone full backup).
+   */
+  uint64_t backup_id;
+  /*
+   The catalog id of the backup it builds on (0 for a full one).
+   */
+  uint64_t base_id;
+  /*
+   That backup's digest (zeros for a full one).
+   */
+  uint8_t base_digest[32];
+  /*
+   The change numbers it holds: `covered_from..covered_to`.
+   */
+  uint64_t covered_from;
+  /*
+   See `covered_from`.
+   */
+  uint64_t covered_to;
 } hardstore_backup_info;
+
+/*
+ A backup encryption key: 32 secret bytes and the id that names it (the id is written
+ in the file, the key never is).
+ */
+typedef struct hardstore_backup_key {
+  /*
+   Any number the caller uses to name its keys.
+   */
+  uint32_t id;
+  /*
+   The AES-256 key material.
+   */
+  uint8_t key[32];
+} hardstore_backup_key;
+
+/*
+ Called with (`user`, bytes done, bytes total) on the calling thread while a backup
+ file is written. The total is an estimate; the last call has done == total.
+ */
+typedef void (*hardstore_progress_cb)(void *user, uint64_t done, uint64_t total);
+
+/*
+ One cataloged run. `file` and `error` are borrowed from the list they came from and
+ stay valid until it is freed; they are not NUL-terminated.
+ */
+typedef struct hardstore_backup_record {
+  /*
+   The run's id.
+   */
+  uint64_t id;
+  /*
+   `HARDSTORE_BACKUP_FULL`, `_INCREMENTAL` or `_DIFFERENTIAL`.
+   */
+  uint32_t kind;
+  /*
+   `HARDSTORE_BACKUP_OK`, `_FAILED`, `_INTERRUPTED` or `_RUNNING`.
+   */
+  uint32_t result;
+  /*
+   The backup it builds on (0 for a full one).
+   */
+  uint64_t base_id;
+  /*
+   The backup file's path (UTF-8).
+   */
+  const uint8_t *file;
+  /*
+   Its length in bytes.
+   */
+  size_t file_len;
+  /*
+   Why the run failed (empty when it did not).
+   */
+  const uint8_t *error;
+  /*
+   Its length in bytes.
+   */
+  size_t error_len;
+  /*
+   When the run started, microseconds since the Unix epoch.
+   */
+  uint64_t started_us;
+  /*
+   When it ended (0 while running).
+   */
+  uint64_t ended_us;
+  /*
+   The file's length.
+   */
+  uint64_t bytes;
+  /*
+   Frames written.
+   */
+  uint64_t entries;
+  /*
+   BLAKE3 of the file before its trailer (zeros unless `result` is OK).
+   */
+  uint8_t digest[32];
+  /*
+   The change numbers it holds: `covered_from..covered_to`.
+   */
+  uint64_t covered_from;
+  /*
+   See `covered_from`.
+   */
+  uint64_t covered_to;
+  /*
+   The audit log's size in the backup.
+   */
+  uint64_t audit_size;
+  /*
+   Whether the file is encrypted (then `key_id` names its key).
+   */
+  bool encrypted;
+  /*
+   The id of the key it is encrypted with.
+   */
+  uint32_t key_id;
+} hardstore_backup_record;
+
+/*
+ Which backups `hardstore_backup_prune` keeps (see `Retention` in the Rust docs).
+ */
+typedef struct hardstore_retention {
+  /*
+   Full backups older than this many seconds go (0: no age limit).
+   */
+  uint64_t max_age_secs;
+  /*
+   At most this many full backups are kept, the newest (0: no limit).
+   */
+  uint64_t keep_fulls;
+} hardstore_retention;
+
+/*
+ When backups are due (`hardstore_backup_run_due`, `hardstore_backup_schedule_start`).
+ */
+typedef struct hardstore_schedule {
+  /*
+   A full backup when the last one started this many seconds ago (default 86400).
+   */
+  uint64_t full_every_secs;
+  /*
+   An incremental when the last full or incremental started this long ago (21600).
+   */
+  uint64_t incremental_every_secs;
+  /*
+   A differential when the last backup started this long ago (3600).
+   */
+  uint64_t differential_every_secs;
+  /*
+   Whether to prune with `retention` after each scheduled run.
+   */
+  bool prune;
+  /*
+   The retention applied when `prune` is set.
+   */
+  struct hardstore_retention retention;
+} hardstore_schedule;
 
 /*
  A retry policy, passed by value. Fill it with `hardstore_retry_policy_default`, then
@@ -1110,17 +1332,42 @@ enum hardstore_result hardstore_audit_export_jsonl(const struct hardstore_store 
 enum hardstore_result hardstore_inclusion_proof_len(uint64_t index, uint64_t tree_size, size_t *out_len);
 
 /*
- Writes a full backup of `store`, as of one snapshot, to `path` (UTF-8; it must not
- exist: `HARDSTORE_INVALID_ARGUMENT` otherwise); writes what it holds to `*out_info`.
- Writers are not blocked while it runs.
+ Writes a standalone full backup of `store` (outside the catalog), as of one
+ snapshot, to `path` (UTF-8; it must not exist: `HARDSTORE_INVALID_ARGUMENT`
+ otherwise); writes what it holds to `*out_info`. Writers are not blocked.
  */
 enum hardstore_result hardstore_backup_full(const struct hardstore_store *store, const uint8_t *path, size_t path_len, struct hardstore_backup_info *out_info);
 
 /*
+ Takes a backup of `kind` (`HARDSTORE_BACKUP_FULL`, `_INCREMENTAL`, `_DIFFERENTIAL`)
+ into `folder` (created if missing) and catalogs it. An incremental or differential
+ with no usable base is promoted to full: `*out_kind` says what was written, and
+ `*out_id` is its catalog id. `key` (NULL: not encrypted) is copied; `progress` (NULL:
+ none) is called with `user` on this thread before this returns. A failed run is
+ cataloged as failed and leaves no file.
+ */
+enum hardstore_result hardstore_backup_run(const struct hardstore_store *store, uint32_t kind, const uint8_t *folder, size_t folder_len, const struct hardstore_backup_key *key, hardstore_progress_cb progress, void *user, uint64_t *out_id, uint32_t *out_kind);
+
+/*
  Reads the backup at `path` end to end; `HARDSTORE_CORRUPTED` names what failed (a
- flipped bit, a cut, appended bytes). On success writes what it holds to `*out_info`.
+ flipped bit, a cut, appended bytes). An encrypted file needs
+ `hardstore_backup_verify_with_key`. On success writes what it holds to `*out_info`.
  */
 enum hardstore_result hardstore_backup_verify(const uint8_t *path, size_t path_len, struct hardstore_backup_info *out_info);
+
+/*
+ `hardstore_backup_verify`, decrypting with `key` (NULL: none) when the file is
+ encrypted. `HARDSTORE_WRONG_KEY` when it is encrypted and `key` is NULL or not its key.
+ */
+enum hardstore_result hardstore_backup_verify_with_key(const uint8_t *path, size_t path_len, const struct hardstore_backup_key *key, struct hardstore_backup_info *out_info);
+
+/*
+ Verifies a chain of `n` files, a full backup first, then each backup built on the
+ one before: every file end to end, and every link (`HARDSTORE_INVALID_ARGUMENT`
+ naming the link when one is missing or out of order). Writes what the last holds to
+ `*out_last`.
+ */
+enum hardstore_result hardstore_backup_verify_chain(const uint8_t *const *paths, const size_t *path_lens, size_t n, const struct hardstore_backup_key *key, struct hardstore_backup_info *out_last);
 
 /*
  Writes a new store at `new_path` (which must not exist) from the backup at `backup`,
@@ -1128,6 +1375,78 @@ enum hardstore_result hardstore_backup_verify(const uint8_t *path, size_t path_l
  `new_path` unless the whole backup verified. Writes what it held to `*out_info`.
  */
 enum hardstore_result hardstore_backup_restore(const uint8_t *backup, size_t backup_len, const uint8_t *new_path, size_t new_path_len, const struct hardstore_options *options, struct hardstore_backup_info *out_info);
+
+/*
+ Writes a new store at `new_path` (which must not exist) equal to the source as of
+ the last backup of the chain of `n` files (as for `hardstore_backup_verify_chain`),
+ created with `options` (NULL for the defaults). `key` (NULL: none) decrypts encrypted
+ files. Nothing is left at `new_path` unless every file verified and the new store's
+ audit root equals the last backup's. Writes what the last backup held to `*out_info`.
+ */
+enum hardstore_result hardstore_backup_restore_chain(const uint8_t *const *paths, const size_t *path_lens, size_t n, const uint8_t *new_path, size_t new_path_len, const struct hardstore_options *options, const struct hardstore_backup_key *key, struct hardstore_backup_info *out_info);
+
+/*
+ Writes every cataloged run, oldest first, to a new list at `*out_list` (free it with
+ `hardstore_backup_records_free`). A run left running by a process that stopped is
+ reported as interrupted.
+ */
+enum hardstore_result hardstore_backup_list(const struct hardstore_store *store, struct hardstore_backup_records **out_list);
+
+/*
+ Writes the runs whose files restore backup `id`, in order (its full backup first,
+ `id` last), to a new list at `*out_list`. `HARDSTORE_NOT_FOUND` for an unknown id.
+ */
+enum hardstore_result hardstore_backup_chain(const struct hardstore_store *store, uint64_t id, struct hardstore_backup_records **out_list);
+
+/*
+ The number of records in `list` (0 for NULL).
+ */
+size_t hardstore_backup_records_len(const struct hardstore_backup_records *list);
+
+/*
+ Writes record `i` of `list` to `*out_record`; its strings are borrowed from `list`.
+ `HARDSTORE_NOT_FOUND` when `i` is past the end.
+ */
+enum hardstore_result hardstore_backup_records_get(const struct hardstore_backup_records *list, size_t i, struct hardstore_backup_record *out_record);
+
+/*
+ Frees a list; NULL does nothing.
+ */
+void hardstore_backup_records_free(struct hardstore_backup_records *list);
+
+/*
+ Deletes the backups `policy` (NULL: full backups kept 30 days) drops as of `now_us`,
+ never one a kept backup depends on, and writes them to a new list at `*out_pruned`.
+ With `dry_run`, deletes nothing and lists what would go.
+ */
+enum hardstore_result hardstore_backup_prune(const struct hardstore_store *store, const struct hardstore_retention *policy, uint64_t now_us, bool dry_run, struct hardstore_backup_records **out_pruned);
+
+/*
+ Runs the backup `sched` (NULL: the defaults, with pruning) says is due at `now_us`
+ into `folder`, if any, then prunes. `*out_ran` says whether one ran; then `*out_id`
+ is its catalog id. `key` and `progress` as for `hardstore_backup_run`.
+ */
+enum hardstore_result hardstore_backup_run_due(const struct hardstore_store *store, uint64_t now_us, const uint8_t *folder, size_t folder_len, const struct hardstore_schedule *sched, const struct hardstore_backup_key *key, hardstore_progress_cb progress, void *user, bool *out_ran, uint64_t *out_id);
+
+/*
+ Writes the runs started at or after `since_us` that succeeded to `*out_ok` and those
+ that failed or were interrupted to `*out_failed`.
+ */
+enum hardstore_result hardstore_backup_success_rate(const struct hardstore_store *store, uint64_t since_us, uint64_t *out_ok, uint64_t *out_failed);
+
+/*
+ Starts a thread that runs `hardstore_backup_run_due` into `folder` every
+ `check_every_ms` (above 0), from the store's clock, and writes its handle to
+ `*out_schedule`. The thread keeps the store open: stop it with
+ `hardstore_backup_schedule_stop` before closing the store.
+ */
+enum hardstore_result hardstore_backup_schedule_start(const struct hardstore_store *store, const uint8_t *folder, size_t folder_len, const struct hardstore_schedule *sched, const struct hardstore_backup_key *key, uint64_t check_every_ms, struct hardstore_backup_schedule **out_schedule);
+
+/*
+ Stops the schedule thread (waiting for a run in progress) and frees the handle; NULL
+ does nothing.
+ */
+void hardstore_backup_schedule_stop(struct hardstore_backup_schedule *schedule);
 
 /*
  The buffer's bytes, valid until `hardstore_bytes_free`. NULL for a NULL buffer; a

@@ -100,6 +100,11 @@ pub enum Error {
         max: usize,
     },
 
+    /// A backup is encrypted and no key, or another key than its own, was given.
+    /// Nothing was read past the file's header.
+    #[error("wrong key: {0}")]
+    WrongKey(String),
+
     /// Caller-supplied code (a write closure) panicked; its write was discarded.
     #[error("panicked: {0}")]
     Panicked(String),

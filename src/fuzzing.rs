@@ -934,24 +934,81 @@ pub fn restore_points_model(data: &[u8]) {
 
 /// The backup reader over arbitrary bytes: it never panics, and a file it accepts is
 /// exactly the file the writer produces for the header and frames it read (so no edit
-/// of a real backup can verify: that would take a BLAKE3 collision).
+/// of a real backup can verify: that would take a BLAKE3 collision). Bytes that start
+/// as an encrypted backup are decrypted with the fuzzing key (id 1, 32 bytes of 0x11):
+/// what decrypts must be the sealing of that plaintext under the same salt.
 pub fn backup_reader(data: &[u8]) {
+    use crate::backup::crypto::{self, BackupKey, DecryptReader, EncryptWriter};
+    use std::io::{Read, Write};
+    if data.len() >= 50 && &data[..8] == crypto::MAGIC {
+        let key = BackupKey::new(1, [0x11; 32]);
+        let Ok(mut r) = DecryptReader::new(&data[8..], Some(&key)) else {
+            return;
+        };
+        let mut plain = Vec::new();
+        if r.read_to_end(&mut plain).is_err() {
+            return;
+        }
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(&data[14..46]);
+        let chunk = u32::from_le_bytes([data[46], data[47], data[48], data[49]]) as usize;
+        let mut w = EncryptWriter::with_salt(Vec::new(), &key, salt, chunk).expect("header");
+        w.write_all(&plain).expect("seal");
+        assert_eq!(
+            w.finish().expect("last chunk"),
+            data,
+            "an accepted file is the sealing of its plaintext"
+        );
+        return backup_reader(&plain);
+    }
     use crate::backup::format;
     let mut frames = Vec::new();
-    let Ok(summary) = format::read(data, &mut |t, k, v| {
-        frames.push((t, k.to_vec(), v.to_vec()));
+    let Ok(summary) = format::read(data, &mut |_| Ok(()), &mut |t, k, v| {
+        frames.push((t, k.to_vec(), v.map(<[u8]>::to_vec)));
         Ok(())
     }) else {
         return;
     };
     let mut w = format::FrameWriter::new(Vec::new(), &summary.header).expect("header");
     for (t, k, v) in &frames {
-        w.frame(*t, k, v).expect("frame");
+        w.frame(*t, k, v.as_deref()).expect("frame");
     }
-    let (again, n, len, digest) = w.finish().expect("trailer");
+    let (again, written) = w.finish().expect("trailer");
     assert_eq!(again, data, "an accepted backup is the writer's own output");
     assert_eq!(
-        (n, len, digest),
+        (written.frames, written.bytes, written.digest),
         (summary.frames, summary.bytes, summary.digest)
     );
+}
+
+/// BLAKE3 over every row a backup holds (every table with an id below
+/// `backup::BACKED_UP`), as the store's latest commit has them: two stores with equal
+/// digests hold equal data, whatever their ids.
+pub fn backed_up_digest(store: &crate::Store) -> crate::Result<[u8; 32]> {
+    digest_rows(&store.begin_read()?)
+}
+
+/// [`backed_up_digest`] of a store file that is not open (read without opening it as a
+/// store, so nothing is written, not even the epoch an open bumps).
+pub fn backed_up_digest_of_file(path: impl AsRef<std::path::Path>) -> crate::Result<[u8; 32]> {
+    let db = redb::Builder::new()
+        .open_read_only(path.as_ref())
+        .map_err(crate::Error::from)?;
+    let read = redb::ReadableDatabase::begin_read(&db)?;
+    digest_rows(&read)
+}
+
+fn digest_rows(read: &redb::ReadTransaction) -> crate::Result<[u8; 32]> {
+    let mut h = blake3::Hasher::new();
+    for id in 0..crate::backup::BACKED_UP {
+        h.update(&id.to_le_bytes());
+        crate::redo::for_each_row(read, id, &mut |k, v| {
+            h.update(&(k.len() as u64).to_le_bytes());
+            h.update(k);
+            h.update(&(v.len() as u64).to_le_bytes());
+            h.update(v);
+            Ok(())
+        })?;
+    }
+    Ok(*h.finalize().as_bytes())
 }

@@ -45,7 +45,10 @@ pub use audit::{
     Audit, AuditEntry, AuditEvent, AuditPage, AuditQuery, AuditReceipt, Checkpoint,
     ConsistencyProof, Cursor, Hash, InclusionProof, Order, VerifyReport,
 };
-pub use backup::{BackupInfo, Backups};
+pub use backup::{
+    BackupInfo, BackupKey, BackupKind, BackupOptions, BackupRecord, BackupResult, Backups,
+    Retention, Schedule, ScheduleHandle,
+};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use dead_letters::{
     Claimed, DeadLetter, DeadLetters, DlqCounts, DlqFilter, DlqQuery, DlqState, Jitter,

@@ -51,7 +51,7 @@ const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
 const LOG_HEADER: usize = 8 + 16;
 
 /// Every table a batch may write, by id (the position). Append only.
-pub(crate) const TABLES: [&str; 16] = [
+pub(crate) const TABLES: [&str; 19] = [
     "audit.entries",
     "audit.nodes",
     "audit.by_tenant",
@@ -68,6 +68,9 @@ pub(crate) const TABLES: [&str; 16] = [
     "dlq.counts",
     "dlq.meta",
     "idem.meta",
+    "backup.changes",
+    "backup.catalog",
+    "backup.meta",
 ];
 
 fn table_id(name: &str) -> Result<u16> {
@@ -82,7 +85,7 @@ fn table_id(name: &str) -> Result<u16> {
 /// the table with id `$id`: the one place that maps ids to tables.
 macro_rules! with_table {
     ($id:expr, $f:ident($($arg:expr),*)) => {{
-        use crate::{audit, dead_letters, idempotency, kv, logs};
+        use crate::{audit, backup, dead_letters, idempotency, kv, logs};
         match $id {
             0 => $f($($arg,)* audit::tables::ENTRIES),
             1 => $f($($arg,)* audit::tables::NODES),
@@ -100,6 +103,9 @@ macro_rules! with_table {
             13 => $f($($arg,)* dead_letters::tables::COUNTS),
             14 => $f($($arg,)* dead_letters::tables::META),
             15 => $f($($arg,)* idempotency::tables::META),
+            16 => $f($($arg,)* backup::journal::CHANGES),
+            17 => $f($($arg,)* backup::catalog::CATALOG),
+            18 => $f($($arg,)* backup::journal::META),
             other => Err(Error::Corrupted(format!("no table has id {other}"))),
         }
     }};
@@ -130,24 +136,63 @@ fn apply_to<K: Key + 'static, V: Value + 'static>(
     Ok(())
 }
 
-/// Rows as key and value bytes.
-pub(crate) type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+/// Row changes as key bytes and the new value's bytes (`None`: the row is deleted).
+pub(crate) type RowOps = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-/// Inserts rows (key and value bytes) into the table with id `id`, opening it once.
-pub(crate) fn put_rows(txn: &WriteTransaction, id: u16, rows: &Rows) -> Result<()> {
-    with_table!(id, put_rows_to(txn, rows))
+/// Applies row changes to the table with id `id`, opening it once.
+pub(crate) fn apply_rows(txn: &WriteTransaction, id: u16, rows: &RowOps) -> Result<()> {
+    with_table!(id, apply_rows_to(txn, rows))
 }
 
-fn put_rows_to<K: Key + 'static, V: Value + 'static>(
+fn apply_rows_to<K: Key + 'static, V: Value + 'static>(
     txn: &WriteTransaction,
-    rows: &Rows,
+    rows: &RowOps,
     def: TableDefinition<K, V>,
 ) -> Result<()> {
     let mut t = txn.open_table(def)?;
     for (k, v) in rows {
-        t.insert(K::from_bytes(k), V::from_bytes(v))?;
+        match v {
+            Some(v) => {
+                t.insert(K::from_bytes(k), V::from_bytes(v))?;
+            }
+            None => {
+                t.remove(K::from_bytes(k))?;
+            }
+        }
     }
     Ok(())
+}
+
+/// The value bytes of row `key` of the table with id `id`, as `read` sees it.
+pub(crate) fn get_row(
+    read: &redb::ReadTransaction,
+    id: u16,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    with_table!(id, get_row_of(read, key))
+}
+
+fn get_row_of<K: Key + 'static, V: Value + 'static>(
+    read: &redb::ReadTransaction,
+    key: &[u8],
+    def: TableDefinition<K, V>,
+) -> Result<Option<Vec<u8>>> {
+    let t = read.open_table(def)?;
+    let v = t.get(K::from_bytes(key))?;
+    Ok(v.map(|v| V::as_bytes(&v.value()).as_ref().to_vec()))
+}
+
+/// The bytes the rows of the table with id `id` hold (redb's count of stored bytes).
+pub(crate) fn stored_bytes(read: &redb::ReadTransaction, id: u16) -> Result<u64> {
+    with_table!(id, stored_bytes_of(read))
+}
+
+fn stored_bytes_of<K: Key + 'static, V: Value + 'static>(
+    read: &redb::ReadTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<u64> {
+    use redb::ReadableTableMetadata;
+    Ok(read.open_table(def)?.stats()?.stored_bytes())
 }
 
 /// Receives one row's key and value bytes.
@@ -194,6 +239,22 @@ impl RedoBuf {
 
     pub(crate) fn take(&self) -> Vec<u8> {
         std::mem::take(&mut self.ops.borrow_mut())
+    }
+
+    /// Calls `f` with the table id and key of every change recorded so far, in order.
+    pub(crate) fn for_each_key(&self, mut f: impl FnMut(u16, &[u8])) {
+        let b = self.ops.borrow();
+        let mut at = 0;
+        // Records are written by `push` alone, so their lengths are always in bounds.
+        while at + 7 <= b.len() {
+            let id = u16::from_le_bytes([b[at], b[at + 1]]);
+            let klen = u32::from_le_bytes([b[at + 3], b[at + 4], b[at + 5], b[at + 6]]) as usize;
+            let key = &b[at + 7..at + 7 + klen];
+            let v = at + 7 + klen;
+            let vlen = u32::from_le_bytes([b[v], b[v + 1], b[v + 2], b[v + 3]]) as usize;
+            f(id, key);
+            at = v + 4 + vlen;
+        }
     }
 }
 

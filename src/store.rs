@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) path: PathBuf,
     /// Derived from `Options::audit_key`; the raw key is not kept.
     pub(crate) mac_key: Option<[u8; 32]>,
+    /// Held while a cataloged backup runs: one at a time per store.
+    pub(crate) backup_running: parking_lot::Mutex<()>,
 }
 
 /// An open hardstore file. Cheap to clone; clones share one writer and one file.
@@ -185,6 +187,7 @@ impl Store {
                 audit: AuditState::load(&read)?,
                 logs: RingState::load(&read, opts.log_capacity)?,
                 dlq: DlqConfig::from_options(&opts)?,
+                changes: crate::backup::journal::next_change(&read)?,
             }
         };
         let over_capacity = state.logs.next - state.logs.head > opts.log_capacity;
@@ -209,6 +212,7 @@ impl Store {
                 path,
                 mac_key,
                 flights,
+                backup_running: parking_lot::Mutex::new(()),
             }),
         };
         if over_capacity {
@@ -243,7 +247,8 @@ impl Store {
         crate::restore_points::RestorePoints::new(self)
     }
 
-    /// Full backups (see [`crate::backup`]).
+    /// Backups: full, incremental and differential, the catalog, retention and the
+    /// schedule (see [`crate::backup`]).
     pub fn backups(&self) -> crate::backup::Backups<'_> {
         crate::backup::Backups::new(self)
     }
@@ -442,6 +447,7 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
     crate::kv::create_tables(txn)?;
     dead_letters::create_tables(txn)?;
     crate::restore_points::create_tables(txn)?;
+    crate::backup::create_tables(txn)?;
     Ok(())
 }
 

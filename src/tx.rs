@@ -78,6 +78,24 @@ impl<'a> WriteTx<'a> {
         self.txn
     }
 
+    /// Opens a table whose changes go to the redo log (a module's own tables).
+    pub(crate) fn tracked<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: redb::TableDefinition<K, V>,
+    ) -> Result<crate::redo::Tracked<'a, K, V>> {
+        crate::redo::Tracked::open(self.txn, def, self.redo)
+    }
+
+    /// Runs `f` with the transaction and its redo buffer.
+    pub(crate) fn with_txn<R>(&self, f: impl FnOnce(&'a WriteTransaction, &'a RedoBuf) -> R) -> R {
+        f(self.txn, self.redo)
+    }
+
+    /// The next change-journal number (`None`: change tracking is off).
+    pub(crate) fn changes_mut(&mut self) -> &mut Option<u64> {
+        &mut self.state.changes
+    }
+
     pub(crate) fn flights(&self) -> &'a Arc<Flights> {
         self.flights
     }
@@ -93,6 +111,12 @@ impl<'a> WriteTx<'a> {
     pub(crate) fn finish(&mut self) -> Result<()> {
         if let Some(dlq) = &mut self.dlq {
             dlq.flush_counts()?;
+        }
+        // Last: the journal row lists every change above.
+        if let Some(n) = self.state.changes {
+            if crate::backup::journal::record(self.txn, self.redo, n)? {
+                self.state.changes = Some(n + 1);
+            }
         }
         Ok(())
     }

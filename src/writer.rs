@@ -53,6 +53,8 @@ pub(crate) struct WriterState {
     pub(crate) logs: RingState,
     /// Dead-letter settings (not derived from tables, but every write closure needs them).
     pub(crate) dlq: DlqConfig,
+    /// The next change-journal number, while backups track changes (`backup::journal`).
+    pub(crate) changes: Option<u64>,
 }
 
 enum SlotState {

@@ -1,16 +1,22 @@
-//! The backup file format (version 1).
+//! The backup file format (version 2).
 //!
 //! ```text
 //! header   magic "HSBACKUP" | version u16 | kind u8 | reserved u8 | store id [16]
-//!          | created u64 | audit size u64 | audit root [32] | CRC32 of the above u32
-//! frame    tag 1 | table id u16 | key length u32 | value length u32 | key | value
-//!          | CRC32 of the frame's bytes before it u32
+//!          | backup id u64 | base id u64 | base digest [32] | created u64
+//!          | covered from u64 | covered to u64 | audit size u64 | audit root [32]
+//!          | CRC32 of the above u32
+//! frame    tag (1 put, 2 delete) | table id u16 | key length u32 | value length u32
+//!          | key | value | CRC32 of the frame's bytes before it u32
 //! trailer  tag 0xFF | frames u64 | bytes before the trailer u64
 //!          | BLAKE3 of every byte before the trailer [32] | CRC32 of the above u32
 //! ```
 //!
 //! All integers little-endian. Table ids are the redo log's (`redo::TABLES`): the same
-//! append-only list names a table in both files. The file ends exactly after the
+//! append-only list names a table in both files. A delete carries no value. Kind 1 is a
+//! full backup (puts only, no base), 2 incremental and 3 differential (puts and deletes
+//! on top of the base, named by its id and digest). "Covered" is the change journal's
+//! range: a backup holds every change numbered below `covered to`, and an incremental or
+//! differential the changes from `covered from` on. The file ends exactly after the
 //! trailer.
 //!
 //! Invariants: a reader hands out a frame only after its CRC matched, and reports the
@@ -22,9 +28,10 @@ use std::io::{Read, Write};
 use crate::error::{Error, Result};
 
 pub(crate) const MAGIC: &[u8; 8] = b"HSBACKUP";
-pub(crate) const VERSION: u16 = 1;
-const HEADER_LEN: usize = 8 + 2 + 1 + 1 + 16 + 8 + 8 + 32;
-const FRAME: u8 = 1;
+pub(crate) const VERSION: u16 = 2;
+const HEADER_LEN: usize = 8 + 2 + 1 + 1 + 16 + 8 + 8 + 32 + 8 + 8 + 8 + 8 + 32;
+const PUT: u8 = 1;
+const DEL: u8 = 2;
 const TRAILER: u8 = 0xFF;
 /// Longest key or value a frame may carry (a log chunk or a payload is far smaller).
 const MAX_FIELD: u32 = 64 << 20;
@@ -34,9 +41,102 @@ const MAX_FIELD: u32 = 64 << 20;
 pub(crate) struct Header {
     pub(crate) kind: u8,
     pub(crate) store_id: [u8; 16],
+    pub(crate) backup_id: u64,
+    /// 0 (and a zero digest) for a full backup.
+    pub(crate) base_id: u64,
+    pub(crate) base_digest: [u8; 32],
     pub(crate) created: u64,
+    pub(crate) covered_from: u64,
+    pub(crate) covered_to: u64,
     pub(crate) audit_size: u64,
     pub(crate) audit_root: [u8; 32],
+}
+
+impl Header {
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(HEADER_LEN + 4);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.push(self.kind);
+        b.push(0);
+        b.extend_from_slice(&self.store_id);
+        b.extend_from_slice(&self.backup_id.to_le_bytes());
+        b.extend_from_slice(&self.base_id.to_le_bytes());
+        b.extend_from_slice(&self.base_digest);
+        b.extend_from_slice(&self.created.to_le_bytes());
+        b.extend_from_slice(&self.covered_from.to_le_bytes());
+        b.extend_from_slice(&self.covered_to.to_le_bytes());
+        b.extend_from_slice(&self.audit_size.to_le_bytes());
+        b.extend_from_slice(&self.audit_root);
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    fn decode(head: &[u8; HEADER_LEN + 4]) -> Result<Self> {
+        let bad = |what: String| Error::Corrupted(format!("backup file: {what}"));
+        if &head[..8] != MAGIC {
+            return Err(bad("not a hardstore backup (bad magic)".into()));
+        }
+        let crc = u32::from_le_bytes(head[HEADER_LEN..].try_into().unwrap_or_default());
+        if crc32fast::hash(&head[..HEADER_LEN]) != crc {
+            return Err(bad("the header's CRC does not match".into()));
+        }
+        let version = u16::from_le_bytes([head[8], head[9]]);
+        if version != VERSION {
+            return Err(bad(format!("format version {version} is not supported")));
+        }
+        if head[11] != 0 {
+            return Err(bad("the header's reserved byte is not zero".into()));
+        }
+        let mut at = 12;
+        let mut take = |n: usize| {
+            let s = &head[at..at + n];
+            at += n;
+            s
+        };
+        let mut store_id = [0; 16];
+        store_id.copy_from_slice(take(16));
+        let backup_id = u64_at(take(8), 0);
+        let base_id = u64_at(take(8), 0);
+        let mut base_digest = [0; 32];
+        base_digest.copy_from_slice(take(32));
+        let created = u64_at(take(8), 0);
+        let covered_from = u64_at(take(8), 0);
+        let covered_to = u64_at(take(8), 0);
+        let audit_size = u64_at(take(8), 0);
+        let mut audit_root = [0; 32];
+        audit_root.copy_from_slice(take(32));
+        let h = Header {
+            kind: head[10],
+            store_id,
+            backup_id,
+            base_id,
+            base_digest,
+            created,
+            covered_from,
+            covered_to,
+            audit_size,
+            audit_root,
+        };
+        match h.kind {
+            1 if h.base_id != 0 || h.base_digest != [0; 32] || h.covered_from != 0 => {
+                Err(bad("a full backup's header names a base".into()))
+            }
+            1..=3 if h.covered_from > h.covered_to => Err(bad(format!(
+                "the covered range {}..{} is reversed",
+                h.covered_from, h.covered_to
+            ))),
+            1..=3 => Ok(h),
+            k => Err(bad(format!("kind {k} is not a backup kind"))),
+        }
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
 }
 
 /// Writes a backup stream, hashing every byte.
@@ -45,22 +145,14 @@ pub(crate) struct FrameWriter<W: Write> {
     hasher: blake3::Hasher,
     bytes: u64,
     frames: u64,
+    /// Frames that were puts (the others are deletes).
+    puts: u64,
     buf: Vec<u8>,
 }
 
 impl<W: Write> FrameWriter<W> {
     pub(crate) fn new(mut out: W, h: &Header) -> Result<Self> {
-        let mut b = Vec::with_capacity(HEADER_LEN + 4);
-        b.extend_from_slice(MAGIC);
-        b.extend_from_slice(&VERSION.to_le_bytes());
-        b.push(h.kind);
-        b.push(0);
-        b.extend_from_slice(&h.store_id);
-        b.extend_from_slice(&h.created.to_le_bytes());
-        b.extend_from_slice(&h.audit_size.to_le_bytes());
-        b.extend_from_slice(&h.audit_root);
-        let crc = crc32fast::hash(&b);
-        b.extend_from_slice(&crc.to_le_bytes());
+        let b = h.encode();
         out.write_all(&b)?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&b);
@@ -69,12 +161,13 @@ impl<W: Write> FrameWriter<W> {
             hasher,
             bytes: b.len() as u64,
             frames: 0,
+            puts: 0,
             buf: Vec::new(),
         })
     }
 
-    /// Appends one row of table `table`.
-    pub(crate) fn frame(&mut self, table: u16, key: &[u8], value: &[u8]) -> Result<()> {
+    /// Appends one row of table `table`: its value, or `None` for a deleted row.
+    pub(crate) fn frame(&mut self, table: u16, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         let too_long = |what: &'static str, n: usize| Error::TooLong {
             field: what,
             len: n,
@@ -83,12 +176,16 @@ impl<W: Write> FrameWriter<W> {
         if key.len() > MAX_FIELD as usize {
             return Err(too_long("backup frame key", key.len()));
         }
+        let (tag, value) = match value {
+            Some(v) => (PUT, v),
+            None => (DEL, &[][..]),
+        };
         if value.len() > MAX_FIELD as usize {
             return Err(too_long("backup frame value", value.len()));
         }
         let b = &mut self.buf;
         b.clear();
-        b.push(FRAME);
+        b.push(tag);
         b.extend_from_slice(&table.to_le_bytes());
         b.extend_from_slice(&(key.len() as u32).to_le_bytes());
         b.extend_from_slice(&(value.len() as u32).to_le_bytes());
@@ -100,12 +197,12 @@ impl<W: Write> FrameWriter<W> {
         self.hasher.update(b);
         self.bytes += b.len() as u64;
         self.frames += 1;
+        self.puts += u64::from(tag == PUT);
         Ok(())
     }
 
-    /// Writes the trailer; returns the output, the frame count, the file's length and
-    /// its digest.
-    pub(crate) fn finish(mut self) -> Result<(W, u64, u64, [u8; 32])> {
+    /// Writes the trailer; returns the output and what was written.
+    pub(crate) fn finish(mut self) -> Result<(W, Written)> {
         let digest = *self.hasher.finalize().as_bytes();
         let mut b = Vec::with_capacity(1 + 16 + 32 + 4);
         b.push(TRAILER);
@@ -115,13 +212,31 @@ impl<W: Write> FrameWriter<W> {
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
         self.out.write_all(&b)?;
-        let len = self.bytes + b.len() as u64;
-        Ok((self.out, self.frames, len, digest))
+        let written = Written {
+            frames: self.frames,
+            puts: self.puts,
+            bytes: self.bytes + b.len() as u64,
+            digest,
+        };
+        Ok((self.out, written))
     }
 }
 
-/// Receives one frame: table id, key, value.
-pub(crate) type FrameFn<'f> = dyn FnMut(u16, &[u8], &[u8]) -> Result<()> + 'f;
+/// What a finished writer wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) frames: u64,
+    pub(crate) puts: u64,
+    /// The file's length.
+    pub(crate) bytes: u64,
+    pub(crate) digest: [u8; 32],
+}
+
+/// Receives one frame: table id, key, value (`None` for a delete).
+pub(crate) type FrameFn<'f> = dyn FnMut(u16, &[u8], Option<&[u8]>) -> Result<()> + 'f;
+
+/// Receives the header, once its CRC matched, before any frame.
+pub(crate) type HeaderFn<'f> = dyn FnMut(&Header) -> Result<()> + 'f;
 
 /// What a complete, verified read found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +250,11 @@ pub(crate) struct Summary {
 /// Reads a backup stream, calling `frame` with each row whose CRC matched. The caller
 /// must not trust what `frame` received until this returns `Ok`: only then did the
 /// trailer confirm the whole file.
-pub(crate) fn read(input: impl Read, frame: &mut FrameFn<'_>) -> Result<Summary> {
+pub(crate) fn read(
+    input: impl Read,
+    on_header: &mut HeaderFn<'_>,
+    frame: &mut FrameFn<'_>,
+) -> Result<Summary> {
     let mut r = Hashing {
         input,
         hasher: blake3::Hasher::new(),
@@ -144,34 +263,8 @@ pub(crate) fn read(input: impl Read, frame: &mut FrameFn<'_>) -> Result<Summary>
     let bad = |what: String| Error::Corrupted(format!("backup file: {what}"));
     let mut head = [0u8; HEADER_LEN + 4];
     r.fill(&mut head, "the header")?;
-    if &head[..8] != MAGIC {
-        return Err(bad("not a hardstore backup (bad magic)".into()));
-    }
-    let crc = u32::from_le_bytes(head[HEADER_LEN..].try_into().unwrap_or_default());
-    if crc32fast::hash(&head[..HEADER_LEN]) != crc {
-        return Err(bad("the header's CRC does not match".into()));
-    }
-    let version = u16::from_le_bytes([head[8], head[9]]);
-    if version != VERSION {
-        return Err(bad(format!("format version {version} is not supported")));
-    }
-    let u64_at = |b: &[u8], at: usize| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b[at..at + 8]);
-        u64::from_le_bytes(a)
-    };
-    let mut header = Header {
-        kind: head[10],
-        store_id: [0; 16],
-        created: u64_at(&head, 28),
-        audit_size: u64_at(&head, 36),
-        audit_root: [0; 32],
-    };
-    header.store_id.copy_from_slice(&head[12..28]);
-    header.audit_root.copy_from_slice(&head[44..76]);
-    if head[11] != 0 {
-        return Err(bad("the header's reserved byte is not zero".into()));
-    }
+    let header = Header::decode(&head)?;
+    on_header(&header)?;
     let mut frames = 0u64;
     let mut body = Vec::new();
     loop {
@@ -180,13 +273,13 @@ pub(crate) fn read(input: impl Read, frame: &mut FrameFn<'_>) -> Result<Summary>
         let mut tag = [0u8; 1];
         r.fill(&mut tag, "a frame or the trailer")?;
         match tag[0] {
-            FRAME => {
+            PUT | DEL => {
                 let mut h = [0u8; 10];
                 r.fill(&mut h, "a frame header")?;
                 let table = u16::from_le_bytes([h[0], h[1]]);
                 let klen = u32::from_le_bytes([h[2], h[3], h[4], h[5]]);
                 let vlen = u32::from_le_bytes([h[6], h[7], h[8], h[9]]);
-                if klen > MAX_FIELD || vlen > MAX_FIELD {
+                if klen > MAX_FIELD || vlen > MAX_FIELD || (tag[0] == DEL && vlen != 0) {
                     return Err(bad(format!("frame {frames} at byte {before} is too long")));
                 }
                 body.clear();
@@ -203,10 +296,16 @@ pub(crate) fn read(input: impl Read, frame: &mut FrameFn<'_>) -> Result<Summary>
                         "frame {frames} at byte {before}: CRC does not match"
                     )));
                 }
-                if usize::from(table) >= crate::redo::TABLES.len() {
+                if table >= super::BACKED_UP {
                     return Err(bad(format!("frame {frames} names table id {table}")));
                 }
-                frame(table, &body[..klen as usize], &body[klen as usize..n])?;
+                if tag[0] == DEL && header.kind == 1 {
+                    return Err(bad(format!(
+                        "frame {frames} deletes a row in a full backup"
+                    )));
+                }
+                let value = (tag[0] == PUT).then(|| &body[klen as usize..n]);
+                frame(table, &body[..klen as usize], value)?;
                 frames += 1;
             }
             TRAILER => {
@@ -277,38 +376,47 @@ impl<R: Read> Hashing<R> {
 mod tests {
     use super::*;
 
-    fn sample() -> Vec<u8> {
+    pub(crate) fn sample() -> Vec<u8> {
         let h = Header {
-            kind: 1,
+            kind: 2,
             store_id: [7; 16],
+            backup_id: 2,
+            base_id: 1,
+            base_digest: [5; 32],
             created: 42,
+            covered_from: 10,
+            covered_to: 12,
             audit_size: 3,
             audit_root: [9; 32],
         };
         let mut w = FrameWriter::new(Vec::new(), &h).unwrap();
-        w.frame(7, b"ns\0k", b"v").unwrap();
-        w.frame(0, &1u64.to_le_bytes(), b"entry").unwrap();
+        w.frame(7, b"ns\0k", Some(b"v")).unwrap();
+        w.frame(7, b"ns\0gone", None).unwrap();
+        w.frame(0, &1u64.to_le_bytes(), Some(b"entry")).unwrap();
         w.finish().unwrap().0
     }
 
     #[test]
     fn every_flipped_bit_and_every_cut_is_refused() {
         let good = sample();
-        let s = read(&good[..], &mut |_, _, _| Ok(())).unwrap();
-        assert_eq!((s.frames, s.bytes), (2, good.len() as u64));
+        let s = read(&good[..], &mut |_| Ok(()), &mut |_, _, _| Ok(())).unwrap();
+        assert_eq!((s.frames, s.bytes), (3, good.len() as u64));
         for bit in 0..good.len() * 8 {
             let mut b = good.clone();
             b[bit / 8] ^= 1 << (bit % 8);
-            assert!(read(&b[..], &mut |_, _, _| Ok(())).is_err(), "bit {bit}");
+            assert!(
+                read(&b[..], &mut |_| Ok(()), &mut |_, _, _| Ok(())).is_err(),
+                "bit {bit}"
+            );
         }
         for cut in 0..good.len() {
             assert!(
-                read(&good[..cut], &mut |_, _, _| Ok(())).is_err(),
+                read(&good[..cut], &mut |_| Ok(()), &mut |_, _, _| Ok(())).is_err(),
                 "cut {cut}"
             );
         }
         let mut longer = good.clone();
         longer.push(0);
-        assert!(read(&longer[..], &mut |_, _, _| Ok(())).is_err());
+        assert!(read(&longer[..], &mut |_| Ok(()), &mut |_, _, _| Ok(())).is_err());
     }
 }

@@ -1,74 +1,149 @@
-//! Full backups: a consistent online snapshot of every area, written to one
-//! self-verifying file, and restored into a new store file.
+//! Backups: full, incremental and differential files of every area, self-verifying,
+//! optionally encrypted, cataloged in the store, pruned by retention, run on a schedule.
 //!
-//! - [`Backups::full`] reads every table of the audit log, the log ring, idempotency
-//!   keys, app state and dead letters from one read snapshot (writers keep going: a read
-//!   transaction never blocks them) and writes each row as a frame (see `format.rs`). The
-//!   file is written as `<path>.partial`, synced, and renamed only when complete, so a
-//!   killed backup is never taken for a finished one.
-//! - [`verify`] reads a file end to end without restoring it: a flipped bit, a cut, or
-//!   bytes appended are reported as [`Error::Corrupted`] naming what failed.
-//! - [`restore`] writes a new store from a backup, again through `<path>.partial`. The
-//!   new store gets its own id (it is another store from then on, and no redo log of the
-//!   source can ever apply to it); its audit log has the backup's size and root, which is
-//!   checked before the file is renamed into place.
+//! - A **full** backup holds every row of the audit log, the log ring, idempotency keys,
+//!   app state and dead letters, read from one snapshot (a read transaction never blocks
+//!   writers). An **incremental** holds the rows changed since the previous backup of any
+//!   kind, a **differential** those changed since the last full, as puts and deletes. The
+//!   change journal (`journal.rs`) says which rows changed: from the first cataloged full
+//!   on, every batch lists the keys it touched, in the same commit.
+//! - Every file is written as `<path>.partial`, synced, and renamed only when complete,
+//!   so a killed backup is never taken for a finished one. See `format.rs` for the layout
+//!   (a CRC32 per frame, a BLAKE3 digest in the trailer) and `crypto.rs` for the optional
+//!   AES-256-GCM sealing.
+//! - [`Backups::run`] writes into a folder and catalogs the run ([`BackupRecord`]);
+//!   [`Backups::full`] writes one standalone file outside the catalog.
+//! - [`verify_chain`] checks files (and their order) without restoring; [`restore_chain`]
+//!   writes a new store equal to the source as of the chain's last backup, and checks its
+//!   audit root before renaming it into place. The new store gets its own id (no redo log
+//!   of the source can ever apply to it).
 //!
-//! Restore points are not part of a backup: they are redb savepoints of the source file.
+//! Restore points, the change journal and the catalog are not part of a backup: they
+//! describe the source file, not the data.
 
+pub(crate) mod catalog;
+mod chain;
+pub(crate) mod crypto;
+mod file;
 pub(crate) mod format;
+pub(crate) mod journal;
+mod retention;
+mod schedule;
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use catalog::{BackupKind, BackupRecord, BackupResult};
+pub use chain::{restore_chain, verify_chain};
+pub use crypto::BackupKey;
+pub use retention::Retention;
+pub use schedule::{Schedule, ScheduleHandle};
 
 use crate::audit::Hash;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::options::Durability;
 use crate::store::{Store, StoreId};
 
-/// Most row bytes a restore holds before inserting them.
-const RESTORE_BATCH: usize = 16 << 20;
+/// Tables with ids below this are backed up (the redo log's ids, `redo::TABLES`); the
+/// backup module's own tables come after.
+pub(crate) const BACKED_UP: u16 = 16;
 
-/// The kind written in a full backup's header.
-const KIND_FULL: u8 = 1;
+/// Called with (bytes done, bytes total) while a backup is written. The total is an
+/// estimate taken before the copy (redb's count of stored bytes); the last call has
+/// `done == total`.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// How a backup is written.
+#[derive(Clone, Default)]
+pub struct BackupOptions {
+    /// Encrypt the file with this key (AES-256-GCM).
+    pub key: Option<BackupKey>,
+    /// Progress reports while the file is written.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for BackupOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupOptions")
+            .field("key", &self.key)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
 
 /// What a verified backup file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
+    /// Full, incremental or differential.
+    pub kind: BackupKind,
     /// The id of the store it was taken from.
     pub store_id: StoreId,
+    /// Its catalog id (0 for a standalone full backup).
+    pub backup_id: u64,
+    /// The catalog id of the backup it builds on (`None` for a full one).
+    pub base_id: Option<u64>,
+    /// That backup's digest.
+    pub base_digest: Option<Hash>,
     /// When the snapshot was taken (the source store's clock).
     pub created: Timestamp,
+    /// The change numbers it holds: `covered_from..covered_to`.
+    pub covered_from: u64,
+    /// See `covered_from`.
+    pub covered_to: u64,
     /// The audit log's size in the snapshot.
     pub audit_size: u64,
     /// The audit log's root at that size.
     pub audit_root: Hash,
-    /// Rows written (one frame each).
+    /// Frames (rows put or deleted).
     pub frames: u64,
-    /// The file's length in bytes.
+    /// The plain stream's length in bytes (the file's, unless encrypted).
     pub bytes: u64,
-    /// BLAKE3 of the file before its trailer (as the trailer records it).
+    /// BLAKE3 of the plain stream before its trailer (as the trailer records it).
     pub digest: Hash,
+    /// The id of the key it is encrypted with.
+    pub key_id: Option<u32>,
 }
 
 impl BackupInfo {
-    fn from_summary(s: format::Summary) -> Result<Self> {
-        if s.header.kind != KIND_FULL {
-            return Err(Error::Corrupted(format!(
-                "backup file: kind {} is not a full backup",
-                s.header.kind
-            )));
-        }
+    fn from_summary(s: format::Summary, key_id: Option<u32>) -> Result<Self> {
+        let h = s.header;
+        let kind = BackupKind::from_code(h.kind)?;
+        let full = kind == BackupKind::Full;
         Ok(Self {
-            store_id: StoreId(s.header.store_id),
-            created: s.header.created,
-            audit_size: s.header.audit_size,
-            audit_root: s.header.audit_root,
+            kind,
+            store_id: StoreId(h.store_id),
+            backup_id: h.backup_id,
+            base_id: (!full).then_some(h.base_id),
+            base_digest: (!full).then_some(h.base_digest),
+            created: h.created,
+            covered_from: h.covered_from,
+            covered_to: h.covered_to,
+            audit_size: h.audit_size,
+            audit_root: h.audit_root,
             frames: s.frames,
             bytes: s.bytes,
             digest: s.digest,
+            key_id,
         })
     }
+}
+
+/// Share of successful runs over a window ([`Backups::success_rate`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SuccessRate {
+    /// Runs that ended `Ok`.
+    pub ok: u64,
+    /// Runs that failed or were interrupted.
+    pub failed: u64,
+    /// `ok / (ok + failed)`, 1.0 when there were none.
+    pub rate: f64,
+}
+
+pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
+    journal::create_tables(txn)?;
+    txn.open_table(catalog::CATALOG)?;
+    Ok(())
 }
 
 /// Backups of one store.
@@ -81,141 +156,273 @@ impl<'s> Backups<'s> {
         Self { store }
     }
 
-    /// Writes a full backup of the store, as of one snapshot, to `path` (which must not
-    /// exist). Writers are not blocked while it runs.
+    /// Writes a standalone full backup, as of one snapshot, to `path` (which must not
+    /// exist), outside the catalog. Writers are not blocked while it runs.
     pub fn full(&self, path: impl AsRef<Path>) -> Result<BackupInfo> {
-        let path = path.as_ref();
-        refuse_existing(path, "a backup")?;
+        self.full_with(path, &BackupOptions::default())
+    }
+
+    /// [`Backups::full`] with a key and a progress callback.
+    pub fn full_with(&self, path: impl AsRef<Path>, opts: &BackupOptions) -> Result<BackupInfo> {
         let read = self.store.begin_read()?;
-        let audit = crate::audit::tables::AuditState::load(&read)?.frontier;
-        let header = format::Header {
-            kind: KIND_FULL,
-            store_id: self.store.id().0,
-            created: self.store.clock_now(),
-            audit_size: audit.size,
-            audit_root: audit.root(),
-        };
-        let tmp = partial(path);
-        let written = (|| {
-            let file = File::create(&tmp)?;
-            let mut w = format::FrameWriter::new(BufWriter::with_capacity(1 << 20, file), &header)?;
-            for id in 0..crate::redo::TABLES.len() as u16 {
-                crate::redo::for_each_row(&read, id, &mut |k, v| w.frame(id, k, v))?;
-            }
-            let (out, frames, bytes, digest) = w.finish()?;
-            let file = out.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-            file.sync_all()?;
-            Ok::<_, Error>((frames, bytes, digest))
-        })();
-        let (frames, bytes, digest) = match written {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        std::fs::rename(&tmp, path)?;
-        sync_dir(path)?;
+        let header = self.header(&read, BackupKind::Full, 0, None, 0)?;
+        let w = file::write(
+            &read,
+            &header,
+            &file::Rows::All,
+            path.as_ref(),
+            opts.key.as_ref(),
+            opts.progress.as_ref(),
+        )?;
         Ok(BackupInfo {
+            kind: BackupKind::Full,
             store_id: self.store.id(),
+            backup_id: 0,
+            base_id: None,
+            base_digest: None,
             created: header.created,
+            covered_from: 0,
+            covered_to: header.covered_to,
             audit_size: header.audit_size,
             audit_root: header.audit_root,
-            frames,
-            bytes,
-            digest,
+            frames: w.frames,
+            bytes: w.bytes,
+            digest: w.digest,
+            key_id: opts.key.as_ref().map(BackupKey::id),
         })
+    }
+
+    fn header(
+        &self,
+        read: &redb::ReadTransaction,
+        kind: BackupKind,
+        id: u64,
+        base: Option<&BackupRecord>,
+        covered_to: u64,
+    ) -> Result<format::Header> {
+        let audit = crate::audit::tables::AuditState::load(read)?.frontier;
+        Ok(format::Header {
+            kind: kind.code(),
+            store_id: self.store.id().0,
+            backup_id: id,
+            base_id: base.map_or(0, |b| b.id),
+            base_digest: base.and_then(|b| b.digest).unwrap_or_default(),
+            created: self.store.clock_now(),
+            covered_from: base.map_or(0, |b| b.covered_to),
+            covered_to,
+            audit_size: audit.size,
+            audit_root: audit.root(),
+        })
+    }
+
+    /// Takes a backup of kind `kind` into `folder` (created if missing) and catalogs it.
+    ///
+    /// An incremental builds on the latest successful backup, a differential on the
+    /// latest successful full one; either is promoted to a full backup when there is no
+    /// such base, its file is gone, or the change journal no longer reaches back to it
+    /// (after a restore-point restore). The returned record says what was written. A
+    /// failed run is cataloged as failed, leaves no file, and its error is returned.
+    pub fn run(
+        &self,
+        kind: BackupKind,
+        folder: impl AsRef<Path>,
+        opts: &BackupOptions,
+    ) -> Result<BackupRecord> {
+        let folder = folder.as_ref().to_path_buf();
+        if folder.to_str().is_none() {
+            return Err(Error::InvalidArgument(
+                "the backup folder's path is not UTF-8".into(),
+            ));
+        }
+        let _one_at_a_time = self.store.inner.backup_running.lock();
+        std::fs::create_dir_all(&folder)?;
+        // A run still `Running` was cut off by a crash. Its file, even if it got as far
+        // as its final name, was never recorded as complete: it goes, before the run is
+        // marked interrupted (a crash in between leaves it `Running` for the next run).
+        for r in catalog::list(&self.store.begin_read()?)? {
+            if r.result == BackupResult::Running {
+                remove_if_present(r.path())?;
+                remove_if_present(&file::partial(r.path()))?;
+            }
+        }
+        let started = self.store.clock_now();
+        let key_id = opts.key.as_ref().map(BackupKey::id);
+        let tag = self.tag();
+        let mut rec = {
+            let (folder, tag) = (folder.clone(), tag.clone());
+            self.store.write(Durability::Durable, move |tx| {
+                catalog::begin_run(tx, kind, &folder, &tag, started, key_id)
+            })?
+        };
+        let outcome = self.write_run(&mut rec, &folder, &tag, opts);
+        rec.ended = Some(self.store.clock_now());
+        match &outcome {
+            Ok(()) => rec.result = BackupResult::Ok,
+            Err(e) => {
+                rec.result = BackupResult::Failed;
+                rec.error = Some(e.to_string());
+            }
+        }
+        let done = rec.clone();
+        self.store
+            .write(Durability::Durable, move |tx| catalog::put(tx, &done))?;
+        outcome?;
+        if rec.kind == BackupKind::Full {
+            // No later backup can build on anything older: its journal rows can go, a
+            // bounded batch at a time.
+            let below = rec.covered_to;
+            while self.store.write(Durability::Buffered, move |tx| {
+                tx.with_txn(|txn, redo| journal::prune(txn, redo, below))
+            })? {}
+        }
+        Ok(rec)
+    }
+
+    fn tag(&self) -> String {
+        self.store.id().0[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Writes the file of the run `rec` (begun by `catalog::begin_run`) and fills in
+    /// what it wrote.
+    fn write_run(
+        &self,
+        rec: &mut BackupRecord,
+        folder: &Path,
+        tag: &str,
+        opts: &BackupOptions,
+    ) -> Result<()> {
+        let read = self.store.begin_read()?;
+        let covered_to = journal::next_change(&read)?
+            .ok_or_else(|| Error::Storage("change tracking is off during a backup".into()))?;
+        let floor = journal::floor(&read)?.unwrap_or(u64::MAX);
+        let base = match rec.base {
+            Some(b) => catalog::get(&read, b)?.filter(|b| floor <= b.covered_to),
+            None => None,
+        };
+        if base.is_none() && rec.kind != BackupKind::Full {
+            // A restore-point restore reset the journal since the run began.
+            rec.kind = BackupKind::Full;
+            rec.base = None;
+            rec.file = catalog::file_name(folder, tag, rec.id, rec.kind)?;
+            let fixed = rec.clone();
+            self.store
+                .write(Durability::Durable, move |tx| catalog::put(tx, &fixed))?;
+        }
+        let rows = match &base {
+            Some(b) => file::Rows::Touched(journal::touched(&read, b.covered_to, covered_to)?),
+            None => file::Rows::All,
+        };
+        let header = self.header(&read, rec.kind, rec.id, base.as_ref(), covered_to)?;
+        let w = file::write(
+            &read,
+            &header,
+            &rows,
+            rec.path(),
+            opts.key.as_ref(),
+            opts.progress.as_ref(),
+        )?;
+        rec.bytes = w.bytes;
+        rec.entries = w.frames;
+        rec.digest = Some(w.digest);
+        rec.covered_from = header.covered_from;
+        rec.covered_to = covered_to;
+        rec.audit_size = header.audit_size;
+        Ok(())
+    }
+
+    /// Every cataloged run, oldest first. A run left `Running` by a process that
+    /// stopped is reported as `Interrupted`.
+    pub fn list(&self) -> Result<Vec<BackupRecord>> {
+        let idle = self.store.inner.backup_running.try_lock();
+        let mut all = catalog::list(&self.store.begin_read()?)?;
+        if idle.is_some() {
+            for r in all.iter_mut().filter(|r| r.result == BackupResult::Running) {
+                r.result = BackupResult::Interrupted;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The cataloged run `id`.
+    pub fn get(&self, id: u64) -> Result<BackupRecord> {
+        self.list()?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::NotFound(format!("backup {id}")))
+    }
+
+    /// The files to restore backup `id`, in order: its full backup first, then each
+    /// backup built on the one before, ending with `id`.
+    pub fn chain(&self, id: u64) -> Result<Vec<PathBuf>> {
+        let all = self.list()?;
+        let mut out = Vec::new();
+        let mut next = Some(id);
+        while let Some(id) = next {
+            let r = all
+                .iter()
+                .find(|r| r.id == id)
+                .ok_or_else(|| Error::NotFound(format!("backup {id} (a link of the chain)")))?;
+            if r.result != BackupResult::Ok {
+                return Err(Error::InvalidArgument(format!(
+                    "backup {id} did not complete ({:?})",
+                    r.result
+                )));
+            }
+            out.push(r.path().to_path_buf());
+            next = r.base;
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Successful and failed runs among those started at or after `since`.
+    pub fn success_rate(&self, since: Timestamp) -> Result<SuccessRate> {
+        let (mut ok, mut failed) = (0, 0);
+        for r in self.list()?.iter().filter(|r| r.started >= since) {
+            match r.result {
+                BackupResult::Ok => ok += 1,
+                BackupResult::Failed | BackupResult::Interrupted => failed += 1,
+                BackupResult::Running => {}
+            }
+        }
+        let rate = if ok + failed == 0 {
+            1.0
+        } else {
+            ok as f64 / (ok + failed) as f64
+        };
+        Ok(SuccessRate { ok, failed, rate })
     }
 }
 
-/// Reads the backup at `path` end to end and checks every frame and the trailer.
-pub fn verify(path: impl AsRef<Path>) -> Result<BackupInfo> {
-    let file = File::open(path.as_ref())?;
-    BackupInfo::from_summary(format::read(
-        BufReader::with_capacity(1 << 20, file),
-        &mut |_, _, _| Ok(()),
-    )?)
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Writes a new store at `new_path` (which must not exist) holding the backup's state,
-/// and returns what the backup held. Nothing is left at `new_path` unless the whole
-/// file verified and the new store's audit root equals the backup's.
+/// Reads the backup at `path` end to end and checks every frame and the trailer. An
+/// encrypted backup needs [`verify_with`].
+pub fn verify(path: impl AsRef<Path>) -> Result<BackupInfo> {
+    verify_with(path, None)
+}
+
+/// [`verify`], decrypting with `key` when the file is encrypted.
+pub fn verify_with(path: impl AsRef<Path>, key: Option<&BackupKey>) -> Result<BackupInfo> {
+    let (s, key_id) = file::read(path.as_ref(), key, &mut |_| Ok(()), &mut |_, _, _| Ok(()))?;
+    BackupInfo::from_summary(s, key_id)
+}
+
+/// Writes a new store at `new_path` (which must not exist) from one full backup; see
+/// [`restore_chain`].
 pub fn restore(
     backup: impl AsRef<Path>,
     new_path: impl AsRef<Path>,
     opts: &crate::Options,
 ) -> Result<BackupInfo> {
-    let new_path = new_path.as_ref();
-    refuse_existing(new_path, "a restore")?;
-    let file = File::open(backup.as_ref())?;
-    let tmp = partial(new_path);
-    let _ = std::fs::remove_file(&tmp);
-    let done = (|| {
-        let db = redb::Database::create(&tmp).map_err(|e| Error::Storage(e.to_string()))?;
-        crate::store::init_store(&db, opts)?;
-        let txn = db.begin_write()?;
-        // Frames come grouped by table: rows are gathered and inserted a table at a time
-        // (at most RESTORE_BATCH bytes held), not one table open per row.
-        let mut pending: (u16, crate::redo::Rows, usize) = (0, Vec::new(), 0);
-        let summary = format::read(BufReader::with_capacity(1 << 20, file), &mut |t, k, v| {
-            if t != pending.0 || pending.2 >= RESTORE_BATCH {
-                crate::redo::put_rows(&txn, pending.0, &pending.1)?;
-                pending = (t, Vec::new(), 0);
-            }
-            pending.1.push((k.to_vec(), v.to_vec()));
-            pending.2 += k.len() + v.len();
-            Ok(())
-        })?;
-        crate::redo::put_rows(&txn, pending.0, &pending.1)?;
-        let info = BackupInfo::from_summary(summary)?;
-        txn.commit()?;
-        let read = redb::ReadableDatabase::begin_read(&db)?;
-        let audit = crate::audit::tables::AuditState::load(&read)?.frontier;
-        if audit.size != info.audit_size || audit.root() != info.audit_root {
-            return Err(Error::Corrupted(format!(
-                "restored audit log has {} entries and another root than the backup's {}",
-                audit.size, info.audit_size
-            )));
-        }
-        drop(read);
-        drop(db);
-        Ok(info)
-    })();
-    match done {
-        Ok(info) => {
-            std::fs::rename(&tmp, new_path)?;
-            sync_dir(new_path)?;
-            Ok(info)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-fn refuse_existing(path: &Path, what: &str) -> Result<()> {
-    if path.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; {what} writes a new file",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-fn partial(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".partial");
-    PathBuf::from(p)
-}
-
-/// Makes a rename durable: a file's name lives in its folder.
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    File::open(dir)?.sync_all()?;
-    Ok(())
+    restore_chain(&[backup.as_ref()], new_path, opts, None)
 }

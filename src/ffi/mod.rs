@@ -92,6 +92,8 @@ pub enum hardstore_result {
     /// A documented cap was reached (such as the number of restore points). Nothing
     /// changed.
     HARDSTORE_LIMIT_REACHED = 21,
+    /// A backup is encrypted and no key, or another key than its own, was given.
+    HARDSTORE_WRONG_KEY = 22,
 }
 
 use hardstore_result::*;
@@ -130,6 +132,7 @@ fn code_of(e: &Error) -> hardstore_result {
         Error::Panicked(_) => HARDSTORE_PANIC,
         Error::Fenced(_) => HARDSTORE_FENCED,
         Error::LimitReached { .. } => HARDSTORE_LIMIT_REACHED,
+        Error::WrongKey(_) => HARDSTORE_WRONG_KEY,
         Error::Io(_) => HARDSTORE_IO,
         Error::Storage(_) => HARDSTORE_STORAGE,
     }
@@ -302,6 +305,7 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
         19 => b"HARDSTORE_UNKNOWN_RECORD_VERSION\0",
         20 => b"HARDSTORE_FENCED\0",
         21 => b"HARDSTORE_LIMIT_REACHED\0",
+        22 => b"HARDSTORE_WRONG_KEY\0",
         _ => b"HARDSTORE_UNKNOWN_RESULT\0",
     };
     name.as_ptr() as *const c_char
@@ -333,7 +337,7 @@ mod tests {
 
     #[test]
     fn every_error_variant_has_a_distinct_named_code() {
-        for code in 0..=20u32 {
+        for code in 0..=22u32 {
             let name = unsafe { std::ffi::CStr::from_ptr(hardstore_result_name(code)) };
             assert_ne!(name.to_str().unwrap(), "HARDSTORE_UNKNOWN_RESULT", "{code}");
         }

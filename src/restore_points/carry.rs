@@ -4,7 +4,8 @@
 //! Kept: the audit log (entries, Merkle nodes and tenant index appended since the point),
 //! the log ring (chunks written or evicted since), counters that must only grow (the
 //! idempotency epoch, the next dead-letter id: reusing either could let a stale token or
-//! claim match a new holder), the store's metadata, and the restore points up to the one
+//! claim match a new holder), the store's metadata, the backup catalog (with change
+//! tracking reset, so the next backup is a full one), and the restore points up to the one
 //! restored (redb invalidates the later savepoints).
 //!
 //! Only rows that changed since the point are copied, so the cost follows the work done
@@ -25,8 +26,10 @@ pub(crate) fn carry_forward(
     target: u64,
     point_audit_size: u64,
     audit_size: u64,
+    next_change: Option<u64>,
 ) -> Result<()> {
     audit(txn, before, point_audit_size, audit_size)?;
+    crate::backup::journal::carry_after_restore(txn, before, next_change)?;
     logs(txn, before)?;
     copy_all(txn, before, crate::idempotency::tables::META)?;
     copy_all(txn, before, crate::dead_letters::tables::META)?;
@@ -42,7 +45,7 @@ pub(crate) fn carry_forward(
     Ok(())
 }
 
-fn copy_all<K: redb::Key + 'static, V: redb::Value + 'static>(
+pub(crate) fn copy_all<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &WriteTransaction,
     before: &ReadTransaction,
     def: TableDefinition<K, V>,

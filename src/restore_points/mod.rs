@@ -21,6 +21,7 @@
 //! number of points is capped by [`Options::max_restore_points`](crate::Options).
 
 mod carry;
+pub(crate) use carry::copy_all;
 mod digest;
 mod export;
 pub(crate) mod tables;
@@ -240,7 +241,14 @@ impl<'s> RestorePoints<'s> {
                     .map_err(|e| Error::NotFound(format!("restore point {id}'s savepoint: {e}")))?;
                 txn.restore_savepoint(&sp)
                     .map_err(|e| Error::Storage(format!("restoring savepoint {id}: {e}")))?;
-                carry::carry_forward(txn, before, id, point.audit_size, state.audit.frontier.size)
+                carry::carry_forward(
+                    txn,
+                    before,
+                    id,
+                    point.audit_size,
+                    state.audit.frontier.size,
+                    state.changes,
+                )
             },
             move |tx, ()| {
                 let receipt = tx.audit_append(&event)?;
