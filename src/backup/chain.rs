@@ -58,6 +58,57 @@ fn check_link(i: usize, prev: Option<&BackupInfo>, h: &Header) -> Result<()> {
     }
 }
 
+/// Reads link `i` of a chain (`prev` is the link before it) and applies its rows to
+/// `txn`. A thread reads, checks and decodes the file while this one writes the rows:
+/// frames come grouped by table, and are handed over a table at a time in batches of at
+/// most RESTORE_BATCH bytes.
+fn read_into(
+    txn: &redb::WriteTransaction,
+    path: &Path,
+    key: Option<&BackupKey>,
+    i: usize,
+    prev: Option<&BackupInfo>,
+) -> Result<(super::format::Summary, Option<u32>)> {
+    type Batch = (u16, crate::redo::RowOps);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut pending: (u16, crate::redo::RowOps, usize) = (0, Vec::new(), 0);
+            let stopped = || Error::Storage("the restore stopped writing rows".into());
+            let out = file::read(
+                path,
+                key,
+                &mut |h| check_link(i, prev, h),
+                &mut |t, k, v| {
+                    if t != pending.0 || pending.2 >= RESTORE_BATCH {
+                        let full = std::mem::replace(&mut pending, (t, Vec::new(), 0));
+                        tx.send((full.0, full.1)).map_err(|_| stopped())?;
+                    }
+                    pending.1.push((k.to_vec(), v.map(<[u8]>::to_vec)));
+                    pending.2 += k.len() + v.map_or(0, <[u8]>::len);
+                    Ok(())
+                },
+            )?;
+            tx.send((pending.0, pending.1)).map_err(|_| stopped())?;
+            Ok(out)
+        });
+        let mut applied = Ok(());
+        for (t, rows) in rx.iter() {
+            applied = crate::redo::apply_rows(txn, t, &rows);
+            if applied.is_err() {
+                break;
+            }
+        }
+        // Dropping the receiver (on a failed write) stops the reader at its next send.
+        drop(rx);
+        let read = reader
+            .join()
+            .map_err(|_| Error::Panicked("the backup reader thread panicked".into()))?;
+        applied?;
+        read
+    })
+}
+
 /// Reads every file of a chain (first the full backup) end to end without restoring:
 /// each file's frames and digest, and every link's base. Returns what each file holds.
 pub fn verify_chain<P: AsRef<Path>>(
@@ -118,24 +169,7 @@ pub fn restore_chain<P: AsRef<Path>>(
         let mut last: Option<BackupInfo> = None;
         for (i, path) in chain.iter().enumerate() {
             let prev = last.clone();
-            // Frames come grouped by table: rows are gathered and written a table at a
-            // time (at most RESTORE_BATCH bytes held), not one table open per row.
-            let mut pending: (u16, crate::redo::RowOps, usize) = (0, Vec::new(), 0);
-            let (s, key_id) = file::read(
-                path.as_ref(),
-                key,
-                &mut |h| check_link(i, prev.as_ref(), h),
-                &mut |t, k, v| {
-                    if t != pending.0 || pending.2 >= RESTORE_BATCH {
-                        crate::redo::apply_rows(&txn, pending.0, &pending.1)?;
-                        pending = (t, Vec::new(), 0);
-                    }
-                    pending.1.push((k.to_vec(), v.map(<[u8]>::to_vec)));
-                    pending.2 += k.len() + v.map_or(0, <[u8]>::len);
-                    Ok(())
-                },
-            )?;
-            crate::redo::apply_rows(&txn, pending.0, &pending.1)?;
+            let (s, key_id) = read_into(&txn, path.as_ref(), key, i, prev.as_ref())?;
             last = Some(BackupInfo::from_summary(s, key_id)?);
         }
         let info =

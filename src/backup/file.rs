@@ -51,6 +51,75 @@ impl Sink {
     }
 }
 
+/// Hands the stream's blocks to a thread that seals (when encrypting) and writes them,
+/// so reading the snapshot overlaps with the write path.
+struct Spool {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<Sink>>>,
+}
+
+impl Spool {
+    fn new(mut sink: Sink) -> Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let thread = std::thread::Builder::new()
+            .name("hardstore-backup-write".into())
+            .spawn(move || {
+                for block in rx {
+                    sink.write_all(&block)?;
+                }
+                Ok(sink)
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for every block to be written; returns the sink.
+    fn finish(mut self) -> Result<Sink> {
+        self.tx = None;
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<Sink> {
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => Ok(r?),
+            Some(Err(_)) => Err(Error::Panicked("the backup writer thread panicked".into())),
+            None => Err(Error::Storage("the backup writer thread is gone".into())),
+        }
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let sent = match &self.tx {
+            Some(tx) => tx.send(b.to_vec()).is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(b.len());
+        }
+        // The thread stopped: it failed; report its error.
+        self.tx = None;
+        Err(match self.join() {
+            Err(Error::Io(e)) => e,
+            Err(e) => std::io::Error::other(e.to_string()),
+            Ok(_) => std::io::Error::other("the backup writer thread stopped early"),
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        self.tx = None;
+        let _ = self.join();
+    }
+}
+
 /// Reports progress at most every this many bytes.
 const PROGRESS_EVERY: u64 = 1 << 20;
 
@@ -87,9 +156,9 @@ pub(crate) fn write(
             Some(k) => Sink::Sealed(Box::new(EncryptWriter::new(file, k)?)),
             None => Sink::Plain(file),
         };
-        let mut w = format::FrameWriter::new(sink, header)?;
+        let mut w = format::FrameWriter::new(Spool::new(sink)?, header)?;
         let (mut done, mut reported) = (0u64, 0u64);
-        let mut frame = |w: &mut format::FrameWriter<Sink>, id, k: &[u8], v: Option<&[u8]>| {
+        let mut frame = |w: &mut format::FrameWriter<Spool>, id, k: &[u8], v: Option<&[u8]>| {
             w.frame(id, k, v)?;
             done += (k.len() + v.map_or(0, <[u8]>::len)) as u64;
             if let Some(p) = progress {
@@ -113,8 +182,8 @@ pub(crate) fn write(
                 }
             }
         }
-        let (sink, written) = w.finish()?;
-        sink.into_file()?.sync_all()?;
+        let (spool, written) = w.finish()?;
+        spool.finish()?.into_file()?.sync_all()?;
         if let Some(p) = progress {
             p(done, done);
         }

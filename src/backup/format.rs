@@ -139,31 +139,44 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Frames are gathered into blocks of about this size before they are hashed and
+/// written: BLAKE3 hashes a large input several chunks at a time (SIMD), and the output
+/// gets few large writes.
+const BLOCK: usize = 1 << 20;
+
 /// Writes a backup stream, hashing every byte.
 pub(crate) struct FrameWriter<W: Write> {
     out: W,
     hasher: blake3::Hasher,
-    bytes: u64,
+    /// Bytes hashed and written so far (the block in `buf` excluded).
+    flushed: u64,
     frames: u64,
     /// Frames that were puts (the others are deletes).
     puts: u64,
+    /// The block being gathered.
     buf: Vec<u8>,
 }
 
 impl<W: Write> FrameWriter<W> {
-    pub(crate) fn new(mut out: W, h: &Header) -> Result<Self> {
-        let b = h.encode();
-        out.write_all(&b)?;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&b);
+    pub(crate) fn new(out: W, h: &Header) -> Result<Self> {
+        let mut buf = Vec::with_capacity(BLOCK + (1 << 16));
+        buf.extend_from_slice(&h.encode());
         Ok(Self {
             out,
-            hasher,
-            bytes: b.len() as u64,
+            hasher: blake3::Hasher::new(),
+            flushed: 0,
             frames: 0,
             puts: 0,
-            buf: Vec::new(),
+            buf,
         })
+    }
+
+    fn flush_block(&mut self) -> Result<()> {
+        self.hasher.update(&self.buf);
+        self.out.write_all(&self.buf)?;
+        self.flushed += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
     }
 
     /// Appends one row of table `table`: its value, or `None` for a deleted row.
@@ -184,30 +197,31 @@ impl<W: Write> FrameWriter<W> {
             return Err(too_long("backup frame value", value.len()));
         }
         let b = &mut self.buf;
-        b.clear();
+        let start = b.len();
         b.push(tag);
         b.extend_from_slice(&table.to_le_bytes());
         b.extend_from_slice(&(key.len() as u32).to_le_bytes());
         b.extend_from_slice(&(value.len() as u32).to_le_bytes());
         b.extend_from_slice(key);
         b.extend_from_slice(value);
-        let crc = crc32fast::hash(b);
+        let crc = crc32fast::hash(&b[start..]);
         b.extend_from_slice(&crc.to_le_bytes());
-        self.out.write_all(b)?;
-        self.hasher.update(b);
-        self.bytes += b.len() as u64;
         self.frames += 1;
         self.puts += u64::from(tag == PUT);
+        if self.buf.len() >= BLOCK {
+            self.flush_block()?;
+        }
         Ok(())
     }
 
     /// Writes the trailer; returns the output and what was written.
     pub(crate) fn finish(mut self) -> Result<(W, Written)> {
+        self.flush_block()?;
         let digest = *self.hasher.finalize().as_bytes();
         let mut b = Vec::with_capacity(1 + 16 + 32 + 4);
         b.push(TRAILER);
         b.extend_from_slice(&self.frames.to_le_bytes());
-        b.extend_from_slice(&self.bytes.to_le_bytes());
+        b.extend_from_slice(&self.flushed.to_le_bytes());
         b.extend_from_slice(&digest);
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
@@ -215,7 +229,7 @@ impl<W: Write> FrameWriter<W> {
         let written = Written {
             frames: self.frames,
             puts: self.puts,
-            bytes: self.bytes + b.len() as u64,
+            bytes: self.flushed + b.len() as u64,
             digest,
         };
         Ok((self.out, written))
@@ -258,6 +272,7 @@ pub(crate) fn read(
     let mut r = Hashing {
         input,
         hasher: blake3::Hasher::new(),
+        pending: Vec::with_capacity(BLOCK + (1 << 16)),
         bytes: 0,
     };
     let bad = |what: String| Error::Corrupted(format!("backup file: {what}"));
@@ -269,7 +284,6 @@ pub(crate) fn read(
     let mut body = Vec::new();
     loop {
         let before = r.bytes;
-        let digest_before = r.hasher.clone();
         let mut tag = [0u8; 1];
         r.fill(&mut tag, "a frame or the trailer")?;
         match tag[0] {
@@ -309,6 +323,7 @@ pub(crate) fn read(
                 frames += 1;
             }
             TRAILER => {
+                let digest = r.digest_before_last_byte();
                 let mut t = [0u8; 8 + 8 + 32 + 4];
                 r.fill(&mut t, "the trailer")?;
                 let mut c = crc32fast::Hasher::new();
@@ -324,7 +339,6 @@ pub(crate) fn read(
                         u64_at(&t, 8)
                     )));
                 }
-                let digest = *digest_before.finalize().as_bytes();
                 if t[16..48] != digest {
                     return Err(bad("the BLAKE3 digest does not match".into()));
                 }
@@ -348,14 +362,29 @@ pub(crate) fn read(
     }
 }
 
+/// Reads and hashes. Bytes read are hashed a block at a time (see `BLOCK`); `pending`
+/// holds those not hashed yet.
 struct Hashing<R> {
     input: R,
     hasher: blake3::Hasher,
+    pending: Vec<u8>,
     bytes: u64,
 }
 
 impl<R: Read> Hashing<R> {
+    /// The digest of every byte read but the last (the trailer's tag, just read).
+    fn digest_before_last_byte(&self) -> [u8; 32] {
+        let mut h = self.hasher.clone();
+        h.update(&self.pending[..self.pending.len().saturating_sub(1)]);
+        *h.finalize().as_bytes()
+    }
+
     fn fill(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        // Hashed before more is read, so the last byte read is always still pending.
+        if self.pending.len() >= BLOCK {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
         match self.input.read_exact(buf) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -366,7 +395,7 @@ impl<R: Read> Hashing<R> {
             }
             Err(e) => return Err(e.into()),
         }
-        self.hasher.update(buf);
+        self.pending.extend_from_slice(buf);
         self.bytes += buf.len() as u64;
         Ok(())
     }
