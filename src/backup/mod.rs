@@ -236,6 +236,9 @@ impl<'s> Backups<'s> {
         }
         let _one_at_a_time = self.store.inner.backup_running.lock();
         std::fs::create_dir_all(&folder)?;
+        // The catalog keeps absolute paths: a relative one would depend on the caller's
+        // working directory.
+        let folder = std::fs::canonicalize(&folder)?;
         // A run still `Running` was cut off by a crash. Its file, even if it got as far
         // as its final name, was never recorded as complete: it goes, before the run is
         // marked interrupted (a crash in between leaves it `Running` for the next run).

@@ -1,0 +1,473 @@
+//! `audit`, `logs`, `idem` and `dlq`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
+use hardstore::{AuditQuery, Error, Level, LogQuery, Result};
+use serde_json::json;
+
+use crate::{emit, hex, open};
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Entries of a tenant, newest first.
+    Query {
+        store: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recomputes every entry's hash and the Merkle tree; exit code 4 if one is bad.
+    Verify {
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An inclusion proof of entry SEQ in the tree of SIZE entries (default: all).
+    Prove {
+        store: PathBuf,
+        seq: u64,
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A checkpoint (size and root) to keep outside the store.
+    Checkpoint {
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tenant's entries as JSON Lines, oldest first, to stdout.
+    Export {
+        store: PathBuf,
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+pub(crate) fn audit(c: AuditCmd) -> Result<()> {
+    match c {
+        AuditCmd::Query {
+            store,
+            tenant,
+            actor,
+            action,
+            limit,
+            json,
+        } => {
+            let s = open(&store)?;
+            let mut q = AuditQuery::new(tenant).limit(limit);
+            if let Some(a) = actor {
+                q = q.actor(a);
+            }
+            if let Some(a) = action {
+                q = q.action(a);
+            }
+            let page = s.audit().query(&q)?;
+            emit(json, json!({ "entries": page.entries }), || {
+                for e in &page.entries {
+                    println!(
+                        "{:>8}  {}  {}  {}  {}  {}",
+                        e.seq, e.time, e.actor, e.action, e.resource, e.outcome
+                    );
+                }
+            });
+            s.close()
+        }
+        AuditCmd::Verify { store, json } => {
+            let s = open(&store)?;
+            let r = s.audit().verify()?;
+            let v = json!({
+                "size": r.size, "checked": r.checked, "root": hex(&r.root),
+                "first_bad_seq": r.first_bad_seq, "problem": r.problem,
+            });
+            emit(json, v, || match &r.first_bad_seq {
+                None => println!(
+                    "audit log ok: {} entries checked, root {}",
+                    r.checked,
+                    hex(&r.root)
+                ),
+                Some(seq) => println!(
+                    "audit log DAMAGED at entry {seq}: {}",
+                    r.problem.as_deref().unwrap_or("")
+                ),
+            });
+            s.close()?;
+            match r.first_bad_seq {
+                None => Ok(()),
+                Some(seq) => Err(Error::Corrupted(format!("audit entry {seq}"))),
+            }
+        }
+        AuditCmd::Prove {
+            store,
+            seq,
+            size,
+            json,
+        } => {
+            let s = open(&store)?;
+            let size = match size {
+                Some(n) => n,
+                None => s.audit().size()?,
+            };
+            let p = s.audit().inclusion_proof(seq, size)?;
+            let root = s.audit().root(size)?;
+            let leaf = s.audit().get(seq)?.leaf_hash()?;
+            p.verify(&leaf, &root)?;
+            let v = json!({
+                "seq": seq, "tree_size": size, "root": hex(&root), "leaf_hash": hex(&leaf),
+                "proof": p.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            });
+            emit(json, v, || {
+                println!("entry {seq} of {size}: leaf {}", hex(&leaf));
+                println!("root {}", hex(&root));
+                for h in &p.hashes {
+                    println!("  {}", hex(h));
+                }
+            });
+            s.close()
+        }
+        AuditCmd::Checkpoint { store, json } => {
+            let s = open(&store)?;
+            let c = s.audit().checkpoint()?;
+            let v = json!({
+                "store_id": c.store_id.to_string(), "size": c.size, "root": hex(&c.root),
+                "time_us": c.time, "signed": c.mac.is_some(), "bytes": hex(&c.to_bytes()),
+            });
+            emit(json, v, || println!("{}", hex(&c.to_bytes())));
+            s.close()
+        }
+        AuditCmd::Export { store, tenant } => {
+            let s = open(&store)?;
+            let q = AuditQuery::new(tenant).order(hardstore::audit::Order::OldestFirst);
+            let n = s.audit().export_jsonl(&q, std::io::stdout().lock())?;
+            eprintln!("{n} entries exported");
+            s.close()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum LogsCmd {
+    /// The last N entries, oldest of them first.
+    Tail {
+        store: PathBuf,
+        #[arg(short, default_value_t = 20)]
+        n: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Entries matching filters, newest first.
+    Query {
+        store: PathBuf,
+        /// trace, debug, info, warn, error or fatal: this level and above.
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Words that must appear in the message.
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts per level and per endpoint over the whole ring.
+    Stats {
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn level(s: &str) -> Result<Level> {
+    Level::ALL
+        .into_iter()
+        .find(|l| l.as_str() == s)
+        .ok_or_else(|| Error::InvalidArgument(format!("level {s:?}")))
+}
+
+fn print_logs(entries: &[hardstore::LogEntry]) {
+    for e in entries {
+        println!(
+            "{:>8}  {}  {:<5}  {}",
+            e.seq,
+            e.time,
+            e.level.as_str(),
+            e.message
+        );
+    }
+}
+
+pub(crate) fn logs(c: LogsCmd) -> Result<()> {
+    match c {
+        LogsCmd::Tail { store, n, json } => {
+            let s = open(&store)?;
+            let mut page = s.logs().query(&LogQuery::new().limit(n))?;
+            page.entries.reverse();
+            emit(json, json!({ "entries": page.entries }), || {
+                print_logs(&page.entries)
+            });
+            s.close()
+        }
+        LogsCmd::Query {
+            store,
+            level: lvl,
+            tenant,
+            endpoint,
+            text,
+            limit,
+            json,
+        } => {
+            let s = open(&store)?;
+            let mut q = LogQuery::new().limit(limit);
+            if let Some(l) = lvl {
+                q = q.min_level(level(&l)?);
+            }
+            if let Some(t) = tenant {
+                q = q.tenant(t);
+            }
+            if let Some(e) = endpoint {
+                q = q.endpoint(e);
+            }
+            if let Some(t) = text {
+                q = q.text(t);
+            }
+            let page = s.logs().query(&q)?;
+            emit(json, json!({ "entries": page.entries }), || {
+                print_logs(&page.entries)
+            });
+            s.close()
+        }
+        LogsCmd::Stats { store, json } => {
+            let s = open(&store)?;
+            let st = s.logs().stats(None, None)?;
+            let per_level: serde_json::Map<String, serde_json::Value> = Level::ALL
+                .iter()
+                .map(|l| (l.as_str().to_string(), json!(st.per_level[*l as usize])))
+                .collect();
+            let endpoints: Vec<_> = st
+                .endpoints
+                .iter()
+                .map(|e| {
+                    json!({"endpoint": e.endpoint, "count": e.count, "errors": e.errors,
+                           "mean_duration_us": e.mean_duration_us, "p95_duration_us": e.p95_duration_us})
+                })
+                .collect();
+            let v = json!({"total": st.total, "per_level": per_level,
+                           "error_rate": st.error_rate, "endpoints": endpoints});
+            emit(json, v, || {
+                println!(
+                    "{} entries, error rate {:.2}%",
+                    st.total,
+                    st.error_rate * 100.0
+                );
+                for l in Level::ALL {
+                    println!("  {:<5} {}", l.as_str(), st.per_level[l as usize]);
+                }
+                for e in &st.endpoints {
+                    println!(
+                        "  {}  {} requests, {} errors",
+                        e.endpoint, e.count, e.errors
+                    );
+                }
+            });
+            s.close()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum IdemCmd {
+    /// The state of key KEY of TENANT.
+    Get {
+        store: PathBuf,
+        tenant: String,
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes expired keys (at most LIMIT).
+    Purge {
+        store: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn idem(c: IdemCmd) -> Result<()> {
+    match c {
+        IdemCmd::Get {
+            store,
+            tenant,
+            key,
+            json,
+        } => {
+            let s = open(&store)?;
+            let info = s.idempotency().get(&tenant, &key)?;
+            s.close()?;
+            let Some(k) = info else {
+                return Err(Error::NotFound(format!("key {key:?} of tenant {tenant:?}")));
+            };
+            let state = format!("{:?}", k.state).to_lowercase();
+            let v = json!({"state": state, "fence": k.fence, "created_us": k.created,
+                           "expires_us": k.expires, "lease_until_us": k.lease_until});
+            emit(json, v, || {
+                println!(
+                    "{state}, fence {}, created {}, expires {}, lease until {}",
+                    k.fence, k.created, k.expires, k.lease_until
+                )
+            });
+            Ok(())
+        }
+        IdemCmd::Purge { store, limit, json } => {
+            let s = open(&store)?;
+            let n = s.idempotency().purge_expired(limit)?;
+            emit(json, json!({ "purged": n }), || {
+                println!("{n} expired keys purged")
+            });
+            s.close()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum DlqCmd {
+    /// Dead letters, by filters.
+    List {
+        store: PathBuf,
+        /// pending, leased, done or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Makes dead or done items due again, attempts reset: one by --id, or by filters.
+    Redrive {
+        store: PathBuf,
+        #[arg(long)]
+        id: Option<u64>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes done and dead items past their retention.
+    Purge {
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn dlq_state(s: &str) -> Result<DlqState> {
+    (0..4)
+        .filter_map(DlqState::from_u8)
+        .find(|d| d.as_str() == s)
+        .ok_or_else(|| Error::InvalidArgument(format!("state {s:?}")))
+}
+
+pub(crate) fn dlq(c: DlqCmd) -> Result<()> {
+    match c {
+        DlqCmd::List {
+            store,
+            state,
+            kind,
+            tenant,
+            limit,
+            json,
+        } => {
+            let s = open(&store)?;
+            let mut q = DlqQuery::new().limit(limit);
+            if let Some(st) = state {
+                q = q.state(dlq_state(&st)?);
+            }
+            if let Some(k) = kind {
+                q = q.kind(k);
+            }
+            if let Some(t) = tenant {
+                q = q.tenant(t);
+            }
+            let page = s.dead_letters().list(&q)?;
+            let items: Vec<_> = page
+                .items
+                .iter()
+                .map(|d| {
+                    json!({"id": d.id, "tenant": d.tenant, "kind": d.kind, "state": d.state.as_str(),
+                           "attempts": d.attempts, "max_attempts": d.max_attempts,
+                           "created_us": d.created, "next_attempt_us": d.next_attempt_at,
+                           "last_error": d.last_error(), "payload_bytes": d.payload.len()})
+                })
+                .collect();
+            emit(json, json!({ "items": items }), || {
+                for d in &page.items {
+                    println!(
+                        "{:>6}  {:<7}  {}/{}  attempts {}/{}  {}",
+                        d.id,
+                        d.state.as_str(),
+                        d.tenant,
+                        d.kind,
+                        d.attempts,
+                        d.max_attempts,
+                        d.last_error().unwrap_or("")
+                    );
+                }
+            });
+            s.close()
+        }
+        DlqCmd::Redrive {
+            store,
+            id,
+            kind,
+            tenant,
+            json,
+        } => {
+            let s = open(&store)?;
+            let n = match id {
+                Some(id) => {
+                    s.dead_letters().redrive(id)?;
+                    1
+                }
+                None => {
+                    let mut f = DlqFilter::new();
+                    if let Some(k) = kind {
+                        f = f.kind(k);
+                    }
+                    if let Some(t) = tenant {
+                        f = f.tenant(t);
+                    }
+                    s.dead_letters().redrive_where(&f)?
+                }
+            };
+            emit(json, json!({ "redriven": n }), || println!("{n} redriven"));
+            s.close()
+        }
+        DlqCmd::Purge { store, json } => {
+            let s = open(&store)?;
+            let n = s.dead_letters().purge(None)?;
+            emit(json, json!({ "purged": n }), || println!("{n} purged"));
+            s.close()
+        }
+    }
+}

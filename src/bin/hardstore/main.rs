@@ -1,0 +1,176 @@
+//! `hardstore`: the operator's command line (cargo feature `cli`).
+//!
+//! Every query command takes `--json` (one JSON document on stdout). Exit codes: 0 done,
+//! 1 failed, 2 bad usage, 3 the store is held by another process, 4 verification
+//! failed (a damaged file or log, a wrong key, a broken chain), 5 not found.
+
+mod areas;
+mod backups;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hardstore::{Error, Options, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "hardstore",
+    version,
+    about = "Inspect and operate a hardstore store file"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// What the store holds: ids, sizes, counts.
+    Info {
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log: query, verify, prove, checkpoint, export.
+    #[command(subcommand)]
+    Audit(areas::AuditCmd),
+    /// The log ring: tail, query, stats.
+    #[command(subcommand)]
+    Logs(areas::LogsCmd),
+    /// Idempotency keys: get, purge.
+    #[command(subcommand)]
+    Idem(areas::IdemCmd),
+    /// Dead letters: list, redrive, purge.
+    #[command(subcommand)]
+    Dlq(areas::DlqCmd),
+    /// Restore points: create, list, verify, restore, export.
+    #[command(subcommand, name = "restore-point")]
+    RestorePoint(backups::RestorePointCmd),
+    /// Backups: create, verify, restore, list, prune, run-due.
+    #[command(subcommand)]
+    Backup(backups::BackupCmd),
+}
+
+/// Opens a store for a command. A store held by a running app is refused with a clear
+/// message: redb lets one process at a time open the file (and a read-only open beside
+/// a writer is refused too, in the exclusive mode hardstore uses), and a read-only view
+/// would miss acknowledged writes still waiting in the redo log.
+pub(crate) fn open(path: &std::path::Path) -> Result<Store, Error> {
+    if !path.exists() {
+        return Err(Error::NotFound(format!("no store at {}", path.display())));
+    }
+    Store::open(path, Options::new()).map_err(|e| match e {
+        Error::AlreadyOpen(_) => Error::AlreadyOpen(path.to_path_buf()),
+        e => e,
+    })
+}
+
+/// Prints `value` as JSON when `json`, else calls `text`.
+pub(crate) fn emit(json: bool, value: serde_json::Value, text: impl FnOnce()) {
+    if json {
+        println!("{value}");
+    } else {
+        text();
+    }
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub(crate) fn unhex(s: &str) -> Result<Vec<u8>, Error> {
+    if !s.is_ascii() || !s.len().is_multiple_of(2) {
+        return Err(Error::InvalidArgument(format!("{s:?} is not hex")));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&s[i..i + 2], 16)
+                .map_err(|_| Error::InvalidArgument(format!("{s:?} is not hex")))
+        })
+        .collect()
+}
+
+fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
+    let s = open(store)?;
+    let size = s.audit().size()?;
+    let root = s.audit().root(size)?;
+    let (head, next) = s.logs().range()?;
+    let dlq = s.dead_letters().counts()?;
+    let space = s.restore_points().space()?;
+    let backups = s.backups().list()?;
+    let v = serde_json::json!({
+        "path": store.display().to_string(),
+        "store_id": s.id().to_string(),
+        "created_us": s.created(),
+        "format_version": hardstore::FORMAT_VERSION,
+        "audit": {"size": size, "root": hex(&root)},
+        "logs": {"len": next - head, "first_seq": head, "next_seq": next, "capacity": s.logs().capacity()},
+        "dead_letters": {"pending": dlq.pending, "leased": dlq.leased, "done": dlq.done, "dead": dlq.dead},
+        "restore_points": {"count": space.points, "max": space.max_points, "pinned_bytes": space.pinned_bytes},
+        "backups": backups.len(),
+        "file_bytes": space.allocated_bytes,
+    });
+    emit(json, v, || {
+        println!("store       {} ({})", s.id(), store.display());
+        println!("audit log   {size} entries, root {}", hex(&root));
+        println!(
+            "log ring    {} of {} entries (seq {head}..{next})",
+            next - head,
+            s.logs().capacity()
+        );
+        println!(
+            "dead letters pending {}, leased {}, done {}, dead {}",
+            dlq.pending, dlq.leased, dlq.done, dlq.dead
+        );
+        println!(
+            "restore points {} of {} (pinning ~{} bytes)",
+            space.points, space.max_points, space.pinned_bytes
+        );
+        println!("backups     {} cataloged", backups.len());
+    });
+    s.close()
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::AlreadyOpen(_) => 3,
+        Error::Corrupted(_)
+        | Error::ProofInvalid(_)
+        | Error::CheckpointInvalid(_)
+        | Error::WrongKey(_) => 4,
+        Error::NotFound(_) => 5,
+        Error::InvalidArgument(_) | Error::TooLong { .. } => 2,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Cmd::Info { store, json } => info(&store, json),
+        Cmd::Audit(c) => areas::audit(c),
+        Cmd::Logs(c) => areas::logs(c),
+        Cmd::Idem(c) => areas::idem(c),
+        Cmd::Dlq(c) => areas::dlq(c),
+        Cmd::RestorePoint(c) => backups::restore_point(c),
+        Cmd::Backup(c) => backups::backup(c),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e {
+                Error::AlreadyOpen(p) => eprintln!(
+                    "hardstore: {} is open in another process. One process at a time may open \
+                     a store (redb's exclusive-writer mode), and a read-only reader would miss \
+                     acknowledged writes still in the redo log. Stop the application, or use \
+                     its API.",
+                    p.display()
+                ),
+                e => eprintln!("hardstore: {e}"),
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

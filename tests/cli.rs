@@ -1,0 +1,271 @@
+//! The `hardstore` command line, run as a process against a store made through the
+//! library: every command group, `--json` output, exit codes.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use hardstore::dead_letters::NewDeadLetter;
+use hardstore::logs::{Level, LogRecord};
+use hardstore::{Durability, Options, Store};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hardstore"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed and print one JSON document.
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn code(args: &[&str]) -> i32 {
+    run(args).status.code().unwrap()
+}
+
+#[test]
+fn every_command_group_answers_in_json_with_exit_codes() {
+    let dir = common::TempDir::new("cli");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        for i in 0..30 {
+            store
+                .audit()
+                .append(common::event(i), Durability::Buffered)
+                .unwrap();
+            store
+                .logs()
+                .append(
+                    LogRecord::new(
+                        if i % 10 == 0 {
+                            Level::Error
+                        } else {
+                            Level::Info
+                        },
+                        format!("line {i}"),
+                    ),
+                    Durability::Buffered,
+                )
+                .unwrap();
+        }
+        store
+            .kv_put("app", b"k", b"v", Durability::Durable)
+            .unwrap();
+        store
+            .dead_letters()
+            .record(
+                NewDeadLetter::new("acme", "email", b"x".to_vec()).permanent(true),
+                Durability::Durable,
+            )
+            .unwrap();
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin(
+                "acme",
+                "order-1",
+                b"POST",
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        store.close().unwrap();
+    }
+
+    let info = json(&["info", p, "--json"]);
+    assert_eq!(info["audit"]["size"], 30);
+    assert_eq!(info["logs"]["len"], 30);
+
+    assert_eq!(
+        json(&["audit", "verify", p, "--json"])["first_bad_seq"],
+        serde_json::Value::Null
+    );
+    let tenant = common::event(0).tenant;
+    let q = json(&[
+        "audit", "query", p, "--tenant", &tenant, "--limit", "5", "--json",
+    ]);
+    assert!(!q["entries"].as_array().unwrap().is_empty());
+    let proof = json(&["audit", "prove", p, "3", "--json"]);
+    assert_eq!(proof["tree_size"], 30);
+    let cp = json(&["audit", "checkpoint", p, "--json"]);
+    assert_eq!(cp["size"], 30);
+    let export = run(&["audit", "export", p, "--tenant", &tenant]);
+    assert!(export.status.success());
+    assert!(String::from_utf8_lossy(&export.stdout).lines().count() > 0);
+
+    assert_eq!(
+        json(&["logs", "tail", p, "-n", "5", "--json"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let errors = json(&["logs", "query", p, "--level", "error", "--json"]);
+    assert_eq!(errors["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json(&["logs", "stats", p, "--json"])["per_level"]["error"],
+        3
+    );
+
+    assert_eq!(
+        json(&["idem", "get", p, "acme", "order-1", "--json"])["state"],
+        "completed"
+    );
+    assert_eq!(code(&["idem", "get", p, "acme", "nope"]), 5);
+    assert_eq!(json(&["idem", "purge", p, "--json"])["purged"], 0);
+
+    let dead = json(&["dlq", "list", p, "--state", "dead", "--json"]);
+    assert_eq!(dead["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&["dlq", "redrive", p, "--kind", "email", "--json"])["redriven"],
+        1
+    );
+    assert_eq!(
+        json(&["dlq", "list", p, "--state", "pending", "--json"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(run(&["dlq", "purge", p]).status.success());
+
+    let rp = json(&["restore-point", "create", p, "before", "--json"]);
+    let id = rp["id"].to_string();
+    assert_eq!(
+        json(&["restore-point", "list", p, "--json"])["restore_points"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(run(&["restore-point", "verify", p, &id]).status.success());
+    let exported = dir.file("point.hs");
+    assert!(run(&[
+        "restore-point",
+        "export",
+        p,
+        &id,
+        exported.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert!(run(&["restore-point", "restore", p, &id]).status.success());
+
+    // Backups: an encrypted full and incremental, listed, verified, restored.
+    let folder = dir.file("backups");
+    let f = folder.to_str().unwrap();
+    let key = dir.file("key.hex");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let k = key.to_str().unwrap();
+    let full = json(&[
+        "backup",
+        "create",
+        p,
+        "--kind",
+        "full",
+        "--folder",
+        f,
+        "--key-file",
+        k,
+        "--json",
+    ]);
+    assert_eq!(
+        (full["kind"].as_str(), full["result"].as_str()),
+        (Some("full"), Some("ok"))
+    );
+    let inc = json(&[
+        "backup",
+        "create",
+        p,
+        "--kind",
+        "incremental",
+        "--folder",
+        f,
+        "--key-file",
+        k,
+        "--json",
+    ]);
+    assert_eq!(inc["kind"], "incremental");
+    let listed = json(&["backup", "list", p, "--json"]);
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 2);
+    let (ff, fi) = (
+        full["file"].as_str().unwrap(),
+        inc["file"].as_str().unwrap(),
+    );
+    assert_eq!(
+        json(&["backup", "verify", ff, fi, "--key-file", k, "--json"])["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(code(&["backup", "verify", ff, fi]), 4, "no key: wrong key");
+    assert_eq!(
+        code(&["backup", "verify", fi, ff, "--key-file", k]),
+        2,
+        "wrong order"
+    );
+    let to = dir.file("restored.hs");
+    let restored = json(&[
+        "backup",
+        "restore",
+        ff,
+        fi,
+        "--to",
+        to.to_str().unwrap(),
+        "--key-file",
+        k,
+        "--json",
+    ]);
+    assert_eq!(restored["audit_size"], inc["audit_size"]);
+    let pruned = json(&[
+        "backup",
+        "prune",
+        p,
+        "--keep-fulls",
+        "1",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(pruned["pruned"].as_array().unwrap().len(), 0);
+    // The backups just taken: nothing is due for an hour. The restored store has none:
+    // a full is due.
+    assert_eq!(
+        json(&["backup", "run-due", p, "--folder", f, "--json"]),
+        serde_json::Value::Null
+    );
+    let other = dir.file("other-backups");
+    let due = json(&[
+        "backup",
+        "run-due",
+        to.to_str().unwrap(),
+        "--folder",
+        other.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(due["kind"], "full");
+
+    // Exit codes: a missing store, a store held by another handle, bad usage.
+    assert_eq!(code(&["info", dir.file("none.hs").to_str().unwrap()]), 5);
+    let held = Store::open(&path, Options::new()).unwrap();
+    let out = run(&["info", p]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("open in another process"));
+    held.close().unwrap();
+    assert_eq!(code(&["logs", "query", p, "--level", "loud"]), 2);
+    assert_eq!(code(&["nonsense"]), 2);
+}
