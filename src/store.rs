@@ -327,8 +327,19 @@ impl Store {
 
     /// Flushes buffered writes and stops the writer. Later writes through any clone
     /// fail with [`Error::Closed`]; reads keep working until the last clone is dropped.
+    /// Closing the last clone also closes the file, reporting a failure of its final
+    /// write (which a drop could only ignore: the next open would then repair the file).
     pub fn close(self) -> Result<()> {
-        self.inner.writer.shutdown()
+        self.inner.writer.shutdown()?;
+        if let Ok(inner) = Arc::try_unwrap(self.inner) {
+            let Inner { db, writer, .. } = inner;
+            // The writer holds the database too.
+            drop(writer);
+            if let Ok(db) = Arc::try_unwrap(db) {
+                db.close()?;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn begin_read(&self) -> Result<ReadTransaction> {

@@ -36,6 +36,8 @@ fn build(src: &Path, out: &Path) {
     let status = Command::new(compiler)
         .args([std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-I"])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/include"))
+        .arg("-I")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bindings/cpp"))
         .arg(src)
         .arg(&lib)
         .args(["-lpthread", "-ldl", "-lm", "-o"])

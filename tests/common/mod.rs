@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+pub mod sim_disk;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
