@@ -994,6 +994,12 @@ pub fn backed_up_digest_across_opens(store: &crate::Store) -> crate::Result<[u8;
     digest_rows(&store.begin_read()?, &[15])
 }
 
+/// BLAKE3 over the audit log's tables (entries, Merkle nodes, tenant index).
+pub fn audit_digest(store: &crate::Store) -> crate::Result<[u8; 32]> {
+    let skip: Vec<u16> = (3..crate::backup::BACKED_UP).collect();
+    digest_rows(&store.begin_read()?, &skip)
+}
+
 /// [`backed_up_digest`] of a store file that is not open (read without opening it as a
 /// store, so nothing is written, not even the epoch an open bumps).
 pub fn backed_up_digest_of_file(path: impl AsRef<std::path::Path>) -> crate::Result<[u8; 32]> {

@@ -33,6 +33,7 @@ pub struct Options {
     pub(crate) max_batch: usize,
     pub(crate) audit_key: Option<Vec<u8>>,
     pub(crate) cache_bytes: usize,
+    pub(crate) check_integrity: bool,
     pub(crate) log_capacity: u64,
     pub(crate) idem_ttl: Duration,
     pub(crate) redact_logs: bool,
@@ -49,6 +50,7 @@ impl Default for Options {
             max_batch: 4096,
             audit_key: None,
             cache_bytes: 1 << 30,
+            check_integrity: false,
             log_capacity: 100_000,
             idem_ttl: Duration::from_secs(24 * 3600),
             redact_logs: true,
@@ -143,6 +145,15 @@ impl Options {
     /// and proofs over a large log are served from it.
     pub fn cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
+        self
+    }
+
+    /// Whether an open first checks every page of the file (redb's integrity check:
+    /// checksums and the allocator's state), so damage is found as
+    /// [`Error::Corrupted`](crate::Error) at open instead of when a damaged page is read
+    /// (default off: it reads the whole file).
+    pub fn check_integrity(mut self, on: bool) -> Self {
+        self.check_integrity = on;
         self
     }
 

@@ -119,6 +119,7 @@ impl Store {
         }
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
+        builder.set_check_integrity_on_open(opts.check_integrity);
         let opened = if existing {
             builder.open(&path)
         } else {
@@ -151,6 +152,7 @@ impl Store {
         let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
         let mut builder = Database::builder();
         builder.set_cache_size(opts.cache_bytes);
+        builder.set_check_integrity_on_open(opts.check_integrity);
         let path = PathBuf::from(":backend:");
         let db = builder
             .create_with_backend(backend)

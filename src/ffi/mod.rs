@@ -311,6 +311,14 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
     name.as_ptr() as *const c_char
 }
 
+/// Panics inside the library on purpose and returns what the panic boundary makes of
+/// it: always `HARDSTORE_PANIC`, with the panic's message as the last error. For tests
+/// of the boundary (and of callers' handling of `HARDSTORE_PANIC`).
+#[no_mangle]
+pub extern "C" fn hardstore_test_force_panic() -> hardstore_result {
+    guard(|| panic!("hardstore_test_force_panic was called"))
+}
+
 /// The library's version, NUL-terminated and static. Do not free.
 #[no_mangle]
 pub extern "C" fn hardstore_version() -> *const c_char {
