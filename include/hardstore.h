@@ -1094,6 +1094,13 @@ enum hardstore_result hardstore_last_error_message(char *buf, size_t len, size_t
 const char *hardstore_result_name(uint32_t code);
 
 /*
+ Panics inside the library on purpose and returns what the panic boundary makes of
+ it: always `HARDSTORE_PANIC`, with the panic's message as the last error. For tests
+ of the boundary (and of callers' handling of `HARDSTORE_PANIC`).
+ */
+enum hardstore_result hardstore_test_force_panic(void);
+
+/*
  The library's version, NUL-terminated and static. Do not free.
  */
 const char *hardstore_version(void);
