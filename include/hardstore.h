@@ -342,7 +342,7 @@
 /*
  Longest label, in bytes.
  */
-#define MAX_LABEL 256
+#define HARDSTORE_MAX_RESTORE_POINT_LABEL 256
 
 /*
  Every outcome of a hardstore C function. Values are stable: never renumbered.
@@ -2081,7 +2081,8 @@ enum hardstore_result hardstore_log_stats_endpoint(const struct hardstore_log_st
 void hardstore_log_stats_free(struct hardstore_log_stats *stats);
 
 /*
- Sets the most restore points that may exist at once (default 32, at least 1).
+ Sets the most restore points that may exist at once (default 32, at least 1: 0 is
+ `HARDSTORE_INVALID_ARGUMENT`).
  */
 enum hardstore_result hardstore_options_set_max_restore_points(struct hardstore_options *options, size_t max_points);
 

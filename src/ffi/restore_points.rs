@@ -45,7 +45,8 @@ fn info(p: &RestorePoint) -> hardstore_restore_point_info {
     }
 }
 
-/// Sets the most restore points that may exist at once (default 32, at least 1).
+/// Sets the most restore points that may exist at once (default 32, at least 1: 0 is
+/// `HARDSTORE_INVALID_ARGUMENT`).
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_options_set_max_restore_points(
     options: *mut super::store::hardstore_options,
@@ -53,6 +54,12 @@ pub unsafe extern "C" fn hardstore_options_set_max_restore_points(
 ) -> hardstore_result {
     guard(|| {
         let o = arg_mut(options, "options")?;
+        if max_points == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "max_restore_points must be at least 1".into(),
+            )
+            .into());
+        }
         o.inner = o.inner.clone().max_restore_points(max_points);
         Ok(())
     })

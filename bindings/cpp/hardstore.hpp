@@ -1,0 +1,2046 @@
+// hardstore.hpp: a header-only C++17 wrapper over the hardstore C ABI (hardstore.h).
+//
+//  - Every handle the library allocates is owned by a move-only class whose destructor
+//    frees (or closes) it exactly once.
+//  - Every failing call throws a hardstore::Error (a std::runtime_error) carrying the
+//    result code and this thread's last error message, as the subclass of its family
+//    (NotFound, Corrupted, Fenced, WrongKey, InvalidArgument, ...).
+//  - Text goes in as std::string_view, bytes as hardstore::bytes_view; what comes out is
+//    owned: std::string, std::vector<uint8_t>, std::optional, plain structs.
+//
+// Borrowing rules the wrapper keeps from the C API:
+//  - The area views (Store::audit(), ::logs(), ...) and transactions hold a raw store
+//    pointer: they must not outlive the Store they came from.
+//  - A DlqClaim is borrowed from its DlqClaims list and dies with it.
+//  - A BackupSchedule keeps the store busy: destroy (or stop()) it before the Store.
+//
+// Callbacks (backup progress, the dead-letter retry operation) are std::function; an
+// exception they throw never crosses into the library (see Backups::run and
+// DeadLetters::retry for what happens to it).
+
+#ifndef HARDSTORE_HPP
+#define HARDSTORE_HPP
+
+#include "hardstore.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace hardstore {
+
+// ---------------------------------------------------------------------------------
+// Basic types
+// ---------------------------------------------------------------------------------
+
+/// A 32-byte hash (Merkle root, leaf hash, digest).
+using Hash = std::array<uint8_t, HARDSTORE_HASH_LEN>;
+/// A store's 16-byte id.
+using StoreId = std::array<uint8_t, 16>;
+
+/// A non-owning view of bytes: a pointer and a size. Built from std::string_view,
+/// std::string, a C string, std::vector<uint8_t>, std::array or a byte array.
+class bytes_view {
+ public:
+  constexpr bytes_view() noexcept = default;
+  constexpr bytes_view(const uint8_t* data, size_t size) noexcept : data_(data), size_(size) {}
+  bytes_view(const char* data, size_t size) noexcept
+      : data_(reinterpret_cast<const uint8_t*>(data)), size_(size) {}
+  bytes_view(std::string_view s) noexcept
+      : data_(reinterpret_cast<const uint8_t*>(s.data())), size_(s.size()) {}
+  bytes_view(const std::string& s) noexcept
+      : data_(reinterpret_cast<const uint8_t*>(s.data())), size_(s.size()) {}
+  bytes_view(const char* s) noexcept
+      : data_(reinterpret_cast<const uint8_t*>(s)), size_(s ? std::strlen(s) : 0) {}
+  bytes_view(const std::vector<uint8_t>& v) noexcept : data_(v.data()), size_(v.size()) {}
+  template <size_t N>
+  bytes_view(const std::array<uint8_t, N>& a) noexcept : data_(a.data()), size_(N) {}
+  template <size_t N>
+  bytes_view(const uint8_t (&a)[N]) noexcept : data_(a), size_(N) {}
+
+  constexpr const uint8_t* data() const noexcept { return data_; }
+  constexpr size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+  constexpr const uint8_t* begin() const noexcept { return data_; }
+  constexpr const uint8_t* end() const noexcept { return data_ + size_; }
+  std::vector<uint8_t> to_vector() const { return std::vector<uint8_t>(begin(), end()); }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// A view of exactly 32 bytes: a Hash or a C struct's `uint8_t[32]` field.
+class hash_view {
+ public:
+  hash_view(const Hash& h) noexcept : data_(h.data()) {}
+  hash_view(const uint8_t (&a)[HARDSTORE_HASH_LEN]) noexcept : data_(a) {}
+  const uint8_t* data() const noexcept { return data_; }
+
+ private:
+  const uint8_t* data_;
+};
+
+/// Copies a C `uint8_t[32]` field into a Hash.
+inline Hash to_hash(const uint8_t (&a)[HARDSTORE_HASH_LEN]) {
+  Hash h;
+  std::memcpy(h.data(), a, h.size());
+  return h;
+}
+
+/// How a write returns: once on disk, or once committed in memory (synced soon).
+enum class Durability : uint32_t {
+  Durable = HARDSTORE_DURABLE,
+  Buffered = HARDSTORE_BUFFERED,
+};
+
+/// Log levels.
+enum class Level : uint32_t {
+  Trace = HARDSTORE_LEVEL_TRACE,
+  Debug = HARDSTORE_LEVEL_DEBUG,
+  Info = HARDSTORE_LEVEL_INFO,
+  Warn = HARDSTORE_LEVEL_WARN,
+  Error = HARDSTORE_LEVEL_ERROR,
+  Fatal = HARDSTORE_LEVEL_FATAL,
+};
+
+/// Backup kinds.
+enum class BackupKind : uint32_t {
+  Full = HARDSTORE_BACKUP_FULL,
+  Incremental = HARDSTORE_BACKUP_INCREMENTAL,
+  Differential = HARDSTORE_BACKUP_DIFFERENTIAL,
+};
+
+/// How a cataloged backup run ended.
+enum class BackupResult : uint32_t {
+  Running = HARDSTORE_BACKUP_RUNNING,
+  Ok = HARDSTORE_BACKUP_OK,
+  Failed = HARDSTORE_BACKUP_FAILED,
+  Interrupted = HARDSTORE_BACKUP_INTERRUPTED,
+};
+
+/// Dead-letter states.
+enum class DlqState : uint32_t {
+  Pending = HARDSTORE_DLQ_PENDING,
+  Leased = HARDSTORE_DLQ_LEASED,
+  Done = HARDSTORE_DLQ_DONE,
+  Dead = HARDSTORE_DLQ_DEAD,
+};
+
+// Plain C structs used as they are (no pointers inside, nothing to free).
+using CheckpointInfo = hardstore_checkpoint_info;
+using VerifyReport = hardstore_verify_report;
+using BackupInfo = hardstore_backup_info;
+using BackupKey = hardstore_backup_key;
+using Retention = hardstore_retention;
+using Schedule = hardstore_schedule;
+using RetryPolicy = hardstore_retry_policy;
+using DlqStateCounts = hardstore_dlq_state_counts;
+using IdemInfo = hardstore_idem_info;
+using LogTotals = hardstore_log_totals;
+using RestorePointInfo = hardstore_restore_point_info;
+using SpaceReport = hardstore_space_report;
+
+// ---------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------
+
+/// A static name for a result code ("HARDSTORE_NOT_FOUND").
+inline const char* result_name(hardstore_result code) noexcept {
+  return hardstore_result_name(static_cast<uint32_t>(code));
+}
+
+/// The library's version.
+inline std::string version() { return hardstore_version(); }
+
+/// This thread's last error message (empty if no call on this thread failed).
+inline std::string last_error_message() {
+  char small[256];
+  size_t n = 0;
+  hardstore_result r = hardstore_last_error_message(small, sizeof small, &n);
+  if (r == HARDSTORE_OK) return std::string(small, n);
+  if (r != HARDSTORE_BUFFER_TOO_SMALL) return std::string();
+  // n is the size needed, NUL included. Ask once more with room to spare.
+  std::string big(n, '\0');
+  size_t got = 0;
+  if (hardstore_last_error_message(&big[0], big.size(), &got) != HARDSTORE_OK)
+    return std::string();
+  big.resize(got);
+  return big;
+}
+
+/// Panics inside the library on purpose (hardstore_test_force_panic): always throws
+/// Panic, with the panic's message. For tests of the panic boundary and of callers'
+/// handling of Panic.
+inline void test_force_panic();
+
+/// Every failure: the result code and the library's message.
+class Error : public std::runtime_error {
+ public:
+  Error(hardstore_result code, const std::string& message)
+      : std::runtime_error(std::string(result_name(code)) +
+                           (message.empty() ? std::string() : ": " + message)),
+        code_(code),
+        message_(message) {}
+  hardstore_result code() const noexcept { return code_; }
+  const char* name() const noexcept { return result_name(code_); }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  hardstore_result code_;
+  std::string message_;
+};
+
+#define HARDSTORE_HPP_ERROR(Name, Base) \
+  class Name : public Base {            \
+   public:                              \
+    using Base::Base;                   \
+  }
+
+/// An argument was rejected (also the base of NullArgument, InvalidUtf8, TooLong).
+HARDSTORE_HPP_ERROR(InvalidArgument, Error);
+HARDSTORE_HPP_ERROR(NullArgument, InvalidArgument);
+HARDSTORE_HPP_ERROR(InvalidUtf8, InvalidArgument);
+HARDSTORE_HPP_ERROR(TooLong, InvalidArgument);
+/// The record does not exist.
+HARDSTORE_HPP_ERROR(NotFound, Error);
+/// Opening failed: the base of NotAStore, FormatTooNew and AlreadyOpen.
+HARDSTORE_HPP_ERROR(OpenError, Error);
+HARDSTORE_HPP_ERROR(NotAStore, OpenError);
+HARDSTORE_HPP_ERROR(FormatTooNew, OpenError);
+HARDSTORE_HPP_ERROR(AlreadyOpen, OpenError);
+/// The store cannot take this call: ReadOnly, Poisoned, Closed.
+HARDSTORE_HPP_ERROR(Unavailable, Error);
+HARDSTORE_HPP_ERROR(ReadOnly, Unavailable);
+HARDSTORE_HPP_ERROR(Poisoned, Unavailable);
+HARDSTORE_HPP_ERROR(Closed, Unavailable);
+/// Stored or given data is damaged: the base of UnknownRecordVersion.
+HARDSTORE_HPP_ERROR(Corrupted, Error);
+HARDSTORE_HPP_ERROR(UnknownRecordVersion, Corrupted);
+/// Something did not verify: ProofInvalid, CheckpointInvalid.
+HARDSTORE_HPP_ERROR(VerificationFailed, Error);
+HARDSTORE_HPP_ERROR(ProofInvalid, VerificationFailed);
+HARDSTORE_HPP_ERROR(CheckpointInvalid, VerificationFailed);
+/// I/O and storage-layer errors.
+HARDSTORE_HPP_ERROR(IoError, Error);
+HARDSTORE_HPP_ERROR(StorageError, Error);
+/// Rust code panicked inside the call.
+HARDSTORE_HPP_ERROR(Panic, Error);
+/// An output buffer was too small.
+HARDSTORE_HPP_ERROR(BufferTooSmall, Error);
+/// A lease holder (idempotency token, dead-letter claim) was fenced off.
+HARDSTORE_HPP_ERROR(Fenced, Error);
+/// A documented cap was reached.
+HARDSTORE_HPP_ERROR(LimitReached, Error);
+/// A backup is encrypted and no key, or the wrong one, was given.
+HARDSTORE_HPP_ERROR(WrongKey, Error);
+
+#undef HARDSTORE_HPP_ERROR
+
+namespace detail {
+
+[[noreturn]] inline void throw_error(hardstore_result code, const std::string& msg) {
+  switch (code) {
+    case HARDSTORE_NULL_ARGUMENT: throw NullArgument(code, msg);
+    case HARDSTORE_INVALID_ARGUMENT: throw InvalidArgument(code, msg);
+    case HARDSTORE_INVALID_UTF8: throw InvalidUtf8(code, msg);
+    case HARDSTORE_TOO_LONG: throw TooLong(code, msg);
+    case HARDSTORE_NOT_FOUND: throw NotFound(code, msg);
+    case HARDSTORE_NOT_A_STORE: throw NotAStore(code, msg);
+    case HARDSTORE_FORMAT_TOO_NEW: throw FormatTooNew(code, msg);
+    case HARDSTORE_ALREADY_OPEN: throw AlreadyOpen(code, msg);
+    case HARDSTORE_READ_ONLY: throw ReadOnly(code, msg);
+    case HARDSTORE_POISONED: throw Poisoned(code, msg);
+    case HARDSTORE_CLOSED: throw Closed(code, msg);
+    case HARDSTORE_CORRUPTED: throw Corrupted(code, msg);
+    case HARDSTORE_PROOF_INVALID: throw ProofInvalid(code, msg);
+    case HARDSTORE_CHECKPOINT_INVALID: throw CheckpointInvalid(code, msg);
+    case HARDSTORE_IO: throw IoError(code, msg);
+    case HARDSTORE_STORAGE: throw StorageError(code, msg);
+    case HARDSTORE_PANIC: throw Panic(code, msg);
+    case HARDSTORE_BUFFER_TOO_SMALL: throw BufferTooSmall(code, msg);
+    case HARDSTORE_UNKNOWN_RECORD_VERSION: throw UnknownRecordVersion(code, msg);
+    case HARDSTORE_FENCED: throw Fenced(code, msg);
+    case HARDSTORE_LIMIT_REACHED: throw LimitReached(code, msg);
+    case HARDSTORE_WRONG_KEY: throw WrongKey(code, msg);
+    case HARDSTORE_OK: break;
+  }
+  throw Error(code, msg);
+}
+
+/// Throws the error for a failed result, with this thread's last message.
+inline void check(hardstore_result r) {
+  if (r != HARDSTORE_OK) throw_error(r, last_error_message());
+}
+
+inline const uint8_t* u8(std::string_view s) noexcept {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+inline std::string str(const uint8_t* p, size_t n) {
+  return n == 0 ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+}
+
+inline std::vector<uint8_t> vec(const uint8_t* p, size_t n) {
+  return n == 0 ? std::vector<uint8_t>() : std::vector<uint8_t>(p, p + n);
+}
+
+/// A deleter calling a hardstore _free / _close function (its result, if any, ignored).
+template <auto Fn>
+struct Deleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    (void)Fn(p);
+  }
+};
+
+template <class T, auto Fn>
+using Owned = std::unique_ptr<T, Deleter<Fn>>;
+
+/// Takes a raw out-pointer, adopting what the C call wrote into it.
+template <class T, auto Fn>
+class OutPtr {
+ public:
+  explicit OutPtr(Owned<T, Fn>& owner) : owner_(owner) {}
+  ~OutPtr() { owner_.reset(raw_); }
+  OutPtr(const OutPtr&) = delete;
+  OutPtr& operator=(const OutPtr&) = delete;
+  operator T**() noexcept { return &raw_; }
+
+ private:
+  Owned<T, Fn>& owner_;
+  T* raw_ = nullptr;
+};
+
+template <class T, auto Fn>
+OutPtr<T, Fn> out(Owned<T, Fn>& owner) {
+  return OutPtr<T, Fn>(owner);
+}
+
+}  // namespace detail
+
+inline void test_force_panic() { detail::check(hardstore_test_force_panic()); }
+
+// ---------------------------------------------------------------------------------
+// Owned byte buffers, clocks, options
+// ---------------------------------------------------------------------------------
+
+/// A byte buffer the library allocated (proofs, checkpoints, cursors, values).
+class Bytes {
+ public:
+  Bytes() = default;
+  /// Adopts `raw` (freed by this object).
+  explicit Bytes(hardstore_bytes* raw) noexcept : p_(raw) {}
+  const uint8_t* data() const noexcept { return hardstore_bytes_data(p_.get()); }
+  size_t size() const noexcept { return hardstore_bytes_len(p_.get()); }
+  bool empty() const noexcept { return size() == 0; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  bytes_view view() const noexcept { return bytes_view(data(), size()); }
+  std::vector<uint8_t> to_vector() const { return detail::vec(data(), size()); }
+  std::string to_string() const { return detail::str(data(), size()); }
+  /// Copies into `buf` of `len` bytes and returns the count; BufferTooSmall if it
+  /// does not fit.
+  size_t copy_to(uint8_t* buf, size_t len) const {
+    size_t n = 0;
+    detail::check(hardstore_bytes_copy(p_.get(), buf, len, &n));
+    return n;
+  }
+  hardstore_bytes* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_bytes, hardstore_bytes_free> p_;
+};
+
+namespace detail {
+/// Calls `fn(hardstore_bytes**)` and returns what it wrote as an owned Bytes.
+template <class F>
+Bytes take_bytes(F&& fn) {
+  hardstore_bytes* raw = nullptr;
+  hardstore_result r = fn(&raw);
+  Bytes b(raw);  // owned before anything can throw
+  check(r);
+  return b;
+}
+}  // namespace detail
+
+/// A clock that moves only when told to (for tests). Stores opened with options that
+/// use it keep their own reference, so it may be destroyed before them.
+class ManualClock {
+ public:
+  explicit ManualClock(uint64_t start_us) {
+    hardstore_clock* raw = nullptr;
+    detail::check(hardstore_clock_new_manual(start_us, &raw));
+    p_.reset(raw);
+  }
+  void set(uint64_t now_us) const { detail::check(hardstore_clock_set(p_.get(), now_us)); }
+  void advance(uint64_t us) const { detail::check(hardstore_clock_advance(p_.get(), us)); }
+  const hardstore_clock* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_clock, hardstore_clock_free> p_;
+};
+
+/// The default retry policy (full jitter, base 1 s, cap 1 h, 5 attempts, unseeded).
+inline RetryPolicy default_retry_policy() {
+  RetryPolicy p{};
+  detail::check(hardstore_retry_policy_default(&p));
+  return p;
+}
+
+/// Options for opening a store; setters chain and throw on a bad value.
+class Options {
+ public:
+  Options() {
+    hardstore_options* raw = nullptr;
+    detail::check(hardstore_options_new(&raw));
+    p_.reset(raw);
+  }
+  Options& flush_interval_ms(uint64_t ms) {
+    detail::check(hardstore_options_set_flush_interval_ms(p_.get(), ms));
+    return *this;
+  }
+  Options& max_batch(size_t n) {
+    detail::check(hardstore_options_set_max_batch(p_.get(), n));
+    return *this;
+  }
+  Options& audit_key(bytes_view key) {
+    detail::check(hardstore_options_set_audit_key(p_.get(), key.data(), key.size()));
+    return *this;
+  }
+  Options& log_capacity(uint64_t n) {
+    detail::check(hardstore_options_set_log_capacity(p_.get(), n));
+    return *this;
+  }
+  Options& redact_logs(bool on) {
+    detail::check(hardstore_options_set_redact_logs(p_.get(), on));
+    return *this;
+  }
+  Options& clock(const ManualClock& c) {
+    detail::check(hardstore_options_set_clock(p_.get(), c.get()));
+    return *this;
+  }
+  Options& max_restore_points(size_t n) {
+    detail::check(hardstore_options_set_max_restore_points(p_.get(), n));
+    return *this;
+  }
+  Options& idempotency_ttl_ms(uint64_t ms) {
+    detail::check(hardstore_options_set_idempotency_ttl_ms(p_.get(), ms));
+    return *this;
+  }
+  Options& dlq_policy(const RetryPolicy& policy) {
+    detail::check(hardstore_options_set_dlq_policy(p_.get(), &policy));
+    return *this;
+  }
+  Options& dlq_purge_after_us(uint64_t us) {
+    detail::check(hardstore_options_set_dlq_purge_after_us(p_.get(), us));
+    return *this;
+  }
+  const hardstore_options* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_options, hardstore_options_free> p_;
+};
+
+// ---------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------
+
+/// An audit event being built. Setters chain and throw on bad input (the event is
+/// unchanged then).
+class AuditEvent {
+ public:
+  AuditEvent(std::string_view tenant, std::string_view action) {
+    hardstore_audit_event* raw = nullptr;
+    detail::check(hardstore_audit_event_new(detail::u8(tenant), tenant.size(),
+                                            detail::u8(action), action.size(), &raw));
+    p_.reset(raw);
+  }
+  AuditEvent& actor(std::string_view v) {
+    detail::check(hardstore_audit_event_set_actor(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditEvent& resource(std::string_view v) {
+    detail::check(hardstore_audit_event_set_resource(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditEvent& outcome(std::string_view v) {
+    detail::check(hardstore_audit_event_set_outcome(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditEvent& user_agent(std::string_view v) {
+    detail::check(hardstore_audit_event_set_user_agent(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditEvent& ip(std::string_view v) {
+    detail::check(hardstore_audit_event_set_ip(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditEvent& detail(std::string_view key, std::string_view value) {
+    detail::check(hardstore_audit_event_add_detail(p_.get(), detail::u8(key), key.size(),
+                                                   detail::u8(value), value.size()));
+    return *this;
+  }
+  const hardstore_audit_event* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_audit_event, hardstore_audit_event_free> p_;
+};
+
+/// An audit entry read from the store (an owned copy).
+struct AuditEntry {
+  uint64_t seq = 0;
+  uint64_t time_us = 0;
+  std::string tenant, actor, action, resource, outcome, ip, user_agent;
+  std::vector<std::pair<std::string, std::string>> details;
+  Hash leaf_hash{};
+};
+
+/// What an append returns: the entry's seq and its Merkle leaf hash.
+struct AuditReceipt {
+  uint64_t seq = 0;
+  Hash leaf_hash{};
+};
+
+/// A page of query results and the cursor of the next page (none: nothing more).
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::vector<uint8_t>> next_cursor;
+  bool has_more() const noexcept { return next_cursor.has_value(); }
+};
+
+/// An audit query: tenant required, oldest first, 100 a page unless set.
+class AuditQuery {
+ public:
+  explicit AuditQuery(std::string_view tenant) {
+    hardstore_audit_query* raw = nullptr;
+    detail::check(hardstore_audit_query_new(detail::u8(tenant), tenant.size(), &raw));
+    p_.reset(raw);
+  }
+  AuditQuery& actor(std::string_view v) {
+    detail::check(hardstore_audit_query_set_actor(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  AuditQuery& action(std::string_view v) {
+    detail::check(hardstore_audit_query_set_action(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  /// `from <= time < until`, microseconds (0 and UINT64_MAX: no bound).
+  AuditQuery& time_range(uint64_t from, uint64_t until) {
+    detail::check(hardstore_audit_query_set_time_range(p_.get(), from, until));
+    return *this;
+  }
+  AuditQuery& newest_first(bool on = true) {
+    detail::check(hardstore_audit_query_set_newest_first(p_.get(), on));
+    return *this;
+  }
+  AuditQuery& limit(size_t n) {
+    detail::check(hardstore_audit_query_set_limit(p_.get(), n));
+    return *this;
+  }
+  AuditQuery& cursor(bytes_view c) {
+    detail::check(hardstore_audit_query_set_cursor(p_.get(), c.data(), c.size()));
+    return *this;
+  }
+  const hardstore_audit_query* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_audit_query, hardstore_audit_query_free> p_;
+};
+
+namespace detail {
+inline std::string audit_field(const hardstore_audit_entry* e, uint32_t field) {
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  check(hardstore_audit_entry_field(e, field, &p, &n));
+  return str(p, n);
+}
+
+inline AuditEntry read_audit_entry(const hardstore_audit_entry* e) {
+  AuditEntry out;
+  out.seq = hardstore_audit_entry_seq(e);
+  out.time_us = hardstore_audit_entry_time(e);
+  out.tenant = audit_field(e, HARDSTORE_FIELD_TENANT);
+  out.actor = audit_field(e, HARDSTORE_FIELD_ACTOR);
+  out.action = audit_field(e, HARDSTORE_FIELD_ACTION);
+  out.resource = audit_field(e, HARDSTORE_FIELD_RESOURCE);
+  out.outcome = audit_field(e, HARDSTORE_FIELD_OUTCOME);
+  out.ip = audit_field(e, HARDSTORE_FIELD_IP);
+  out.user_agent = audit_field(e, HARDSTORE_FIELD_USER_AGENT);
+  size_t n = hardstore_audit_entry_detail_count(e);
+  out.details.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *k = nullptr, *v = nullptr;
+    size_t kl = 0, vl = 0;
+    check(hardstore_audit_entry_detail(e, i, &k, &kl, &v, &vl));
+    out.details.emplace_back(str(k, kl), str(v, vl));
+  }
+  check(hardstore_audit_entry_leaf_hash(e, out.leaf_hash.data()));
+  return out;
+}
+
+inline std::optional<std::vector<uint8_t>> cursor_of(const Bytes& b) {
+  if (!b) return std::nullopt;
+  return b.to_vector();
+}
+}  // namespace detail
+
+/// A new checkpoint and the consistency proof from an older one to it.
+struct ProofSince {
+  std::vector<uint8_t> checkpoint;
+  std::vector<uint8_t> proof;
+};
+
+/// The audit log of a store (a view: must not outlive the Store).
+class Audit {
+ public:
+  explicit Audit(const hardstore_store* s) noexcept : s_(s) {}
+
+  AuditReceipt append(const AuditEvent& event, Durability d = Durability::Durable) const {
+    AuditReceipt r;
+    detail::check(hardstore_audit_append(s_, event.get(), static_cast<uint32_t>(d), &r.seq,
+                                         r.leaf_hash.data()));
+    return r;
+  }
+  uint64_t size() const {
+    uint64_t n = 0;
+    detail::check(hardstore_audit_size(s_, &n));
+    return n;
+  }
+  /// The Merkle root of the first `size` entries.
+  Hash root(uint64_t size) const {
+    Hash h{};
+    detail::check(hardstore_audit_root(s_, size, h.data()));
+    return h;
+  }
+  /// Entry `seq`; NotFound past the end.
+  AuditEntry get(uint64_t seq) const {
+    detail::Owned<hardstore_audit_entry, hardstore_audit_entry_free> e;
+    detail::check(hardstore_audit_get(s_, seq, detail::out(e)));
+    return detail::read_audit_entry(e.get());
+  }
+  /// One page of what `q` matches (follow next_cursor with q.cursor()).
+  Page<AuditEntry> query(const AuditQuery& q) const {
+    detail::Owned<hardstore_audit_iter, hardstore_audit_iter_free> it;
+    detail::check(hardstore_audit_query_run(s_, q.get(), detail::out(it)));
+    Page<AuditEntry> page;
+    for (;;) {
+      const hardstore_audit_entry* e = nullptr;
+      detail::check(hardstore_audit_iter_next(it.get(), &e));
+      if (!e) break;
+      page.items.push_back(detail::read_audit_entry(e));
+    }
+    Bytes c = detail::take_bytes(
+        [&](hardstore_bytes** o) { return hardstore_audit_iter_cursor(it.get(), o); });
+    page.next_cursor = detail::cursor_of(c);
+    return page;
+  }
+  /// Writes what `q` matches (from its cursor on) to `path` as JSON Lines; the count.
+  uint64_t export_jsonl(const AuditQuery& q, std::string_view path) const {
+    uint64_t n = 0;
+    detail::check(
+        hardstore_audit_export_jsonl(s_, q.get(), detail::u8(path), path.size(), &n));
+    return n;
+  }
+  std::vector<uint8_t> inclusion_proof(uint64_t seq, uint64_t tree_size) const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_audit_inclusion_proof(s_, seq, tree_size, o);
+           })
+        .to_vector();
+  }
+  std::vector<uint8_t> consistency_proof(uint64_t old_size, uint64_t new_size) const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_audit_consistency_proof(s_, old_size, new_size, o);
+           })
+        .to_vector();
+  }
+  /// A checkpoint (HARDSTORE_CHECKPOINT_LEN bytes; MAC'd when the store has a key).
+  std::vector<uint8_t> checkpoint() const {
+    return detail::take_bytes(
+               [&](hardstore_bytes** o) { return hardstore_audit_checkpoint(s_, o); })
+        .to_vector();
+  }
+  /// A new checkpoint and the consistency proof from `old_checkpoint` to it.
+  ProofSince prove_since(bytes_view old_checkpoint) const {
+    hardstore_bytes* cp = nullptr;
+    hardstore_bytes* proof = nullptr;
+    hardstore_result r = hardstore_audit_prove_since(s_, old_checkpoint.data(),
+                                                     old_checkpoint.size(), &cp, &proof);
+    Bytes cpb(cp), proofb(proof);
+    detail::check(r);
+    return ProofSince{cpb.to_vector(), proofb.to_vector()};
+  }
+  /// Recomputes every hash. A log that fails is reported (ok false), not thrown.
+  VerifyReport verify() const {
+    VerifyReport r{};
+    detail::check(hardstore_audit_verify(s_, &r));
+    return r;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+/// Whether `leaf` is leaf `index` of the tree of `tree_size` leaves with `root`.
+/// False for a proof that does not verify (or has the wrong length); other errors throw.
+inline bool verify_inclusion(hash_view leaf, uint64_t index, uint64_t tree_size,
+                             bytes_view proof, hash_view root) {
+  hardstore_result r = hardstore_verify_inclusion(leaf.data(), index, tree_size, proof.data(),
+                                                  proof.size(), root.data());
+  if (r == HARDSTORE_PROOF_INVALID) return false;
+  detail::check(r);
+  return true;
+}
+
+/// Whether the tree (`new_size`, `new_root`) extends (`old_size`, `old_root`).
+inline bool verify_consistency(uint64_t old_size, uint64_t new_size, hash_view old_root,
+                               hash_view new_root, bytes_view proof) {
+  hardstore_result r = hardstore_verify_consistency(old_size, new_size, old_root.data(),
+                                                    new_root.data(), proof.data(),
+                                                    proof.size());
+  if (r == HARDSTORE_PROOF_INVALID) return false;
+  detail::check(r);
+  return true;
+}
+
+/// The length an inclusion proof for (`index`, `tree_size`) has.
+inline size_t inclusion_proof_len(uint64_t index, uint64_t tree_size) {
+  size_t n = 0;
+  detail::check(hardstore_inclusion_proof_len(index, tree_size, &n));
+  return n;
+}
+
+/// A checkpoint's fields (its MAC is not checked). CheckpointInvalid if malformed.
+inline CheckpointInfo parse_checkpoint(bytes_view checkpoint) {
+  CheckpointInfo info{};
+  detail::check(hardstore_checkpoint_parse(checkpoint.data(), checkpoint.size(), &info));
+  return info;
+}
+
+/// Whether the checkpoint's MAC matches `key` (false too when it has none).
+inline bool verify_checkpoint_mac(bytes_view checkpoint, bytes_view key) {
+  hardstore_result r = hardstore_checkpoint_verify_mac(checkpoint.data(), checkpoint.size(),
+                                                       key.data(), key.size());
+  if (r == HARDSTORE_CHECKPOINT_INVALID) return false;
+  detail::check(r);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------
+// Logs
+// ---------------------------------------------------------------------------------
+
+/// A log record being built. Setters chain and throw on bad input.
+class LogRecord {
+ public:
+  LogRecord(Level level, std::string_view message) {
+    hardstore_log_record* raw = nullptr;
+    detail::check(hardstore_log_record_new(static_cast<uint32_t>(level), detail::u8(message),
+                                           message.size(), &raw));
+    p_.reset(raw);
+  }
+  LogRecord& target(std::string_view v) {
+    detail::check(hardstore_log_record_set_target(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogRecord& tenant(std::string_view v) {
+    detail::check(hardstore_log_record_set_tenant(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogRecord& user(std::string_view v) {
+    detail::check(hardstore_log_record_set_user(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogRecord& endpoint(std::string_view v) {
+    detail::check(hardstore_log_record_set_endpoint(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogRecord& status(uint16_t s) {
+    detail::check(hardstore_log_record_set_status(p_.get(), s));
+    return *this;
+  }
+  LogRecord& duration_us(uint64_t us) {
+    detail::check(hardstore_log_record_set_duration_us(p_.get(), us));
+    return *this;
+  }
+  LogRecord& error(std::string_view message) {
+    detail::check(
+        hardstore_log_record_set_error(p_.get(), detail::u8(message), message.size()));
+    return *this;
+  }
+  LogRecord& cause(std::string_view cause) {
+    detail::check(hardstore_log_record_add_cause(p_.get(), detail::u8(cause), cause.size()));
+    return *this;
+  }
+  LogRecord& field(std::string_view key, std::string_view value) {
+    detail::check(hardstore_log_record_add_field(p_.get(), detail::u8(key), key.size(),
+                                                 detail::u8(value), value.size()));
+    return *this;
+  }
+  const hardstore_log_record* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_log_record, hardstore_log_record_free> p_;
+};
+
+/// A log entry read from the ring (an owned copy).
+struct LogEntry {
+  uint64_t seq = 0;
+  uint64_t time_us = 0;
+  Level level = Level::Trace;
+  std::string message, target, tenant, user, endpoint;
+  std::string error;  // empty when the entry has no error
+  std::optional<uint16_t> status;
+  std::optional<uint64_t> duration_us;
+  std::vector<std::string> causes;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+/// A logs query: every entry, newest first, 100 a page unless set.
+class LogsQuery {
+ public:
+  LogsQuery() {
+    hardstore_logs_query* raw = nullptr;
+    detail::check(hardstore_logs_query_new(&raw));
+    p_.reset(raw);
+  }
+  LogsQuery& min_level(Level l) {
+    detail::check(hardstore_logs_query_set_min_level(p_.get(), static_cast<uint32_t>(l)));
+    return *this;
+  }
+  LogsQuery& tenant(std::string_view v) {
+    detail::check(hardstore_logs_query_set_tenant(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogsQuery& user(std::string_view v) {
+    detail::check(hardstore_logs_query_set_user(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogsQuery& endpoint(std::string_view v) {
+    detail::check(hardstore_logs_query_set_endpoint(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogsQuery& text(std::string_view v) {
+    detail::check(hardstore_logs_query_set_text(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  LogsQuery& time_range(uint64_t from, uint64_t until) {
+    detail::check(hardstore_logs_query_set_time_range(p_.get(), from, until));
+    return *this;
+  }
+  LogsQuery& oldest_first(bool on = true) {
+    detail::check(hardstore_logs_query_set_oldest_first(p_.get(), on));
+    return *this;
+  }
+  LogsQuery& limit(size_t n) {
+    detail::check(hardstore_logs_query_set_limit(p_.get(), n));
+    return *this;
+  }
+  LogsQuery& cursor(bytes_view c) {
+    detail::check(hardstore_logs_query_set_cursor(p_.get(), c.data(), c.size()));
+    return *this;
+  }
+  const hardstore_logs_query* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_logs_query, hardstore_logs_query_free> p_;
+};
+
+/// One endpoint's figures.
+struct EndpointStats {
+  std::string endpoint;
+  uint64_t count = 0;
+  uint64_t errors = 0;
+  bool has_duration = false;
+  double mean_duration_us = 0;
+  uint64_t p95_duration_us = 0;
+};
+
+/// Stats over a window of the ring.
+struct LogStats {
+  LogTotals totals{};
+  std::vector<EndpointStats> endpoints;  // sorted by name
+};
+
+/// The live seq range of the ring: it holds [oldest, next).
+struct LogRange {
+  uint64_t oldest = 0;
+  uint64_t next = 0;
+};
+
+namespace detail {
+inline std::string log_field(const hardstore_log_entry* e, uint32_t field) {
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  check(hardstore_log_entry_field(e, field, &p, &n));
+  return str(p, n);
+}
+
+inline LogEntry read_log_entry(const hardstore_log_entry* e) {
+  LogEntry out;
+  out.seq = hardstore_log_entry_seq(e);
+  out.time_us = hardstore_log_entry_time(e);
+  out.level = static_cast<Level>(hardstore_log_entry_level(e));
+  out.message = log_field(e, HARDSTORE_LOG_MESSAGE);
+  out.target = log_field(e, HARDSTORE_LOG_TARGET);
+  out.tenant = log_field(e, HARDSTORE_LOG_TENANT);
+  out.user = log_field(e, HARDSTORE_LOG_USER);
+  out.endpoint = log_field(e, HARDSTORE_LOG_ENDPOINT);
+  out.error = log_field(e, HARDSTORE_LOG_ERROR);
+  uint16_t status = 0;
+  hardstore_result r = hardstore_log_entry_status(e, &status);
+  if (r == HARDSTORE_OK) {
+    out.status = status;
+  } else if (r != HARDSTORE_NOT_FOUND) {
+    check(r);
+  }
+  uint64_t d = 0;
+  r = hardstore_log_entry_duration_us(e, &d);
+  if (r == HARDSTORE_OK) {
+    out.duration_us = d;
+  } else if (r != HARDSTORE_NOT_FOUND) {
+    check(r);
+  }
+  size_t nc = hardstore_log_entry_cause_count(e);
+  for (size_t i = 0; i < nc; i++) {
+    const uint8_t* p = nullptr;
+    size_t n = 0;
+    check(hardstore_log_entry_cause(e, i, &p, &n));
+    out.causes.push_back(str(p, n));
+  }
+  size_t nf = hardstore_log_entry_field_count(e);
+  for (size_t i = 0; i < nf; i++) {
+    const uint8_t *k = nullptr, *v = nullptr;
+    size_t kl = 0, vl = 0;
+    check(hardstore_log_entry_kv(e, i, &k, &kl, &v, &vl));
+    out.fields.emplace_back(str(k, kl), str(v, vl));
+  }
+  return out;
+}
+}  // namespace detail
+
+/// The log ring of a store (a view: must not outlive the Store).
+class Logs {
+ public:
+  explicit Logs(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Appends a record; its seq.
+  uint64_t append(const LogRecord& record, Durability d = Durability::Durable) const {
+    uint64_t seq = 0;
+    detail::check(hardstore_logs_append(s_, record.get(), static_cast<uint32_t>(d), &seq));
+    return seq;
+  }
+  LogRange range() const {
+    LogRange r;
+    detail::check(hardstore_logs_range(s_, &r.oldest, &r.next));
+    return r;
+  }
+  Page<LogEntry> query(const LogsQuery& q) const {
+    detail::Owned<hardstore_logs_iter, hardstore_logs_iter_free> it;
+    detail::check(hardstore_logs_query_run(s_, q.get(), detail::out(it)));
+    Page<LogEntry> page;
+    for (;;) {
+      const hardstore_log_entry* e = nullptr;
+      detail::check(hardstore_logs_iter_next(it.get(), &e));
+      if (!e) break;
+      page.items.push_back(detail::read_log_entry(e));
+    }
+    Bytes c = detail::take_bytes(
+        [&](hardstore_bytes** o) { return hardstore_logs_iter_cursor(it.get(), o); });
+    page.next_cursor = detail::cursor_of(c);
+    return page;
+  }
+  /// Stats over entries with `from <= time < until` (0 and UINT64_MAX: no bound).
+  LogStats stats(uint64_t from = 0, uint64_t until = UINT64_MAX) const {
+    detail::Owned<hardstore_log_stats, hardstore_log_stats_free> st;
+    detail::check(hardstore_logs_stats(s_, from, until, detail::out(st)));
+    LogStats out;
+    detail::check(hardstore_log_stats_totals(st.get(), &out.totals));
+    for (size_t i = 0; i < out.totals.endpoints; i++) {
+      hardstore_endpoint_stats ep{};
+      detail::check(hardstore_log_stats_endpoint(st.get(), i, &ep));
+      EndpointStats e;
+      e.endpoint = detail::str(ep.endpoint, ep.endpoint_len);
+      e.count = ep.count;
+      e.errors = ep.errors;
+      e.has_duration = ep.has_duration;
+      e.mean_duration_us = ep.mean_duration_us;
+      e.p95_duration_us = ep.p95_duration_us;
+      out.endpoints.push_back(std::move(e));
+    }
+    return out;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Idempotency
+// ---------------------------------------------------------------------------------
+
+/// A recovery point an earlier holder saved.
+struct IdemRecovery {
+  std::string name;
+  std::vector<uint8_t> data;
+};
+
+/// Proof of owning an idempotency key. Destroying it does not release the key.
+class IdemToken {
+ public:
+  IdemToken() = default;
+  explicit IdemToken(hardstore_idem_token* raw) noexcept : p_(raw) {}
+  /// The fencing number.
+  uint64_t fence() const noexcept { return hardstore_idem_token_fence(p_.get()); }
+  /// The recovery point a crashed earlier holder saved, if any.
+  std::optional<IdemRecovery> recovery() const {
+    bool has = false;
+    const uint8_t *name = nullptr, *data = nullptr;
+    size_t name_len = 0, data_len = 0;
+    detail::check(
+        hardstore_idem_token_recovery(p_.get(), &has, &name, &name_len, &data, &data_len));
+    if (!has) return std::nullopt;
+    return IdemRecovery{detail::str(name, name_len), detail::vec(data, data_len)};
+  }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  const hardstore_idem_token* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_idem_token, hardstore_idem_token_free> p_;
+};
+
+/// A cached response (owned copy).
+struct IdemResponse {
+  std::vector<uint8_t> body;
+  std::optional<uint16_t> status;
+  bool failed = false;  // cached by a terminal failure rather than a completion
+  std::string body_string() const { return detail::str(body.data(), body.size()); }
+};
+
+/// begin's four answers.
+struct IdemStarted {
+  IdemToken token;  // do the work, then complete, fail or release
+};
+struct IdemReplay {
+  IdemResponse response;  // completed (or failed) before
+};
+struct IdemInProgress {
+  uint64_t retry_after_us = 0;  // someone holds a live lease (HTTP 409)
+};
+struct IdemMismatch {};  // the key was used for a different request (HTTP 422)
+
+using IdemBeginResult = std::variant<IdemStarted, IdemReplay, IdemInProgress, IdemMismatch>;
+
+namespace detail {
+inline std::optional<uint16_t> status_opt(bool has, uint16_t s) {
+  return has ? std::optional<uint16_t>(s) : std::nullopt;
+}
+}  // namespace detail
+
+/// Idempotency keys of a store (a view: must not outlive the Store).
+class Idempotency {
+ public:
+  explicit Idempotency(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Claims (tenant, key) for `request` with a lease of `lease_ms`.
+  IdemBeginResult begin(std::string_view tenant, std::string_view key, bytes_view request,
+                        uint64_t lease_ms = HARDSTORE_IDEM_DEFAULT_LEASE_MS) const {
+    hardstore_idem_outcome outcome = HARDSTORE_IDEM_MISMATCH;
+    hardstore_idem_token* token = nullptr;
+    hardstore_idem_response* response = nullptr;
+    uint64_t retry_after = 0;
+    hardstore_result r = hardstore_idem_begin(
+        s_, detail::u8(tenant), tenant.size(), detail::u8(key), key.size(), request.data(),
+        request.size(), lease_ms, &outcome, &token, &response, &retry_after);
+    IdemToken owned_token(token);
+    detail::Owned<hardstore_idem_response, hardstore_idem_response_free> owned_resp(response);
+    detail::check(r);
+    switch (outcome) {
+      case HARDSTORE_IDEM_STARTED:
+        return IdemStarted{std::move(owned_token)};
+      case HARDSTORE_IDEM_REPLAY: {
+        const uint8_t* body = nullptr;
+        size_t len = 0;
+        bool has_status = false, failed = false;
+        uint16_t status = 0;
+        detail::check(hardstore_idem_response_get(owned_resp.get(), &body, &len, &has_status,
+                                                  &status, &failed));
+        IdemReplay rep;
+        rep.response.body = detail::vec(body, len);
+        rep.response.status = detail::status_opt(has_status, status);
+        rep.response.failed = failed;
+        return rep;
+      }
+      case HARDSTORE_IDEM_IN_PROGRESS:
+        return IdemInProgress{retry_after};
+      case HARDSTORE_IDEM_MISMATCH:
+        break;
+    }
+    return IdemMismatch{};
+  }
+  /// Caches the response durably; Fenced if the holder was fenced off.
+  void complete(const IdemToken& t, std::optional<uint16_t> status, bytes_view body) const {
+    detail::check(hardstore_idem_complete(s_, t.get(), status.has_value(), status.value_or(0),
+                                          body.data(), body.size()));
+  }
+  /// Caches a terminal failure durably; Fenced if the holder was fenced off.
+  void fail(const IdemToken& t, std::optional<uint16_t> status, bytes_view body) const {
+    detail::check(hardstore_idem_fail(s_, t.get(), status.has_value(), status.value_or(0),
+                                      body.data(), body.size()));
+  }
+  /// Frees the key so a retry starts afresh.
+  void release(const IdemToken& t) const { detail::check(hardstore_idem_release(s_, t.get())); }
+  /// Ends the lease now, keeping the key and its recovery point.
+  void abandon(const IdemToken& t) const { detail::check(hardstore_idem_abandon(s_, t.get())); }
+  /// Extends the lease to `lease_ms` from now.
+  void renew(const IdemToken& t, uint64_t lease_ms) const {
+    detail::check(hardstore_idem_renew(s_, t.get(), lease_ms));
+  }
+  void save_recovery(const IdemToken& t, std::string_view name, bytes_view data) const {
+    detail::check(hardstore_idem_save_recovery(s_, t.get(), detail::u8(name), name.size(),
+                                               data.data(), data.size()));
+  }
+  /// Deletes up to `limit` expired keys; how many.
+  size_t purge_expired(size_t limit) const {
+    size_t n = 0;
+    detail::check(hardstore_idem_purge_expired(s_, limit, &n));
+    return n;
+  }
+  /// A key's state, if it exists and has not expired.
+  std::optional<IdemInfo> get(std::string_view tenant, std::string_view key) const {
+    bool found = false;
+    IdemInfo info{};
+    detail::check(hardstore_idem_get(s_, detail::u8(tenant), tenant.size(), detail::u8(key),
+                                     key.size(), &found, &info));
+    if (!found) return std::nullopt;
+    return info;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// App state (key/value)
+// ---------------------------------------------------------------------------------
+
+/// The app-state table of a store (a view: must not outlive the Store).
+class AppState {
+ public:
+  explicit AppState(const hardstore_store* s) noexcept : s_(s) {}
+
+  void put(std::string_view ns, bytes_view key, bytes_view value,
+           Durability d = Durability::Durable) const {
+    detail::check(hardstore_kv_put(s_, detail::u8(ns), ns.size(), key.data(), key.size(),
+                                   value.data(), value.size(), static_cast<uint32_t>(d)));
+  }
+  /// Deletes (ns, key); whether it existed.
+  bool remove(std::string_view ns, bytes_view key, Durability d = Durability::Durable) const {
+    bool existed = false;
+    detail::check(hardstore_kv_delete(s_, detail::u8(ns), ns.size(), key.data(), key.size(),
+                                      static_cast<uint32_t>(d), &existed));
+    return existed;
+  }
+  std::optional<std::vector<uint8_t>> get(std::string_view ns, bytes_view key) const {
+    bool found = false;
+    Bytes value = detail::take_bytes([&](hardstore_bytes** o) {
+      return hardstore_kv_get(s_, detail::u8(ns), ns.size(), key.data(), key.size(), &found,
+                              o);
+    });
+    if (!found) return std::nullopt;
+    return value.to_vector();
+  }
+  /// get, as text.
+  std::optional<std::string> get_string(std::string_view ns, bytes_view key) const {
+    auto v = get(ns, key);
+    if (!v) return std::nullopt;
+    return detail::str(v->data(), v->size());
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Dead letters
+// ---------------------------------------------------------------------------------
+
+/// A dead letter to record. Views: the strings and bytes must outlive the call.
+struct NewDeadLetter {
+  std::string_view tenant;
+  std::string_view kind;  // 1..=128 bytes
+  bytes_view payload;
+  std::string_view error;       // empty: none
+  uint32_t max_attempts = 0;    // 0: the store's default
+  uint64_t first_attempt_at = 0;  // 0: due now
+  bool permanent = false;         // recorded Dead at once
+};
+
+/// A claimed item, borrowed from its DlqClaims list (valid while the list lives).
+class DlqClaim {
+ public:
+  explicit DlqClaim(const hardstore_dlq_claim* c) noexcept : c_(c) {}
+  uint64_t id() const noexcept { return hardstore_dlq_claim_id(c_); }
+  uint32_t attempt() const noexcept { return hardstore_dlq_claim_attempt(c_); }
+  uint32_t max_attempts() const noexcept { return hardstore_dlq_claim_max_attempts(c_); }
+  uint64_t lease_until() const noexcept { return hardstore_dlq_claim_lease_until(c_); }
+  std::string tenant() const { return field_string(HARDSTORE_DLQ_TENANT); }
+  std::string kind() const { return field_string(HARDSTORE_DLQ_KIND); }
+  std::vector<uint8_t> payload() const {
+    bytes_view v = field(HARDSTORE_DLQ_PAYLOAD);
+    return v.to_vector();
+  }
+  /// A raw field (`HARDSTORE_DLQ_TENANT`, `_KIND`, `_PAYLOAD`), borrowed.
+  bytes_view field(uint32_t which) const {
+    const uint8_t* p = nullptr;
+    size_t n = 0;
+    detail::check(hardstore_dlq_claim_field(c_, which, &p, &n));
+    return bytes_view(p, n);
+  }
+  const hardstore_dlq_claim* get() const noexcept { return c_; }
+
+ private:
+  std::string field_string(uint32_t which) const {
+    bytes_view v = field(which);
+    return detail::str(v.data(), v.size());
+  }
+  const hardstore_dlq_claim* c_;
+};
+
+/// The items one claim_due leased (owns them; the DlqClaim views borrow from it).
+class DlqClaims {
+ public:
+  DlqClaims() = default;
+  explicit DlqClaims(hardstore_dlq_claims* raw) noexcept : p_(raw) {}
+  size_t size() const noexcept { return hardstore_dlq_claims_len(p_.get()); }
+  bool empty() const noexcept { return size() == 0; }
+  /// Claim `i`; NotFound past the last.
+  DlqClaim at(size_t i) const {
+    const hardstore_dlq_claim* c = nullptr;
+    detail::check(hardstore_dlq_claims_get(p_.get(), i, &c));
+    return DlqClaim(c);
+  }
+  DlqClaim operator[](size_t i) const { return at(i); }
+
+  class iterator {
+   public:
+    iterator(const DlqClaims* list, size_t i) noexcept : list_(list), i_(i) {}
+    DlqClaim operator*() const { return list_->at(i_); }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+    bool operator!=(const iterator& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    const DlqClaims* list_;
+    size_t i_;
+  };
+  iterator begin() const noexcept { return iterator(this, 0); }
+  iterator end() const noexcept { return iterator(this, size()); }
+
+ private:
+  detail::Owned<hardstore_dlq_claims, hardstore_dlq_claims_free> p_;
+};
+
+/// One failure of an item's history.
+struct DlqAttempt {
+  uint32_t attempt = 0;  // 0: the failure that made it a dead letter
+  uint64_t at_us = 0;
+  bool retryable = false;
+  std::string error;
+};
+
+/// A dead letter with its history (an owned copy).
+struct DlqItem {
+  uint64_t id = 0;
+  DlqState state = DlqState::Pending;
+  uint32_t attempts = 0;
+  uint32_t max_attempts = 0;
+  uint32_t redrives = 0;
+  uint64_t created_us = 0;
+  uint64_t time_us = 0;  // due (Pending), lease end (Leased), finished (Done, Dead)
+  std::string tenant, kind;
+  std::vector<uint8_t> payload;
+  std::string last_error;
+  std::vector<DlqAttempt> history;
+};
+
+/// What fail() did: rescheduled (Pending, next_attempt_at) or Dead (next 0).
+struct DlqFailResult {
+  DlqState state = DlqState::Pending;
+  uint64_t next_attempt_at = 0;
+};
+
+/// A dead-letter list query: every item, in id order, 100 a page unless set.
+class DlqQuery {
+ public:
+  DlqQuery() {
+    hardstore_dlq_query* raw = nullptr;
+    detail::check(hardstore_dlq_query_new(&raw));
+    p_.reset(raw);
+  }
+  DlqQuery& state(DlqState s) {
+    detail::check(hardstore_dlq_query_set_state(p_.get(), static_cast<uint32_t>(s)));
+    return *this;
+  }
+  DlqQuery& kind(std::string_view v) {
+    detail::check(hardstore_dlq_query_set_kind(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  DlqQuery& tenant(std::string_view v) {
+    detail::check(hardstore_dlq_query_set_tenant(p_.get(), detail::u8(v), v.size()));
+    return *this;
+  }
+  DlqQuery& time_range(uint64_t from, uint64_t until) {
+    detail::check(hardstore_dlq_query_set_time_range(p_.get(), from, until));
+    return *this;
+  }
+  DlqQuery& limit(size_t n) {
+    detail::check(hardstore_dlq_query_set_limit(p_.get(), n));
+    return *this;
+  }
+  DlqQuery& cursor(bytes_view c) {
+    detail::check(hardstore_dlq_query_set_cursor(p_.get(), c.data(), c.size()));
+    return *this;
+  }
+  const hardstore_dlq_query* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_dlq_query, hardstore_dlq_query_free> p_;
+};
+
+/// What the retry operation answers for one try.
+struct DlqOpResult {
+  uint32_t code = HARDSTORE_DLQ_OP_OK;  // HARDSTORE_DLQ_OP_*
+  std::string message;                  // why it failed (at most 4096 bytes are kept)
+  static DlqOpResult ok() { return DlqOpResult{HARDSTORE_DLQ_OP_OK, std::string()}; }
+  static DlqOpResult retry(std::string msg) {
+    return DlqOpResult{HARDSTORE_DLQ_OP_RETRY, std::move(msg)};
+  }
+  static DlqOpResult permanent(std::string msg) {
+    return DlqOpResult{HARDSTORE_DLQ_OP_PERMANENT, std::move(msg)};
+  }
+};
+
+/// The retry operation: given the try's number (from 1).
+using DlqOp = std::function<DlqOpResult(uint32_t attempt)>;
+
+/// What retry() did.
+struct DlqRetryResult {
+  bool succeeded = false;    // HARDSTORE_DLQ_RETRY_SUCCEEDED, else dead-lettered
+  uint32_t attempts = 0;     // tries made
+  uint64_t dead_letter = 0;  // the dead letter's id (0 when it succeeded)
+};
+
+namespace detail {
+inline std::string dlq_item_field(const hardstore_dlq_item* item, uint32_t field) {
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  check(hardstore_dlq_item_field(item, field, &p, &n));
+  return str(p, n);
+}
+
+inline DlqItem read_dlq_item(const hardstore_dlq_item* item) {
+  DlqItem out;
+  out.id = hardstore_dlq_item_id(item);
+  out.state = static_cast<DlqState>(hardstore_dlq_item_state(item));
+  out.attempts = hardstore_dlq_item_attempts(item);
+  out.max_attempts = hardstore_dlq_item_max_attempts(item);
+  out.redrives = hardstore_dlq_item_redrives(item);
+  out.created_us = hardstore_dlq_item_created(item);
+  check(hardstore_dlq_item_time(item, &out.time_us));
+  out.tenant = dlq_item_field(item, HARDSTORE_DLQ_TENANT);
+  out.kind = dlq_item_field(item, HARDSTORE_DLQ_KIND);
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  check(hardstore_dlq_item_field(item, HARDSTORE_DLQ_PAYLOAD, &p, &n));
+  out.payload = vec(p, n);
+  out.last_error = dlq_item_field(item, HARDSTORE_DLQ_LAST_ERROR);
+  size_t h = hardstore_dlq_item_history_len(item);
+  for (size_t i = 0; i < h; i++) {
+    hardstore_dlq_attempt a{};
+    check(hardstore_dlq_item_history(item, i, &a));
+    out.history.push_back(DlqAttempt{a.attempt, a.at, a.retryable, str(a.error, a.error_len)});
+  }
+  return out;
+}
+
+inline uint32_t dlq_op_trampoline(void* userdata, uint32_t attempt, uint8_t* buf, size_t cap,
+                                  size_t* out_len) noexcept {
+  const DlqOp& op = *static_cast<const DlqOp*>(userdata);
+  DlqOpResult r;
+  try {
+    r = op(attempt);
+  } catch (const std::exception& e) {
+    r.code = HARDSTORE_DLQ_OP_PERMANENT;
+    r.message = e.what();
+  } catch (...) {
+    r.code = HARDSTORE_DLQ_OP_PERMANENT;
+    r.message = "an unknown C++ exception";
+  }
+  if (r.code != HARDSTORE_DLQ_OP_OK && buf != nullptr && out_len != nullptr) {
+    size_t n = r.message.size() < cap ? r.message.size() : cap;
+    if (n > 0) std::memcpy(buf, r.message.data(), n);
+    *out_len = n;
+  }
+  return r.code;
+}
+}  // namespace detail
+
+/// Dead letters of a store (a view: must not outlive the Store).
+class DeadLetters {
+ public:
+  explicit DeadLetters(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Records a dead letter; its id.
+  uint64_t record(const NewDeadLetter& dl, Durability d = Durability::Durable) const {
+    uint64_t id = 0;
+    detail::check(hardstore_dlq_record(
+        s_, detail::u8(dl.tenant), dl.tenant.size(), detail::u8(dl.kind), dl.kind.size(),
+        dl.payload.data(), dl.payload.size(), detail::u8(dl.error), dl.error.size(),
+        dl.max_attempts, dl.first_attempt_at, dl.permanent, static_cast<uint32_t>(d), &id));
+    return id;
+  }
+  /// Leases up to `limit` due items for `lease_us`.
+  DlqClaims claim_due(size_t limit, uint64_t lease_us) const {
+    hardstore_dlq_claims* raw = nullptr;
+    hardstore_result r = hardstore_dlq_claim_due(s_, limit, lease_us, &raw);
+    DlqClaims claims(raw);
+    detail::check(r);
+    return claims;
+  }
+  /// Marks a claimed item Done; Fenced if the lease is no longer held.
+  void ack(const DlqClaim& c) const { detail::check(hardstore_dlq_ack(s_, c.get())); }
+  /// Records a claimed item's failure; Fenced if the lease is no longer held.
+  DlqFailResult fail(const DlqClaim& c, std::string_view error, bool retryable) const {
+    uint32_t state = 0;
+    DlqFailResult out;
+    detail::check(hardstore_dlq_fail(s_, c.get(), detail::u8(error), error.size(), retryable,
+                                     &state, &out.next_attempt_at));
+    out.state = static_cast<DlqState>(state);
+    return out;
+  }
+  /// Makes a Dead (or Pending) item Pending and due now.
+  void redrive(uint64_t id) const { detail::check(hardstore_dlq_redrive(s_, id)); }
+  /// Redrives every Dead item matching q's kind, tenant and time range; how many.
+  uint64_t redrive_where(const DlqQuery& q) const {
+    uint64_t n = 0;
+    detail::check(hardstore_dlq_redrive_where(s_, q.get(), &n));
+    return n;
+  }
+  DlqStateCounts counts() const {
+    DlqStateCounts c{};
+    detail::check(hardstore_dlq_counts(s_, &c));
+    return c;
+  }
+  /// Deletes up to `limit` (0: no limit) old Done and Dead items; how many.
+  uint64_t purge(size_t limit = 0) const {
+    uint64_t n = 0;
+    detail::check(hardstore_dlq_purge(s_, limit, &n));
+    return n;
+  }
+  /// Item `id`; NotFound for an unknown (or purged) id.
+  DlqItem get(uint64_t id) const {
+    detail::Owned<hardstore_dlq_item, hardstore_dlq_item_free> item;
+    detail::check(hardstore_dlq_get(s_, id, detail::out(item)));
+    return detail::read_dlq_item(item.get());
+  }
+  Page<DlqItem> list(const DlqQuery& q) const {
+    detail::Owned<hardstore_dlq_iter, hardstore_dlq_iter_free> it;
+    detail::check(hardstore_dlq_list(s_, q.get(), detail::out(it)));
+    Page<DlqItem> page;
+    for (;;) {
+      const hardstore_dlq_item* item = nullptr;
+      detail::check(hardstore_dlq_iter_next(it.get(), &item));
+      if (!item) break;
+      page.items.push_back(detail::read_dlq_item(item));
+    }
+    Bytes c = detail::take_bytes(
+        [&](hardstore_bytes** o) { return hardstore_dlq_iter_cursor(it.get(), o); });
+    page.next_cursor = detail::cursor_of(c);
+    return page;
+  }
+  /// Runs `op` up to the policy's max attempts in this thread (nullopt: the default
+  /// policy), sleeping a backoff between tries; when every try failed (or one failed
+  /// permanently) a dead letter is recorded. An exception thrown by `op` counts as a
+  /// permanent failure with its what() as the message (it is not rethrown).
+  DlqRetryResult retry(const std::optional<RetryPolicy>& policy, std::string_view tenant,
+                       std::string_view kind, bytes_view payload, const DlqOp& op) const {
+    uint32_t outcome = 0;
+    DlqRetryResult out;
+    detail::check(hardstore_dlq_retry(
+        s_, policy ? &*policy : nullptr, detail::u8(tenant), tenant.size(), detail::u8(kind),
+        kind.size(), payload.data(), payload.size(), op ? &detail::dlq_op_trampoline : nullptr,
+        const_cast<void*>(static_cast<const void*>(&op)), &outcome, &out.attempts,
+        &out.dead_letter));
+    out.succeeded = outcome == HARDSTORE_DLQ_RETRY_SUCCEEDED;
+    return out;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Restore points
+// ---------------------------------------------------------------------------------
+
+/// Restore points of a store (a view: must not outlive the Store).
+class RestorePoints {
+ public:
+  explicit RestorePoints(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Creates a point labelled `label`; LimitReached when the maximum exist.
+  RestorePointInfo create(std::string_view label) const {
+    RestorePointInfo p{};
+    detail::check(hardstore_restore_point_create(s_, detail::u8(label), label.size(), &p));
+    return p;
+  }
+  /// The ids of every point, oldest first.
+  std::vector<uint64_t> list() const {
+    std::vector<uint64_t> ids(8);
+    for (;;) {
+      size_t n = 0;
+      hardstore_result r = hardstore_restore_point_list(s_, ids.data(), ids.size(), &n);
+      if (r == HARDSTORE_BUFFER_TOO_SMALL) {
+        ids.resize(n + 8);  // points may be created meanwhile: leave room
+        continue;
+      }
+      detail::check(r);
+      ids.resize(n);
+      return ids;
+    }
+  }
+  std::optional<RestorePointInfo> get(uint64_t id) const {
+    bool found = false;
+    RestorePointInfo p{};
+    detail::check(hardstore_restore_point_get(s_, id, &found, &p));
+    if (!found) return std::nullopt;
+    return p;
+  }
+  /// A point's label; NotFound if there is no such point.
+  std::string label(uint64_t id) const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_restore_point_label(s_, id, o);
+           })
+        .to_string();
+  }
+  /// Deletes a point; whether it existed.
+  bool remove(uint64_t id) const {
+    bool existed = false;
+    detail::check(hardstore_restore_point_delete(s_, id, &existed));
+    return existed;
+  }
+  /// Checks the point's state still has its digest: Corrupted if not, NotFound.
+  void verify(uint64_t id) const { detail::check(hardstore_restore_point_verify(s_, id)); }
+  /// Rolls the mutable state back to point `id`; the seq of the audit entry it appends.
+  uint64_t restore(uint64_t id, std::string_view actor) const {
+    uint64_t seq = 0;
+    detail::check(
+        hardstore_restore_point_restore(s_, id, detail::u8(actor), actor.size(), &seq));
+    return seq;
+  }
+  /// Writes point `id`'s state as a new store at `path` (must not exist); rows copied.
+  uint64_t export_to(uint64_t id, std::string_view path) const {
+    uint64_t rows = 0;
+    detail::check(
+        hardstore_restore_point_export(s_, id, detail::u8(path), path.size(), &rows));
+    return rows;
+  }
+  SpaceReport space() const {
+    SpaceReport r{};
+    detail::check(hardstore_restore_point_space(s_, &r));
+    return r;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Backups
+// ---------------------------------------------------------------------------------
+
+/// One cataloged run (an owned copy).
+struct BackupRecord {
+  uint64_t id = 0;
+  BackupKind kind = BackupKind::Full;
+  BackupResult result = BackupResult::Running;
+  uint64_t base_id = 0;
+  std::string file;
+  std::string error;  // empty when the run did not fail
+  uint64_t started_us = 0;
+  uint64_t ended_us = 0;
+  uint64_t bytes = 0;
+  uint64_t entries = 0;
+  Hash digest{};
+  uint64_t covered_from = 0;
+  uint64_t covered_to = 0;
+  uint64_t audit_size = 0;
+  bool encrypted = false;
+  uint32_t key_id = 0;
+};
+
+/// A list of catalog records the library allocated.
+class BackupRecordList {
+ public:
+  BackupRecordList() = default;
+  explicit BackupRecordList(hardstore_backup_records* raw) noexcept : p_(raw) {}
+  size_t size() const noexcept { return hardstore_backup_records_len(p_.get()); }
+  bool empty() const noexcept { return size() == 0; }
+  /// Record `i` (a copy); NotFound past the end.
+  BackupRecord at(size_t i) const {
+    hardstore_backup_record r{};
+    detail::check(hardstore_backup_records_get(p_.get(), i, &r));
+    BackupRecord out;
+    out.id = r.id;
+    out.kind = static_cast<BackupKind>(r.kind);
+    out.result = static_cast<BackupResult>(r.result);
+    out.base_id = r.base_id;
+    out.file = detail::str(r.file, r.file_len);
+    out.error = detail::str(r.error, r.error_len);
+    out.started_us = r.started_us;
+    out.ended_us = r.ended_us;
+    out.bytes = r.bytes;
+    out.entries = r.entries;
+    out.digest = to_hash(r.digest);
+    out.covered_from = r.covered_from;
+    out.covered_to = r.covered_to;
+    out.audit_size = r.audit_size;
+    out.encrypted = r.encrypted;
+    out.key_id = r.key_id;
+    return out;
+  }
+  BackupRecord operator[](size_t i) const { return at(i); }
+  std::vector<BackupRecord> to_vector() const {
+    std::vector<BackupRecord> v;
+    size_t n = size();
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) v.push_back(at(i));
+    return v;
+  }
+  /// The files, in order (for verify_chain / restore_chain).
+  std::vector<std::string> files() const {
+    std::vector<std::string> v;
+    size_t n = size();
+    for (size_t i = 0; i < n; i++) v.push_back(at(i).file);
+    return v;
+  }
+  const hardstore_backup_records* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_backup_records, hardstore_backup_records_free> p_;
+};
+
+/// A background thread running due backups. Stops (waiting for a run in progress) in
+/// its destructor or stop(); it keeps the store busy, so stop it before the Store goes.
+class BackupSchedule {
+ public:
+  BackupSchedule() = default;
+  explicit BackupSchedule(hardstore_backup_schedule* raw) noexcept : p_(raw) {}
+  void stop() noexcept { p_.reset(); }
+  bool running() const noexcept { return p_ != nullptr; }
+
+ private:
+  detail::Owned<hardstore_backup_schedule, hardstore_backup_schedule_stop> p_;
+};
+
+/// Progress of a backup: (bytes done, bytes total).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+/// What a run wrote: its catalog id and kind (an incremental or differential with no
+/// usable base is promoted to full).
+struct BackupRun {
+  uint64_t id = 0;
+  BackupKind kind = BackupKind::Full;
+};
+
+/// Runs that succeeded and runs that failed or were interrupted.
+struct BackupSuccessRate {
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+};
+
+/// The default schedule (full daily, incremental every 6 h, differential hourly,
+/// pruning full backups older than 30 days), as `nullopt` means to the library.
+inline Schedule default_schedule() {
+  Schedule s{};
+  s.full_every_secs = 86400;
+  s.incremental_every_secs = 21600;
+  s.differential_every_secs = 3600;
+  s.prune = true;
+  s.retention.max_age_secs = 30ull * 86400;
+  s.retention.keep_fulls = 0;
+  return s;
+}
+
+/// Makes a backup key from an id and 32 bytes of key material.
+inline BackupKey make_backup_key(uint32_t id, const std::array<uint8_t, 32>& material) {
+  BackupKey k{};
+  k.id = id;
+  std::memcpy(k.key, material.data(), sizeof k.key);
+  return k;
+}
+
+namespace detail {
+struct ProgressCtx {
+  const ProgressFn* fn;
+  std::exception_ptr error;
+};
+
+inline void progress_trampoline(void* user, uint64_t done, uint64_t total) noexcept {
+  auto* ctx = static_cast<ProgressCtx*>(user);
+  if (ctx->error) return;  // after a throw the callback is not called again
+  try {
+    (*ctx->fn)(done, total);
+  } catch (...) {
+    ctx->error = std::current_exception();
+  }
+}
+
+/// Paths as the C chain functions want them (the strings must outlive the call).
+struct PathArray {
+  std::vector<const uint8_t*> ptrs;
+  std::vector<size_t> lens;
+  explicit PathArray(const std::vector<std::string>& paths) {
+    for (const auto& p : paths) {
+      ptrs.push_back(u8(p));
+      lens.push_back(p.size());
+    }
+  }
+};
+
+inline const BackupKey* key_ptr(const std::optional<BackupKey>& k) { return k ? &*k : nullptr; }
+}  // namespace detail
+
+/// Backups of a store (a view: must not outlive the Store).
+class Backups {
+ public:
+  explicit Backups(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// A standalone full backup (outside the catalog) to `path` (must not exist).
+  BackupInfo full(std::string_view path) const {
+    BackupInfo info{};
+    detail::check(hardstore_backup_full(s_, detail::u8(path), path.size(), &info));
+    return info;
+  }
+  /// Takes and catalogs a backup of `kind` into `folder`, encrypted when `key` is set.
+  /// `progress` is called on this thread before this returns; if it throws, it is not
+  /// called again, the backup still runs to its end, and the exception is rethrown
+  /// once the run has returned (the run stays cataloged).
+  BackupRun run(BackupKind kind, std::string_view folder,
+                const std::optional<BackupKey>& key = std::nullopt,
+                const ProgressFn& progress = nullptr) const {
+    detail::ProgressCtx ctx{&progress, nullptr};
+    uint64_t id = 0;
+    uint32_t out_kind = 0;
+    hardstore_result r = hardstore_backup_run(
+        s_, static_cast<uint32_t>(kind), detail::u8(folder), folder.size(),
+        detail::key_ptr(key), progress ? &detail::progress_trampoline : nullptr,
+        progress ? &ctx : nullptr, &id, &out_kind);
+    if (ctx.error) std::rethrow_exception(ctx.error);
+    detail::check(r);
+    return BackupRun{id, static_cast<BackupKind>(out_kind)};
+  }
+  /// Every cataloged run, oldest first.
+  BackupRecordList list() const {
+    hardstore_backup_records* raw = nullptr;
+    hardstore_result r = hardstore_backup_list(s_, &raw);
+    BackupRecordList l(raw);
+    detail::check(r);
+    return l;
+  }
+  /// The runs whose files restore backup `id`, full first; NotFound for an unknown id.
+  BackupRecordList chain(uint64_t id) const {
+    hardstore_backup_records* raw = nullptr;
+    hardstore_result r = hardstore_backup_chain(s_, id, &raw);
+    BackupRecordList l(raw);
+    detail::check(r);
+    return l;
+  }
+  /// Deletes (or with dry_run, lists) what `policy` (nullopt: fulls kept 30 days)
+  /// drops as of `now_us`.
+  BackupRecordList prune(const std::optional<Retention>& policy, uint64_t now_us,
+                         bool dry_run) const {
+    hardstore_backup_records* raw = nullptr;
+    hardstore_result r =
+        hardstore_backup_prune(s_, policy ? &*policy : nullptr, now_us, dry_run, &raw);
+    BackupRecordList l(raw);
+    detail::check(r);
+    return l;
+  }
+  /// Runs what `sched` (nullopt: the defaults) says is due at `now_us`, then prunes;
+  /// the id of the run, if one ran. Progress as for run().
+  std::optional<uint64_t> run_due(uint64_t now_us, std::string_view folder,
+                                  const std::optional<Schedule>& sched = std::nullopt,
+                                  const std::optional<BackupKey>& key = std::nullopt,
+                                  const ProgressFn& progress = nullptr) const {
+    detail::ProgressCtx ctx{&progress, nullptr};
+    bool ran = false;
+    uint64_t id = 0;
+    hardstore_result r = hardstore_backup_run_due(
+        s_, now_us, detail::u8(folder), folder.size(), sched ? &*sched : nullptr,
+        detail::key_ptr(key), progress ? &detail::progress_trampoline : nullptr,
+        progress ? &ctx : nullptr, &ran, &id);
+    if (ctx.error) std::rethrow_exception(ctx.error);
+    detail::check(r);
+    if (!ran) return std::nullopt;
+    return id;
+  }
+  BackupSuccessRate success_rate(uint64_t since_us = 0) const {
+    BackupSuccessRate s;
+    detail::check(hardstore_backup_success_rate(s_, since_us, &s.ok, &s.failed));
+    return s;
+  }
+  /// Starts a thread running due backups into `folder` every `check_every_ms`.
+  BackupSchedule start_schedule(std::string_view folder,
+                                const std::optional<Schedule>& sched,
+                                const std::optional<BackupKey>& key,
+                                uint64_t check_every_ms) const {
+    hardstore_backup_schedule* raw = nullptr;
+    hardstore_result r = hardstore_backup_schedule_start(
+        s_, detail::u8(folder), folder.size(), sched ? &*sched : nullptr,
+        detail::key_ptr(key), check_every_ms, &raw);
+    BackupSchedule h(raw);
+    detail::check(r);
+    return h;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+class Store;
+
+/// Reads a backup file end to end (decrypting with `key` when set); what it holds.
+/// Corrupted when damaged, WrongKey when encrypted and the key is missing or wrong.
+inline BackupInfo backup_verify(std::string_view path,
+                                const std::optional<BackupKey>& key = std::nullopt) {
+  BackupInfo info{};
+  if (key) {
+    detail::check(
+        hardstore_backup_verify_with_key(detail::u8(path), path.size(), &*key, &info));
+  } else {
+    detail::check(hardstore_backup_verify(detail::u8(path), path.size(), &info));
+  }
+  return info;
+}
+
+/// Verifies a chain (full first); what the last file holds.
+inline BackupInfo backup_verify_chain(const std::vector<std::string>& paths,
+                                      const std::optional<BackupKey>& key = std::nullopt) {
+  detail::PathArray a(paths);
+  BackupInfo info{};
+  detail::check(hardstore_backup_verify_chain(a.ptrs.data(), a.lens.data(), a.ptrs.size(),
+                                              detail::key_ptr(key), &info));
+  return info;
+}
+
+inline BackupInfo backup_verify_chain(const BackupRecordList& chain,
+                                      const std::optional<BackupKey>& key = std::nullopt) {
+  return backup_verify_chain(chain.files(), key);
+}
+
+/// Writes a new store at `new_path` (must not exist) from one full backup file, created
+/// with `options` (nullptr: the defaults). An encrypted file needs its `key` (the C
+/// hardstore_backup_restore takes none, so that case goes through
+/// hardstore_backup_restore_chain with a chain of one).
+inline BackupInfo backup_restore(std::string_view backup, std::string_view new_path,
+                                 const std::optional<BackupKey>& key = std::nullopt,
+                                 const Options* options = nullptr) {
+  BackupInfo info{};
+  const hardstore_options* o = options ? options->get() : nullptr;
+  if (key) {
+    const uint8_t* path = detail::u8(backup);
+    size_t len = backup.size();
+    detail::check(hardstore_backup_restore_chain(&path, &len, 1, detail::u8(new_path),
+                                                 new_path.size(), o, &*key, &info));
+  } else {
+    detail::check(hardstore_backup_restore(detail::u8(backup), backup.size(),
+                                           detail::u8(new_path), new_path.size(), o, &info));
+  }
+  return info;
+}
+
+/// Writes a new store at `new_path` equal to the source as of the chain's last backup.
+inline BackupInfo backup_restore_chain(const std::vector<std::string>& paths,
+                                       std::string_view new_path,
+                                       const std::optional<BackupKey>& key = std::nullopt,
+                                       const Options* options = nullptr) {
+  detail::PathArray a(paths);
+  BackupInfo info{};
+  detail::check(hardstore_backup_restore_chain(
+      a.ptrs.data(), a.lens.data(), a.ptrs.size(), detail::u8(new_path), new_path.size(),
+      options ? options->get() : nullptr, detail::key_ptr(key), &info));
+  return info;
+}
+
+inline BackupInfo backup_restore_chain(const BackupRecordList& chain,
+                                       std::string_view new_path,
+                                       const std::optional<BackupKey>& key = std::nullopt,
+                                       const Options* options = nullptr) {
+  return backup_restore_chain(chain.files(), new_path, key, options);
+}
+
+// ---------------------------------------------------------------------------------
+// Transactions
+// ---------------------------------------------------------------------------------
+
+/// A multi-area write: operations are checked and recorded as they are added, then
+/// committed atomically. The destructor discards it unless it was committed. A commit,
+/// successful or not, finishes it. Use it from one thread; the Store must outlive it.
+class Transaction {
+ public:
+  Transaction(const hardstore_store* s, Durability d) {
+    hardstore_tx* raw = nullptr;
+    detail::check(hardstore_tx_begin(s, static_cast<uint32_t>(d), &raw));
+    p_.reset(raw);
+  }
+  Transaction(Transaction&&) noexcept = default;
+  Transaction& operator=(Transaction&&) noexcept = default;
+  ~Transaction() = default;  // hardstore_tx_free discards an uncommitted transaction
+
+  Transaction& kv_put(std::string_view ns, bytes_view key, bytes_view value) {
+    detail::check(hardstore_tx_kv_put(p_.get(), detail::u8(ns), ns.size(), key.data(),
+                                      key.size(), value.data(), value.size()));
+    return *this;
+  }
+  Transaction& kv_delete(std::string_view ns, bytes_view key) {
+    detail::check(
+        hardstore_tx_kv_delete(p_.get(), detail::u8(ns), ns.size(), key.data(), key.size()));
+    return *this;
+  }
+  /// Adds an audit append; its index among this transaction's appends (for audit_seq).
+  size_t audit_append(const AuditEvent& event) {
+    size_t index = 0;
+    detail::check(hardstore_tx_audit_append(p_.get(), event.get(), &index));
+    return index;
+  }
+  Transaction& idem_complete(const IdemToken& t, std::optional<uint16_t> status,
+                             bytes_view body) {
+    detail::check(hardstore_tx_idem_complete(p_.get(), t.get(), status.has_value(),
+                                             status.value_or(0), body.data(), body.size()));
+    return *this;
+  }
+  Transaction& idem_fail(const IdemToken& t, std::optional<uint16_t> status, bytes_view body) {
+    detail::check(hardstore_tx_idem_fail(p_.get(), t.get(), status.has_value(),
+                                         status.value_or(0), body.data(), body.size()));
+    return *this;
+  }
+  Transaction& idem_release(const IdemToken& t) {
+    detail::check(hardstore_tx_idem_release(p_.get(), t.get()));
+    return *this;
+  }
+  Transaction& idem_save_recovery(const IdemToken& t, std::string_view name, bytes_view data) {
+    detail::check(hardstore_tx_idem_save_recovery(p_.get(), t.get(), detail::u8(name),
+                                                  name.size(), data.data(), data.size()));
+    return *this;
+  }
+  Transaction& dlq_ack(const DlqClaim& c) {
+    detail::check(hardstore_tx_dlq_ack(p_.get(), c.get()));
+    return *this;
+  }
+  Transaction& dlq_fail(const DlqClaim& c, std::string_view error, bool retryable) {
+    detail::check(
+        hardstore_tx_dlq_fail(p_.get(), c.get(), detail::u8(error), error.size(), retryable));
+    return *this;
+  }
+  /// Adds a dead letter; its index among this transaction's dead letters.
+  size_t dlq_record(const NewDeadLetter& dl) {
+    size_t index = 0;
+    detail::check(hardstore_tx_dlq_record(
+        p_.get(), detail::u8(dl.tenant), dl.tenant.size(), detail::u8(dl.kind),
+        dl.kind.size(), dl.payload.data(), dl.payload.size(), detail::u8(dl.error),
+        dl.error.size(), dl.max_attempts, dl.first_attempt_at, dl.permanent, &index));
+    return index;
+  }
+  /// Commits everything added, or nothing (Fenced for a stale token or claim).
+  void commit() {
+    detail::check(hardstore_tx_commit(p_.get()));
+    committed_ = true;
+  }
+  /// Discards the transaction now (the destructor would too).
+  void abort() noexcept { p_.reset(); }
+  bool committed() const noexcept { return committed_; }
+  /// After a commit: the seq of the `index`-th audit append.
+  uint64_t audit_seq(size_t index) const {
+    uint64_t seq = 0;
+    detail::check(hardstore_tx_audit_seq(p_.get(), index, &seq));
+    return seq;
+  }
+  /// After a commit: the id of the `index`-th dead letter.
+  uint64_t dead_letter_id(size_t index) const {
+    uint64_t id = 0;
+    detail::check(hardstore_tx_dead_letter_id(p_.get(), index, &id));
+    return id;
+  }
+
+ private:
+  detail::Owned<hardstore_tx, hardstore_tx_free> p_;
+  bool committed_ = false;
+};
+
+// ---------------------------------------------------------------------------------
+// Store
+// ---------------------------------------------------------------------------------
+
+/// An open store. Thread-safe: one Store may be used from many threads at once.
+/// The destructor closes it (ignoring errors); close() reports them.
+class Store {
+ public:
+  /// Opens (or creates) the store at `path` with the default options.
+  explicit Store(std::string_view path) { open(path, nullptr); }
+  /// Opens (or creates) the store at `path` with `options` (only read).
+  Store(std::string_view path, const Options& options) { open(path, options.get()); }
+
+  /// Flushes and closes; the handle is gone whatever the result.
+  void close() {
+    hardstore_store* s = p_.release();
+    detail::check(hardstore_store_close(s));
+  }
+  bool is_open() const noexcept { return p_ != nullptr; }
+  /// Makes every write acknowledged so far durable.
+  void flush() const { detail::check(hardstore_store_flush(p_.get())); }
+  StoreId id() const {
+    StoreId id{};
+    detail::check(hardstore_store_id(p_.get(), id.data()));
+    return id;
+  }
+
+  Audit audit() const noexcept { return Audit(p_.get()); }
+  Logs logs() const noexcept { return Logs(p_.get()); }
+  Idempotency idempotency() const noexcept { return Idempotency(p_.get()); }
+  AppState kv() const noexcept { return AppState(p_.get()); }
+  DeadLetters dead_letters() const noexcept { return DeadLetters(p_.get()); }
+  RestorePoints restore_points() const noexcept { return RestorePoints(p_.get()); }
+  Backups backups() const noexcept { return Backups(p_.get()); }
+  /// Starts a multi-area transaction committing with `d`.
+  Transaction begin(Durability d = Durability::Durable) const { return Transaction(p_.get(), d); }
+
+  const hardstore_store* get() const noexcept { return p_.get(); }
+
+ private:
+  void open(std::string_view path, const hardstore_options* o) {
+    hardstore_store* raw = nullptr;
+    detail::check(hardstore_store_open(detail::u8(path), path.size(), o, &raw));
+    p_.reset(raw);
+  }
+  detail::Owned<hardstore_store, hardstore_store_close> p_;
+};
+
+}  // namespace hardstore
+
+#endif  // HARDSTORE_HPP
