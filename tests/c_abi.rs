@@ -97,3 +97,58 @@ fn c_and_cpp_tests_pass() {
     }
     assert!(ran >= 2, "no C tests found in {}", src_dir.display());
 }
+
+/// The hostile-input program (`tests/hostile/`): every exported function called with
+/// NULL for each pointer, invalid UTF-8, huge lengths and out-of-range values must give
+/// its documented code. Built once with AddressSanitizer and UBSan (run directly) and
+/// once plain (run under valgrind with HARDSTORE_VALGRIND=1).
+#[test]
+fn hostile_c_input_gets_documented_codes() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/hostile.c");
+    let out_dir = target_dir().join("c-tests");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let lib = static_lib();
+    let compile = |out: &Path, sanitize: bool| {
+        let mut c = Command::new("gcc");
+        c.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"]);
+        if sanitize {
+            c.args([
+                "-fsanitize=address,undefined",
+                "-fno-omit-frame-pointer",
+                "-fno-sanitize-recover=all",
+            ]);
+        }
+        let status = c
+            .arg("-I")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/include"))
+            .arg(&src)
+            .arg(&lib)
+            .args(["-lpthread", "-ldl", "-lm", "-o"])
+            .arg(out)
+            .status()
+            .expect("gcc runs");
+        assert!(status.success(), "compiling {} failed", src.display());
+    };
+    let asan = out_dir.join("hostile-asan");
+    compile(&asan, true);
+    let scratch = out_dir.join("hostile-asan.scratch");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out = Command::new(&asan)
+        .arg(&scratch)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the hostile program runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("Sanitizer"),
+        "hostile (ASan/UBSan) failed:\n{text}{err}"
+    );
+    assert!(text.contains(" 0 failures"), "{text}");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let plain = out_dir.join("hostile");
+    compile(&plain, false);
+    run(&plain, &out_dir.join("hostile.scratch"));
+}

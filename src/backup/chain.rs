@@ -163,7 +163,7 @@ pub fn restore_chain<P: AsRef<Path>>(
     let tmp = file::partial(new_path);
     let _ = std::fs::remove_file(&tmp);
     let done = (|| {
-        let db = redb::Database::create(&tmp).map_err(|e| Error::Storage(e.to_string()))?;
+        let db = redb::Database::create(&tmp)?;
         crate::store::init_store(&db, opts)?;
         let txn = db.begin_write()?;
         let mut last: Option<BackupInfo> = None;
@@ -189,8 +189,7 @@ pub fn restore_chain<P: AsRef<Path>>(
     })();
     match done {
         Ok(info) => {
-            std::fs::rename(&tmp, new_path)?;
-            file::sync_dir(new_path)?;
+            file::publish(&tmp, new_path)?;
             Ok(info)
         }
         Err(e) => {

@@ -191,8 +191,7 @@ pub(crate) fn write(
     })();
     match written {
         Ok(w) => {
-            std::fs::rename(&tmp, path)?;
-            sync_dir(path)?;
+            publish(&tmp, path)?;
             Ok(w)
         }
         Err(e) => {
@@ -265,7 +264,10 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
+/// Refuses a path `what` cannot write a new file at: empty, holding a NUL byte (no
+/// file system takes one), or naming something that exists.
 pub(crate) fn refuse_existing(path: &Path, what: &str) -> Result<()> {
+    check_path(path, what)?;
     if path.exists() {
         return Err(Error::InvalidArgument(format!(
             "{} exists; {what} writes a new file",
@@ -273,6 +275,33 @@ pub(crate) fn refuse_existing(path: &Path, what: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Refuses an empty path, or one holding a NUL byte, before anything is written.
+pub(crate) fn check_path(path: &Path, what: &str) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{what} needs a path; it is empty"
+        )));
+    }
+    if path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: the path {path:?} holds a NUL byte"
+        )));
+    }
+    Ok(())
+}
+
+/// Renames the finished `tmp` to `path` and makes the name durable; on failure, removes
+/// `tmp`, so nothing is left behind.
+pub(crate) fn publish(tmp: &Path, path: &Path) -> Result<()> {
+    let done = std::fs::rename(tmp, path)
+        .map_err(Error::from)
+        .and_then(|()| sync_dir(path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    done
 }
 
 pub(crate) fn partial(path: &Path) -> PathBuf {

@@ -24,7 +24,7 @@
 pub(crate) mod catalog;
 mod chain;
 pub(crate) mod crypto;
-mod file;
+pub(crate) mod file;
 pub(crate) mod format;
 pub(crate) mod journal;
 mod retention;
@@ -221,7 +221,9 @@ impl<'s> Backups<'s> {
     /// latest successful full one; either is promoted to a full backup when there is no
     /// such base, its file is gone, or the change journal no longer reaches back to it
     /// (after a restore-point restore). The returned record says what was written. A
-    /// failed run is cataloged as failed, leaves no file, and its error is returned.
+    /// run that fails once begun is cataloged as failed, leaves no file, and its error is
+    /// returned; one refused before it began (an empty folder path, a folder that cannot
+    /// be created) is not cataloged.
     pub fn run(
         &self,
         kind: BackupKind,
@@ -229,6 +231,7 @@ impl<'s> Backups<'s> {
         opts: &BackupOptions,
     ) -> Result<BackupRecord> {
         let folder = folder.as_ref().to_path_buf();
+        file::check_path(&folder, "a backup run")?;
         if folder.to_str().is_none() {
             return Err(Error::InvalidArgument(
                 "the backup folder's path is not UTF-8".into(),

@@ -117,6 +117,7 @@ impl ScheduleHandle {
             ));
         }
         let folder = folder.into();
+        super::file::check_path(&folder, "a backup schedule")?;
         let shared = Arc::new(Shared {
             stop: Mutex::new(false),
             wake: Condvar::new(),

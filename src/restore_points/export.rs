@@ -10,7 +10,7 @@ use std::path::Path;
 
 use redb::{Key, TableDefinition, Value, WriteTransaction};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 fn copy<K: Key + 'static, V: Value + 'static>(
     src: &WriteTransaction,
@@ -36,23 +36,24 @@ pub(crate) fn write_store(
     path: &Path,
     opts: &crate::Options,
 ) -> Result<u64> {
+    crate::backup::file::refuse_existing(path, "an export")?;
+    // Written under a temporary name and renamed when complete, so a crash midway never
+    // leaves a file that could be taken for a finished export; a failure leaves nothing.
+    let tmp = crate::backup::file::partial(path);
+    let _ = std::fs::remove_file(&tmp);
+    let n = copy_all(src, &tmp, opts).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    crate::backup::file::publish(&tmp, path)?;
+    Ok(n)
+}
+
+fn copy_all(src: &WriteTransaction, tmp: &Path, opts: &crate::Options) -> Result<u64> {
     use crate::audit::tables as audit;
     use crate::dead_letters::tables as dlq;
     use crate::idempotency::tables as idem;
     use crate::logs::ring;
-    if path.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; an export writes a new file",
-            path.display()
-        )));
-    }
-    // Written under a temporary name and renamed when complete, so a crash midway never
-    // leaves a file that could be taken for a finished export.
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let db = redb::Database::create(&tmp).map_err(|e| Error::Storage(e.to_string()))?;
+    let db = redb::Database::create(tmp)?;
     crate::store::init_store(&db, opts)?;
     let dst = db.begin_write()?;
     let mut n = 0;
@@ -73,6 +74,5 @@ pub(crate) fn write_store(
     n += copy(src, &dst, dlq::META)?;
     dst.commit()?;
     drop(db);
-    std::fs::rename(&tmp, path)?;
     Ok(n)
 }

@@ -1,0 +1,254 @@
+"""ctypes mirrors of the structs in ``hardstore.h``: same field order, same types.
+
+Opaque handle types are empty ``Structure`` subclasses used only through pointers,
+so that ctypes refuses a handle of one kind where another is expected.
+"""
+
+from __future__ import annotations
+
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_double,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+
+u8p = POINTER(c_uint8)
+
+
+# --- Opaque handles -------------------------------------------------------------------
+
+
+class _Opaque(Structure):
+    """Never instantiated: the library owns the memory behind these pointers."""
+
+
+class hardstore_audit_entry(_Opaque): pass
+class hardstore_audit_event(_Opaque): pass
+class hardstore_audit_iter(_Opaque): pass
+class hardstore_audit_query(_Opaque): pass
+class hardstore_backup_records(_Opaque): pass
+class hardstore_backup_schedule(_Opaque): pass
+class hardstore_bytes(_Opaque): pass
+class hardstore_clock(_Opaque): pass
+class hardstore_dlq_claim(_Opaque): pass
+class hardstore_dlq_claims(_Opaque): pass
+class hardstore_dlq_item(_Opaque): pass
+class hardstore_dlq_iter(_Opaque): pass
+class hardstore_dlq_query(_Opaque): pass
+class hardstore_idem_response(_Opaque): pass
+class hardstore_idem_token(_Opaque): pass
+class hardstore_log_entry(_Opaque): pass
+class hardstore_log_record(_Opaque): pass
+class hardstore_log_stats(_Opaque): pass
+class hardstore_logs_iter(_Opaque): pass
+class hardstore_logs_query(_Opaque): pass
+class hardstore_options(_Opaque): pass
+class hardstore_store(_Opaque): pass
+class hardstore_tx(_Opaque): pass
+
+
+# --- Structs passed by pointer or value ----------------------------------------------
+
+
+class hardstore_checkpoint_info(Structure):
+    _fields_ = [
+        ("store_id", c_uint8 * 16),
+        ("size", c_uint64),
+        ("time", c_uint64),
+        ("root", c_uint8 * 32),
+        ("has_mac", c_bool),
+    ]
+
+
+class hardstore_verify_report(Structure):
+    _fields_ = [
+        ("size", c_uint64),
+        ("checked", c_uint64),
+        ("ok", c_bool),
+        ("first_bad_seq", c_uint64),
+        ("root", c_uint8 * 32),
+    ]
+
+
+class hardstore_backup_info(Structure):
+    _fields_ = [
+        ("store_id", c_uint8 * 16),
+        ("created_us", c_uint64),
+        ("audit_size", c_uint64),
+        ("audit_root", c_uint8 * 32),
+        ("frames", c_uint64),
+        ("bytes", c_uint64),
+        ("digest", c_uint8 * 32),
+        ("kind", c_uint32),
+        ("encrypted", c_bool),
+        ("key_id", c_uint32),
+        ("backup_id", c_uint64),
+        ("base_id", c_uint64),
+        ("base_digest", c_uint8 * 32),
+        ("covered_from", c_uint64),
+        ("covered_to", c_uint64),
+    ]
+
+
+class hardstore_backup_key(Structure):
+    _fields_ = [
+        ("id", c_uint32),
+        ("key", c_uint8 * 32),
+    ]
+
+
+# void (*hardstore_progress_cb)(void *user, uint64_t done, uint64_t total)
+hardstore_progress_cb = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
+
+
+class hardstore_backup_record(Structure):
+    _fields_ = [
+        ("id", c_uint64),
+        ("kind", c_uint32),
+        ("result", c_uint32),
+        ("base_id", c_uint64),
+        ("file", u8p),
+        ("file_len", c_size_t),
+        ("error", u8p),
+        ("error_len", c_size_t),
+        ("started_us", c_uint64),
+        ("ended_us", c_uint64),
+        ("bytes", c_uint64),
+        ("entries", c_uint64),
+        ("digest", c_uint8 * 32),
+        ("covered_from", c_uint64),
+        ("covered_to", c_uint64),
+        ("audit_size", c_uint64),
+        ("encrypted", c_bool),
+        ("key_id", c_uint32),
+    ]
+
+
+class hardstore_retention(Structure):
+    _fields_ = [
+        ("max_age_secs", c_uint64),
+        ("keep_fulls", c_uint64),
+    ]
+
+
+class hardstore_schedule(Structure):
+    _fields_ = [
+        ("full_every_secs", c_uint64),
+        ("incremental_every_secs", c_uint64),
+        ("differential_every_secs", c_uint64),
+        ("prune", c_bool),
+        ("retention", hardstore_retention),
+    ]
+
+
+class hardstore_retry_policy(Structure):
+    _fields_ = [
+        ("jitter", c_uint32),
+        ("base_us", c_uint64),
+        ("cap_us", c_uint64),
+        ("max_attempts", c_uint32),
+        ("seeded", c_bool),
+        ("seed", c_uint64),
+    ]
+
+
+class hardstore_dlq_state_counts(Structure):
+    _fields_ = [
+        ("pending", c_uint64),
+        ("leased", c_uint64),
+        ("done", c_uint64),
+        ("dead", c_uint64),
+    ]
+
+
+class hardstore_dlq_attempt(Structure):
+    _fields_ = [
+        ("attempt", c_uint32),
+        ("at", c_uint64),
+        ("retryable", c_bool),
+        ("error", u8p),
+        ("error_len", c_size_t),
+    ]
+
+
+# uint32_t (*hardstore_dlq_op)(void *userdata, uint32_t attempt, uint8_t *error_buf,
+#                              size_t error_cap, size_t *out_error_len)
+hardstore_dlq_op = CFUNCTYPE(c_uint32, c_void_p, c_uint32, c_void_p, c_size_t, POINTER(c_size_t))
+
+
+class hardstore_idem_info(Structure):
+    _fields_ = [
+        ("state", c_uint32),
+        ("fence", c_uint64),
+        ("created_us", c_uint64),
+        ("expires_us", c_uint64),
+        ("lease_until_us", c_uint64),
+    ]
+
+
+class hardstore_log_totals(Structure):
+    _fields_ = [
+        ("total", c_uint64),
+        ("per_level", c_uint64 * 6),
+        ("error_rate", c_double),
+        ("endpoints", c_size_t),
+    ]
+
+
+class hardstore_endpoint_stats(Structure):
+    _fields_ = [
+        ("endpoint", u8p),
+        ("endpoint_len", c_size_t),
+        ("count", c_uint64),
+        ("errors", c_uint64),
+        ("has_duration", c_bool),
+        ("mean_duration_us", c_double),
+        ("p95_duration_us", c_uint64),
+    ]
+
+
+class hardstore_restore_point_info(Structure):
+    _fields_ = [
+        ("id", c_uint64),
+        ("created_us", c_uint64),
+        ("audit_size", c_uint64),
+        ("audit_root", c_uint8 * 32),
+        ("digest", c_uint8 * 32),
+    ]
+
+
+class hardstore_space_report(Structure):
+    _fields_ = [
+        ("points", c_uint64),
+        ("max_points", c_uint64),
+        ("allocated_bytes", c_uint64),
+        ("pinned_bytes", c_uint64),
+    ]
+
+
+#: Every struct that mirrors one in the header (checked against a C compiler by the tests).
+STRUCTS = {
+    "hardstore_checkpoint_info": hardstore_checkpoint_info,
+    "hardstore_verify_report": hardstore_verify_report,
+    "hardstore_backup_info": hardstore_backup_info,
+    "hardstore_backup_key": hardstore_backup_key,
+    "hardstore_backup_record": hardstore_backup_record,
+    "hardstore_retention": hardstore_retention,
+    "hardstore_schedule": hardstore_schedule,
+    "hardstore_retry_policy": hardstore_retry_policy,
+    "hardstore_dlq_state_counts": hardstore_dlq_state_counts,
+    "hardstore_dlq_attempt": hardstore_dlq_attempt,
+    "hardstore_idem_info": hardstore_idem_info,
+    "hardstore_log_totals": hardstore_log_totals,
+    "hardstore_endpoint_stats": hardstore_endpoint_stats,
+    "hardstore_restore_point_info": hardstore_restore_point_info,
+    "hardstore_space_report": hardstore_space_report,
+}
+

@@ -1,0 +1,433 @@
+"""The tamper-evident, append-only audit log: append, read, query, Merkle proofs,
+checkpoints and verification."""
+
+from __future__ import annotations
+
+import ctypes
+from contextlib import contextmanager
+from ctypes import byref, c_size_t, c_uint64
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from ._common import Durability, PagedQuery, StoreBound
+from ._lib import (
+    UINT64_MAX,
+    borrowed,
+    borrowed_field,
+    fixed,
+    lib,
+    take_bytes,
+    to_path,
+    to_text,
+    view_bytes,
+)
+from ._structs import (
+    hardstore_audit_entry,
+    hardstore_audit_event,
+    hardstore_audit_iter,
+    hardstore_audit_query,
+    hardstore_bytes,
+    hardstore_checkpoint_info,
+    hardstore_verify_report,
+    u8p,
+)
+
+Text = Union[str, bytes]
+
+HASH_LEN = 32
+CHECKPOINT_LEN = 102
+
+FIELD_TENANT = 0
+FIELD_ACTOR = 1
+FIELD_ACTION = 2
+FIELD_RESOURCE = 3
+FIELD_OUTCOME = 4
+FIELD_IP = 5
+FIELD_USER_AGENT = 6
+
+_BytesPtr = ctypes.POINTER(hardstore_bytes)
+
+
+# --- Events and entries ---------------------------------------------------------------
+
+
+@dataclass
+class AuditEvent:
+    """An audit event to append. ``tenant`` (1..=128 bytes) and ``action`` (1..=128
+    bytes) are required; ``actor`` (256), ``resource`` (1024), ``outcome`` (64), ``ip``
+    (an IPv4 or IPv6 address in text form), ``user_agent`` (512) and up to 64
+    ``details`` pairs (key 1..=128 bytes, value up to 4096) are optional. Strings are
+    UTF-8; ``bytes`` are passed through unchanged."""
+
+    tenant: Text
+    action: Text
+    actor: Optional[Text] = None
+    resource: Optional[Text] = None
+    outcome: Optional[Text] = None
+    ip: Optional[Text] = None
+    user_agent: Optional[Text] = None
+    details: Union[Mapping[Text, Text], Sequence[Tuple[Text, Text]]] = field(default_factory=tuple)
+
+    @contextmanager
+    def _handle(self) -> Iterator[Any]:
+        """A new ``hardstore_audit_event`` with these fields, freed on exit."""
+        tenant = to_text(self.tenant, "tenant")
+        action = to_text(self.action, "action")
+        ev = ctypes.POINTER(hardstore_audit_event)()
+        lib.hardstore_audit_event_new(tenant, len(tenant), action, len(action), byref(ev))
+        try:
+            for value, setter in (
+                (self.actor, lib.hardstore_audit_event_set_actor),
+                (self.resource, lib.hardstore_audit_event_set_resource),
+                (self.outcome, lib.hardstore_audit_event_set_outcome),
+                (self.ip, lib.hardstore_audit_event_set_ip),
+                (self.user_agent, lib.hardstore_audit_event_set_user_agent),
+            ):
+                if value is not None:
+                    data = to_text(value)
+                    setter(ev, data, len(data))
+            pairs = self.details.items() if isinstance(self.details, Mapping) else self.details
+            for key, value in pairs:
+                k, v = to_text(key, "detail key"), to_text(value, "detail value")
+                lib.hardstore_audit_event_add_detail(ev, k, len(k), v, len(v))
+            yield ev
+        finally:
+            lib.hardstore_audit_event_free(ev)
+
+
+def as_event(event: Union[AuditEvent, Text], action: Optional[Text], fields_: Dict[str, Any]) -> AuditEvent:
+    """``event`` itself, or an :class:`AuditEvent` built from (tenant, action, fields)."""
+    if isinstance(event, AuditEvent):
+        if action is not None or fields_:
+            raise TypeError("pass either an AuditEvent or tenant, action and fields")
+        return event
+    if action is None:
+        raise TypeError("action is required with a tenant")
+    return AuditEvent(event, action, **fields_)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An entry read from the audit log (every string field; "" when unset)."""
+
+    seq: int
+    time_us: int
+    tenant: str
+    actor: str
+    action: str
+    resource: str
+    outcome: str
+    ip: str
+    user_agent: str
+    details: Tuple[Tuple[str, str], ...]
+    leaf_hash: bytes
+
+    @property
+    def details_dict(self) -> Dict[str, str]:
+        """The details as a dict (a later duplicate key wins)."""
+        return dict(self.details)
+
+
+def _entry(ptr: Any) -> AuditEntry:
+    def text(f: int) -> str:
+        return borrowed_field(lib.hardstore_audit_entry_field, ptr, f).decode("utf-8")
+
+    details = []
+    for i in range(lib.hardstore_audit_entry_detail_count(ptr)):
+        kp, kn, vp, vn = u8p(), c_size_t(0), u8p(), c_size_t(0)
+        lib.hardstore_audit_entry_detail(ptr, i, byref(kp), byref(kn), byref(vp), byref(vn))
+        details.append((borrowed(kp, kn.value).decode("utf-8"), borrowed(vp, vn.value).decode("utf-8")))
+    leaf = (ctypes.c_uint8 * HASH_LEN)()
+    lib.hardstore_audit_entry_leaf_hash(ptr, leaf)
+    return AuditEntry(
+        seq=lib.hardstore_audit_entry_seq(ptr),
+        time_us=lib.hardstore_audit_entry_time(ptr),
+        tenant=text(FIELD_TENANT),
+        actor=text(FIELD_ACTOR),
+        action=text(FIELD_ACTION),
+        resource=text(FIELD_RESOURCE),
+        outcome=text(FIELD_OUTCOME),
+        ip=text(FIELD_IP),
+        user_agent=text(FIELD_USER_AGENT),
+        details=tuple(details),
+        leaf_hash=bytes(leaf),
+    )
+
+
+class AppendReceipt(NamedTuple):
+    """What an append returns: the entry's seq and its Merkle leaf hash."""
+
+    seq: int
+    leaf_hash: bytes
+
+
+# --- Proofs, checkpoints, verification ---------------------------------------------------
+
+
+def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: bytes, root: bytes) -> None:
+    """Checks, without a store, that ``leaf_hash`` is leaf ``index`` of the tree of
+    ``tree_size`` leaves with ``root``. Raises :class:`~hardstore.ProofInvalid` if not
+    (or if the proof has the wrong length)."""
+    leaf = fixed(leaf_hash, HASH_LEN, "leaf_hash")
+    root_ = fixed(root, HASH_LEN, "root")
+    proof = bytes(proof)
+    lib.hardstore_verify_inclusion(leaf, int(index), int(tree_size), proof, len(proof), root_)
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: bytes) -> None:
+    """Checks, without a store, that the tree of ``new_size`` leaves with ``new_root``
+    extends the one of ``old_size`` leaves with ``old_root``. Raises
+    :class:`~hardstore.ProofInvalid` if not."""
+    old = fixed(old_root, HASH_LEN, "old_root")
+    new = fixed(new_root, HASH_LEN, "new_root")
+    proof = bytes(proof)
+    lib.hardstore_verify_consistency(int(old_size), int(new_size), old, new, proof, len(proof))
+
+
+def inclusion_proof_len(index: int, tree_size: int) -> int:
+    """The length in bytes of an inclusion proof for (``index``, ``tree_size``)."""
+    n = c_size_t(0)
+    lib.hardstore_inclusion_proof_len(int(index), int(tree_size), byref(n))
+    return n.value
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """Proof that entry ``seq`` is in the tree of ``tree_size`` entries (``hashes``:
+    the proof's hashes concatenated)."""
+
+    seq: int
+    tree_size: int
+    hashes: bytes
+
+    def verify(self, leaf_hash: bytes, root: bytes) -> None:
+        """Raises :class:`~hardstore.ProofInvalid` unless the proof holds for this leaf
+        hash and root."""
+        verify_inclusion(leaf_hash, self.seq, self.tree_size, self.hashes, root)
+
+    def __bytes__(self) -> bytes:
+        return self.hashes
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """Proof that the tree of ``new_size`` entries extends the one of ``old_size``."""
+
+    old_size: int
+    new_size: int
+    hashes: bytes
+
+    def verify(self, old_root: bytes, new_root: bytes) -> None:
+        """Raises :class:`~hardstore.ProofInvalid` unless the proof holds for these roots."""
+        verify_consistency(self.old_size, self.new_size, old_root, new_root, self.hashes)
+
+    def __bytes__(self) -> bytes:
+        return self.hashes
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of the log's size and root at a time (102 bytes in ``raw``)."""
+
+    raw: bytes
+    store_id: bytes
+    size: int
+    time_us: int
+    root: bytes
+    has_mac: bool
+
+    @classmethod
+    def parse(cls, raw: bytes) -> "Checkpoint":
+        """Parses a checkpoint's fields (the MAC is not checked). Raises
+        :class:`~hardstore.CheckpointInvalid` when malformed."""
+        raw = bytes(raw)
+        info = hardstore_checkpoint_info()
+        lib.hardstore_checkpoint_parse(raw, len(raw), byref(info))
+        return cls(raw, bytes(info.store_id), info.size, info.time, bytes(info.root), bool(info.has_mac))
+
+    def verify_mac(self, key: Union[bytes, str]) -> None:
+        """Checks the MAC with the secret given as the store's ``audit_key``. Raises
+        :class:`~hardstore.CheckpointInvalid` when it does not match or is absent."""
+        k = to_text(key, "key")
+        lib.hardstore_checkpoint_verify_mac(self.raw, len(self.raw), k, len(k))
+
+    def __bytes__(self) -> bytes:
+        return self.raw
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What :meth:`Audit.verify` found. True in a boolean context when ``ok``."""
+
+    size: int
+    checked: int
+    ok: bool
+    first_bad_seq: Optional[int]
+    root: bytes
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+# --- The area ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _query(tenant: Text, actor: Optional[Text], action: Optional[Text], since: Optional[int],
+           until: Optional[int], newest_first: bool, page_size: Optional[int],
+           cursor: Optional[bytes]) -> Iterator[Any]:
+    t = to_text(tenant, "tenant")
+    q = ctypes.POINTER(hardstore_audit_query)()
+    lib.hardstore_audit_query_new(t, len(t), byref(q))
+    try:
+        if actor is not None:
+            a = to_text(actor)
+            lib.hardstore_audit_query_set_actor(q, a, len(a))
+        if action is not None:
+            a = to_text(action)
+            lib.hardstore_audit_query_set_action(q, a, len(a))
+        if since is not None or until is not None:
+            lib.hardstore_audit_query_set_time_range(q, since or 0, UINT64_MAX if until is None else until)
+        if newest_first:
+            lib.hardstore_audit_query_set_newest_first(q, True)
+        if page_size is not None:
+            lib.hardstore_audit_query_set_limit(q, int(page_size))
+        if cursor is not None:
+            lib.hardstore_audit_query_set_cursor(q, bytes(cursor), len(cursor))
+        yield q
+    finally:
+        lib.hardstore_audit_query_free(q)
+
+
+class Audit(StoreBound):
+    """The store's audit log (``store.audit``). Entries get gap-free seqs from 0."""
+
+    def append(self, event: Union[AuditEvent, Text], action: Optional[Text] = None, *,
+               durability: Durability = Durability.DURABLE, **fields_: Any) -> AppendReceipt:
+        """Appends an event, given as an :class:`AuditEvent` or as ``tenant, action``
+        plus keyword fields (``actor=``, ``resource=``, ``outcome=``, ``ip=``,
+        ``user_agent=``, ``details=``). Returns its seq and leaf hash."""
+        ev = as_event(event, action, fields_)
+        seq = c_uint64(0)
+        leaf = (ctypes.c_uint8 * HASH_LEN)()
+        with ev._handle() as h:
+            lib.hardstore_audit_append(self._h, h, int(durability), byref(seq), leaf)
+        return AppendReceipt(seq.value, bytes(leaf))
+
+    def size(self) -> int:
+        """The number of entries."""
+        n = c_uint64(0)
+        lib.hardstore_audit_size(self._h, byref(n))
+        return n.value
+
+    def __len__(self) -> int:
+        return self.size()
+
+    def root(self, size: Optional[int] = None) -> bytes:
+        """The 32-byte Merkle root of the first ``size`` entries (default: all)."""
+        out = (ctypes.c_uint8 * HASH_LEN)()
+        lib.hardstore_audit_root(self._h, self.size() if size is None else int(size), out)
+        return bytes(out)
+
+    def get(self, seq: int) -> AuditEntry:
+        """Entry ``seq``. Raises :class:`~hardstore.NotFound` past the end."""
+        e = ctypes.POINTER(hardstore_audit_entry)()
+        lib.hardstore_audit_get(self._h, int(seq), byref(e))
+        try:
+            return _entry(e)
+        finally:
+            lib.hardstore_audit_entry_free(e)
+
+    def __getitem__(self, seq: int) -> AuditEntry:
+        return self.get(seq)
+
+    def query(self, tenant: Text, *, actor: Optional[Text] = None, action: Optional[Text] = None,
+              since: Optional[int] = None, until: Optional[int] = None, newest_first: bool = False,
+              page_size: Optional[int] = None, cursor: Optional[bytes] = None) -> PagedQuery[AuditEntry]:
+        """Entries of ``tenant`` (required), optionally by ``actor`` and ``action`` and
+        with ``since <= time_us < until``, oldest first unless ``newest_first``. Pages
+        of ``page_size`` (1..=10000, default 100) are fetched lazily as you iterate."""
+        # Arguments are checked at once by building (and dropping) the query.
+        with _query(tenant, actor, action, since, until, newest_first, page_size, cursor):
+            pass
+
+        def fetch(cur: Optional[bytes]) -> Tuple[List[AuditEntry], Optional[bytes]]:
+            with _query(tenant, actor, action, since, until, newest_first, page_size, cur) as q:
+                it = ctypes.POINTER(hardstore_audit_iter)()
+                lib.hardstore_audit_query_run(self._h, q, byref(it))
+                if not it:
+                    return [], None
+                try:
+                    items = []
+                    e = ctypes.POINTER(hardstore_audit_entry)()
+                    while True:
+                        lib.hardstore_audit_iter_next(it, byref(e))
+                        if not e:
+                            break
+                        items.append(_entry(e))
+                    c = _BytesPtr()
+                    lib.hardstore_audit_iter_cursor(it, byref(c))
+                    return items, take_bytes(c)
+                finally:
+                    lib.hardstore_audit_iter_free(it)
+
+        return PagedQuery(fetch, cursor)
+
+    def export_jsonl(self, path: Any, tenant: Text, *, actor: Optional[Text] = None,
+                     action: Optional[Text] = None, since: Optional[int] = None,
+                     until: Optional[int] = None, newest_first: bool = False,
+                     cursor: Optional[bytes] = None) -> int:
+        """Writes every matching entry to ``path`` as JSON Lines (replacing the file);
+        returns how many."""
+        p = to_path(path)
+        n = c_uint64(0)
+        with _query(tenant, actor, action, since, until, newest_first, None, cursor) as q:
+            lib.hardstore_audit_export_jsonl(self._h, q, p, len(p), byref(n))
+        return n.value
+
+    def inclusion_proof(self, seq: int, tree_size: Optional[int] = None) -> InclusionProof:
+        """Proof that entry ``seq`` is in the tree of ``tree_size`` entries (default:
+        the current size)."""
+        size = self.size() if tree_size is None else int(tree_size)
+        out = _BytesPtr()
+        lib.hardstore_audit_inclusion_proof(self._h, int(seq), size, byref(out))
+        return InclusionProof(int(seq), size, take_bytes(out) or b"")
+
+    def consistency_proof(self, old_size: int, new_size: Optional[int] = None) -> ConsistencyProof:
+        """Proof that the log of ``new_size`` entries (default: now) extends the log of
+        ``old_size``."""
+        size = self.size() if new_size is None else int(new_size)
+        out = _BytesPtr()
+        lib.hardstore_audit_consistency_proof(self._h, int(old_size), size, byref(out))
+        return ConsistencyProof(int(old_size), size, take_bytes(out) or b"")
+
+    def checkpoint(self) -> Checkpoint:
+        """A checkpoint (store id, size, root, time; MAC'd when the store has an audit key)."""
+        out = _BytesPtr()
+        lib.hardstore_audit_checkpoint(self._h, byref(out))
+        try:
+            raw = view_bytes(out)
+        finally:
+            lib.hardstore_bytes_free(out)
+        return Checkpoint.parse(raw)
+
+    def prove_since(self, checkpoint: Union[Checkpoint, bytes]) -> Tuple[Checkpoint, ConsistencyProof]:
+        """A new checkpoint and the consistency proof from ``checkpoint`` to it, taken
+        from one snapshot."""
+        old = Checkpoint.parse(bytes(checkpoint))
+        cp, proof = _BytesPtr(), _BytesPtr()
+        lib.hardstore_audit_prove_since(self._h, old.raw, len(old.raw), byref(cp), byref(proof))
+        try:
+            raw, hashes = view_bytes(cp), view_bytes(proof)
+        finally:
+            lib.hardstore_bytes_free(cp)
+            lib.hardstore_bytes_free(proof)
+        new = Checkpoint.parse(raw)
+        return new, ConsistencyProof(old.size, new.size, hashes)
+
+    def verify(self) -> VerifyReport:
+        """Recomputes every leaf and node hash. A log that fails has ``ok`` False (the
+        call itself raises only when it could not run)."""
+        r = hardstore_verify_report()
+        lib.hardstore_audit_verify(self._h, byref(r))
+        return VerifyReport(r.size, r.checked, bool(r.ok), None if r.ok else r.first_bad_seq, bytes(r.root))

@@ -1,0 +1,136 @@
+"""The store: opening, closing, and the way into each area."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from ctypes import byref
+from typing import Any, List, Optional
+
+from ._common import Durability, Owned
+from ._lib import lib, to_path
+from ._structs import hardstore_store
+from .audit import Audit
+from .backups import Backups
+from .dead_letters import DeadLetters
+from .errors import Result, StoreClosed
+from .idempotency import Idempotency
+from .kv import KV
+from .logs import Logs
+from .options import Options, options_from
+from .restore_points import RestorePoints
+from .tx import Transaction
+
+
+class Store:
+    """An open store. Thread-safe: one store may be used from many threads at once
+    (but :meth:`close` must not race with other calls).
+
+    Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
+    :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`),
+    :attr:`restore_points`, :attr:`backups`; multi-area writes through
+    :meth:`transaction`. Use it as a context manager to close it on exit.
+    """
+
+    def __init__(self, path: Any, options: Optional[Options] = None, **kwargs: Any) -> None:
+        """Opens (or creates, if absent or empty) the store at ``path``. Keyword
+        arguments are :class:`Options` fields. Raises :class:`~hardstore.NotAStore`,
+        :class:`~hardstore.FormatTooNew`, :class:`~hardstore.AlreadyOpen`,
+        :class:`~hardstore.IoError`..."""
+        self._ptr: Any = None
+        self._lock = threading.Lock()
+        self._children: "weakref.WeakSet[Owned]" = weakref.WeakSet()
+        self._kept: List[Owned] = []  # children that live until stopped or the store closes
+        self.path = os.fspath(path)
+        p = to_path(path)
+        ptr = ctypes.POINTER(hardstore_store)()
+        with options_from(options, kwargs)._handle() as o:
+            lib.hardstore_store_open(p, len(p), o, byref(ptr))
+        self._ptr = ptr
+        self.audit = Audit(self)
+        self.logs = Logs(self)
+        self.idempotency = self.idem = Idempotency(self)
+        self.kv = KV(self)
+        self.dead_letters = self.dlq = DeadLetters(self)
+        self.restore_points = RestorePoints(self)
+        self.backups = Backups(self)
+
+    @property
+    def _handle(self) -> Any:
+        ptr = self._ptr
+        if not ptr:
+            raise StoreClosed(Result.CLOSED, "the store was closed", None)
+        return ptr
+
+    def _adopt(self, child: Owned, keep: bool = False) -> None:
+        """Tracks an object that must be freed before the store closes; with ``keep``
+        the store also keeps it alive (a background schedule runs until stopped)."""
+        self._children.add(child)
+        if keep:
+            self._kept = [c for c in self._kept if not c.closed]
+            self._kept.append(child)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the store was closed."""
+        return not self._ptr
+
+    @property
+    def id(self) -> bytes:
+        """The store's 16-byte random id."""
+        out = (ctypes.c_uint8 * 16)()
+        lib.hardstore_store_id(self._handle, out)
+        return bytes(out)
+
+    def flush(self) -> None:
+        """Makes every write acknowledged so far durable."""
+        lib.hardstore_store_flush(self._handle)
+
+    def transaction(self, durability: Durability = Durability.DURABLE) -> Transaction:
+        """Starts a multi-area :class:`~hardstore.Transaction` that commits with
+        ``durability``."""
+        return Transaction(self, durability)
+
+    def close(self) -> None:
+        """Stops background schedules, discards open transactions, flushes buffered
+        writes and closes the store. Idempotent; using the store afterwards raises
+        :class:`~hardstore.StoreClosed`."""
+        with self._lock:
+            ptr, self._ptr = self._ptr, None
+        if not ptr:
+            return
+        for child in list(self._children):
+            child.close()
+        self._kept.clear()
+        lib.hardstore_store_close(ptr)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - best effort at collection
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<hardstore.Store {self.path!r} ({state})>"
+
+
+def open(path: Any, options: Optional[Options] = None, **kwargs: Any) -> Store:  # noqa: A001
+    """Opens (or creates) the store at ``path``; use it in a ``with`` block to close it::
+
+        with hardstore.open("app.hardstore", audit_key=b"secret") as store:
+            store.audit.append("acme", "invoice.paid", actor="user:42")
+
+    Keyword options: ``audit_key``, ``flush_interval_ms``, ``max_batch``,
+    ``log_capacity``, ``redact_logs``, ``idempotency_ttl_ms``, ``max_restore_points``,
+    ``dlq_policy``, ``dlq_purge_after_us``, ``clock`` (see :class:`Options`).
+    """
+    return Store(path, options, **kwargs)
