@@ -201,6 +201,6 @@ fn main() {
         rr / hr
     );
     println!("  targets: create under 1 ms; restore after {CHANGES} changes under 50 ms");
-    println!("  (hardstore's create includes the digest of the mutable state, a full scan)");
+    println!("  (hardstore reads the state digest every write keeps; it does not scan)");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -37,6 +37,7 @@ use redb::{
 };
 
 use crate::error::{Error, Result};
+use crate::restore_points::digest::{StateDigest, DIGESTED};
 
 /// The batch sequence number held by the redb state.
 const REDO_META: TableDefinition<&str, u64> = TableDefinition::new("hardstore.redo");
@@ -51,7 +52,7 @@ const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
 const LOG_HEADER: usize = 8 + 16;
 
 /// Every table a batch may write, by id (the position). Append only.
-pub(crate) const TABLES: [&str; 19] = [
+pub(crate) const TABLES: [&str; 20] = [
     "audit.entries",
     "audit.nodes",
     "audit.by_tenant",
@@ -71,9 +72,10 @@ pub(crate) const TABLES: [&str; 19] = [
     "backup.changes",
     "backup.catalog",
     "backup.meta",
+    "restore.state",
 ];
 
-fn table_id(name: &str) -> Result<u16> {
+pub(crate) fn table_id(name: &str) -> Result<u16> {
     TABLES
         .iter()
         .position(|t| *t == name)
@@ -106,6 +108,7 @@ macro_rules! with_table {
             16 => $f($($arg,)* backup::journal::CHANGES),
             17 => $f($($arg,)* backup::catalog::CATALOG),
             18 => $f($($arg,)* backup::journal::META),
+            19 => $f($($arg,)* crate::restore_points::digest::STATE),
             other => Err(Error::Corrupted(format!("no table has id {other}"))),
         }
     }};
@@ -224,6 +227,8 @@ fn rows_of<K: Key + 'static, V: Value + 'static>(
 #[derive(Debug, Default)]
 pub(crate) struct RedoBuf {
     ops: RefCell<Vec<u8>>,
+    /// What the batch's changes did to the mutable state's digest (`restore_points::digest`).
+    digest: RefCell<StateDigest>,
 }
 
 impl RedoBuf {
@@ -239,6 +244,22 @@ impl RedoBuf {
 
     pub(crate) fn take(&self) -> Vec<u8> {
         std::mem::take(&mut self.ops.borrow_mut())
+    }
+
+    /// Takes what the batch did to the state digest so far.
+    pub(crate) fn take_digest(&self) -> StateDigest {
+        std::mem::take(&mut self.digest.borrow_mut())
+    }
+
+    /// Notes a row of table `id` (one of `DIGESTED`) going from `old` to `new`.
+    fn note(&self, id: u16, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) {
+        let mut d = self.digest.borrow_mut();
+        if let Some(v) = old {
+            d.sub_row(id, key, v);
+        }
+        if let Some(v) = new {
+            d.add_row(id, key, v);
+        }
     }
 
     /// Calls `f` with the table id and key of every change recorded so far, in order.
@@ -263,6 +284,8 @@ impl RedoBuf {
 pub(crate) struct Tracked<'t, K: Key + 'static, V: Value + 'static> {
     table: Table<'t, K, V>,
     id: u16,
+    /// Whether its rows are in the mutable state's digest.
+    digested: bool,
     redo: &'t RedoBuf,
 }
 
@@ -272,9 +295,11 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         def: TableDefinition<K, V>,
         redo: &'t RedoBuf,
     ) -> Result<Self> {
+        let id = table_id(def.name())?;
         Ok(Self {
             table: txn.open_table(def)?,
-            id: table_id(def.name())?,
+            id,
+            digested: DIGESTED.contains(&id),
             redo,
         })
     }
@@ -287,12 +312,19 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
     ) -> std::result::Result<Option<AccessGuard<'_, V>>, redb::StorageError> {
         let (k, v) = (key.borrow(), value.borrow());
         let old = self.table.insert(k, v)?;
-        self.redo.push(
-            self.id,
-            PUT,
-            K::as_bytes(k).as_ref(),
-            V::as_bytes(v).as_ref(),
-        );
+        let (kb, vb) = (K::as_bytes(k), V::as_bytes(v));
+        self.redo.push(self.id, PUT, kb.as_ref(), vb.as_ref());
+        if self.digested {
+            let old_bytes = old
+                .as_ref()
+                .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
+            self.redo.note(
+                self.id,
+                kb.as_ref(),
+                old_bytes.as_deref(),
+                Some(vb.as_ref()),
+            );
+        }
         Ok(old)
     }
 
@@ -303,7 +335,15 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
     ) -> std::result::Result<Option<AccessGuard<'_, V>>, redb::StorageError> {
         let k = key.borrow();
         let old = self.table.remove(k)?;
-        self.redo.push(self.id, DEL, K::as_bytes(k).as_ref(), &[]);
+        let kb = K::as_bytes(k);
+        self.redo.push(self.id, DEL, kb.as_ref(), &[]);
+        if self.digested {
+            let old_bytes = old
+                .as_ref()
+                .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
+            self.redo
+                .note(self.id, kb.as_ref(), old_bytes.as_deref(), None);
+        }
         Ok(old)
     }
 }

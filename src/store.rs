@@ -190,8 +190,11 @@ impl Store {
                 logs: RingState::load(&read, opts.log_capacity)?,
                 dlq: DlqConfig::from_options(&opts)?,
                 changes: crate::backup::journal::next_change(&read)?,
+                digest: Default::default(),
             }
         };
+        let mut state = state;
+        state.digest = crate::restore_points::digest::load_or_init(&db)?;
         let over_capacity = state.logs.next - state.logs.head > opts.log_capacity;
         let logs = Arc::new(LogQueue::new(state.logs.next));
         let writer = Writer::start(

@@ -91,6 +91,18 @@ impl<'a> WriteTx<'a> {
         f(self.txn, self.redo)
     }
 
+    /// Sets the state digest the writer keeps to the one stored in the transaction (after
+    /// a restore rolled the tables back).
+    pub(crate) fn reload_digest(&mut self) -> Result<()> {
+        use crate::restore_points::digest::{scan, OpenTable};
+        self.state.digest = match self.txn.stored_digest()? {
+            Some(d) => d,
+            // A point taken by a build that kept no digest row.
+            None => scan(self.txn)?,
+        };
+        Ok(())
+    }
+
     /// The next change-journal number (`None`: change tracking is off).
     pub(crate) fn changes_mut(&mut self) -> &mut Option<u64> {
         &mut self.state.changes
@@ -111,6 +123,12 @@ impl<'a> WriteTx<'a> {
     pub(crate) fn finish(&mut self) -> Result<()> {
         if let Some(dlq) = &mut self.dlq {
             dlq.flush_counts()?;
+        }
+        // The digest covers every change above.
+        let delta = self.redo.take_digest();
+        if !delta.is_zero() {
+            self.state.digest.merge(&delta);
+            crate::restore_points::digest::store(self.txn, self.redo, &self.state.digest)?;
         }
         // Last: the journal row lists every change above.
         if let Some(n) = self.state.changes {

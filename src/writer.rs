@@ -55,6 +55,8 @@ pub(crate) struct WriterState {
     pub(crate) dlq: DlqConfig,
     /// The next change-journal number, while backups track changes (`backup::journal`).
     pub(crate) changes: Option<u64>,
+    /// The mutable state's digest (`restore_points::digest`), as of the last commit.
+    pub(crate) digest: crate::restore_points::digest::StateDigest,
 }
 
 enum SlotState {

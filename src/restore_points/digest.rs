@@ -1,33 +1,143 @@
 //! The digest of a store's mutable state: what a restore point rolls back.
 //!
-//! BLAKE3 over every mutable table, in a fixed order, each as its name and then its rows
-//! in key order, every key and value length-prefixed. The audit log and the log ring are
-//! not in it: a restore never rolls them back.
+//! A multiset hash, kept up to date by every write: each row of a mutable table (app
+//! state, idempotency keys, dead letters) hashes (BLAKE3, 64 bytes of output) to eight
+//! 64-bit lanes, and the state's accumulator is the lane-wise sum, modulo 2^64, over all
+//! rows. A write adds its new rows' hashes and subtracts the old ones', so a restore
+//! point reads the digest instead of scanning the state; `verify` recomputes it from
+//! the point's rows and compares. It detects damage and edits made outside hardstore; it
+//! is not a defence against someone who can craft rows to cancel out (the audit log's
+//! Merkle tree is what is tamper-evident).
+//!
+//! Invariants:
+//! - The accumulator is stored in `restore.state` (under `digest`) in the same commit as
+//!   the rows it covers; the writer keeps a copy in memory (`WriterState::digest`).
+//! - Every change to a table in [`DIGESTED`] goes through `redo::Tracked`, which reports
+//!   it here (the redo log needs the same, so nothing escapes).
+//! - A store without the row (created by an earlier build, restored from a backup or
+//!   exported) gets it by a scan at open.
+//! - The audit log and the log ring are not in it: a restore never rolls them back.
 
 use redb::{Key, ReadableTable, TableDefinition, TableHandle, Value};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Tables whose rows are in the digest, by redo table id: app.kv, idem.keys,
+/// idem.expiry, and the dead-letter tables but their metadata.
+pub(crate) const DIGESTED: [u16; 9] = [7, 5, 6, 8, 9, 10, 11, 12, 13];
+
+/// Where the accumulator is kept.
+pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("restore.state");
+const DIGEST_KEY: &str = "digest";
+
+/// The multiset hash of a set of rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StateDigest([u64; 8]);
+
+impl StateDigest {
+    fn row(id: u16, key: &[u8], value: &[u8]) -> [u64; 8] {
+        let mut h = blake3::Hasher::new();
+        h.update(&id.to_le_bytes());
+        h.update(&(key.len() as u64).to_le_bytes());
+        h.update(key);
+        h.update(&(value.len() as u64).to_le_bytes());
+        h.update(value);
+        let mut out = [0u8; 64];
+        h.finalize_xof().fill(&mut out);
+        let mut lanes = [0u64; 8];
+        for (i, l) in lanes.iter_mut().enumerate() {
+            *l = u64::from_le_bytes(out[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        }
+        lanes
+    }
+
+    pub(crate) fn add_row(&mut self, id: u16, key: &[u8], value: &[u8]) {
+        for (a, b) in self.0.iter_mut().zip(Self::row(id, key, value)) {
+            *a = a.wrapping_add(b);
+        }
+    }
+
+    pub(crate) fn sub_row(&mut self, id: u16, key: &[u8], value: &[u8]) {
+        for (a, b) in self.0.iter_mut().zip(Self::row(id, key, value)) {
+            *a = a.wrapping_sub(b);
+        }
+    }
+
+    /// Adds another accumulator (a batch's changes).
+    pub(crate) fn merge(&mut self, other: &StateDigest) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a = a.wrapping_add(b);
+        }
+    }
+
+    pub(crate) fn is_zero(&self) -> bool {
+        self.0 == [0; 8]
+    }
+
+    fn to_bytes(self) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        for (i, l) in self.0.iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&l.to_le_bytes());
+        }
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> Result<Self> {
+        if b.len() != 64 {
+            return Err(Error::Corrupted(format!(
+                "the state digest is {} bytes, not 64",
+                b.len()
+            )));
+        }
+        let mut lanes = [0u64; 8];
+        for (i, l) in lanes.iter_mut().enumerate() {
+            *l = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        }
+        Ok(Self(lanes))
+    }
+
+    /// The 32-byte digest a restore point records.
+    pub(crate) fn finish(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(b"hardstore restore point state v2");
+        h.update(&self.to_bytes());
+        *h.finalize().as_bytes()
+    }
+}
 
 /// Opens a table by its definition, from a read or a write transaction.
 pub(crate) trait OpenTable {
-    /// Adds `def`'s rows to `h`.
-    fn hash_table<K: Key + 'static, V: Value + 'static>(
+    /// Adds `def`'s rows to `d`.
+    fn digest_table<K: Key + 'static, V: Value + 'static>(
         &self,
         def: TableDefinition<K, V>,
-        h: &mut blake3::Hasher,
+        d: &mut StateDigest,
     ) -> Result<()>;
+
+    /// The stored accumulator, if there is one.
+    fn stored_digest(&self) -> Result<Option<StateDigest>>;
 }
 
 // Read and write transactions open tables through the same-named inherent methods.
 macro_rules! open_table_impl {
     ($($t:ty),*) => {$(
         impl OpenTable for $t {
-            fn hash_table<K: Key + 'static, V: Value + 'static>(
+            fn digest_table<K: Key + 'static, V: Value + 'static>(
                 &self,
                 def: TableDefinition<K, V>,
-                h: &mut blake3::Hasher,
+                d: &mut StateDigest,
             ) -> Result<()> {
-                hash_rows(&self.open_table(def)?, def.name(), h)
+                digest_rows(&self.open_table(def)?, crate::redo::table_id(def.name())?, d)
+            }
+
+            fn stored_digest(&self) -> Result<Option<StateDigest>> {
+                let t = match self.open_table(STATE) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                let v = t.get(DIGEST_KEY)?;
+                v.map(|v| StateDigest::from_bytes(v.value())).transpose()
             }
         }
     )*};
@@ -35,38 +145,61 @@ macro_rules! open_table_impl {
 
 open_table_impl!(redb::ReadTransaction, redb::WriteTransaction);
 
-fn hash_rows<K: Key + 'static, V: Value + 'static>(
+fn digest_rows<K: Key + 'static, V: Value + 'static>(
     t: &impl ReadableTable<K, V>,
-    name: &str,
-    h: &mut blake3::Hasher,
+    id: u16,
+    d: &mut StateDigest,
 ) -> Result<()> {
-    let put = |h: &mut blake3::Hasher, b: &[u8]| {
-        h.update(&(b.len() as u64).to_le_bytes());
-        h.update(b);
-    };
-    put(h, name.as_bytes());
     for row in t.range::<K::SelfType<'_>>(..)? {
         let (k, v) = row?;
-        put(h, K::as_bytes(&k.value()).as_ref());
-        put(h, V::as_bytes(&v.value()).as_ref());
+        d.add_row(
+            id,
+            K::as_bytes(&k.value()).as_ref(),
+            V::as_bytes(&v.value()).as_ref(),
+        );
     }
     Ok(())
 }
 
-/// The digest of the mutable state `src` sees.
-pub(crate) fn mutable_state(src: &impl OpenTable) -> Result<[u8; 32]> {
+/// The digest of the mutable state `src` sees, computed from its rows.
+pub(crate) fn scan(src: &impl OpenTable) -> Result<StateDigest> {
     use crate::dead_letters::tables as dlq;
     use crate::idempotency::tables as idem;
-    let mut h = blake3::Hasher::new();
-    h.update(b"hardstore restore point state v1");
-    src.hash_table(crate::kv::KV, &mut h)?;
-    src.hash_table(idem::KEYS, &mut h)?;
-    src.hash_table(idem::EXPIRY, &mut h)?;
-    src.hash_table(dlq::ITEMS, &mut h)?;
-    src.hash_table(dlq::PAYLOADS, &mut h)?;
-    src.hash_table(dlq::DUE, &mut h)?;
-    src.hash_table(dlq::FINISHED, &mut h)?;
-    src.hash_table(dlq::BY_STATE, &mut h)?;
-    src.hash_table(dlq::COUNTS, &mut h)?;
-    Ok(*h.finalize().as_bytes())
+    let mut d = StateDigest::default();
+    src.digest_table(crate::kv::KV, &mut d)?;
+    src.digest_table(idem::KEYS, &mut d)?;
+    src.digest_table(idem::EXPIRY, &mut d)?;
+    src.digest_table(dlq::ITEMS, &mut d)?;
+    src.digest_table(dlq::PAYLOADS, &mut d)?;
+    src.digest_table(dlq::DUE, &mut d)?;
+    src.digest_table(dlq::FINISHED, &mut d)?;
+    src.digest_table(dlq::BY_STATE, &mut d)?;
+    src.digest_table(dlq::COUNTS, &mut d)?;
+    Ok(d)
+}
+
+/// Stores `d` as the accumulator, through the redo log (`redo` records the change).
+pub(crate) fn store(
+    txn: &redb::WriteTransaction,
+    redo: &crate::redo::RedoBuf,
+    d: &StateDigest,
+) -> Result<()> {
+    crate::redo::Tracked::open(txn, STATE, redo)?.insert(DIGEST_KEY, d.to_bytes().as_slice())?;
+    Ok(())
+}
+
+/// The accumulator of a store being opened: the stored one, or (for a store without
+/// it) a scan, stored durably before anything else writes.
+pub(crate) fn load_or_init(db: &redb::Database) -> Result<StateDigest> {
+    let read = redb::ReadableDatabase::begin_read(db)?;
+    if let Some(d) = read.stored_digest()? {
+        return Ok(d);
+    }
+    let d = scan(&read)?;
+    drop(read);
+    let txn = db.begin_write()?;
+    txn.open_table(STATE)?
+        .insert(DIGEST_KEY, d.to_bytes().as_slice())?;
+    txn.commit()?;
+    Ok(d)
 }

@@ -6,7 +6,8 @@
 //! state (app key/value state, idempotency keys, dead letters; see `digest.rs`).
 //!
 //! - [`RestorePoints::create`] takes the savepoint in a transaction of its own, committed
-//!   durably; writers wait for it and for the digest (a scan of the mutable state).
+//!   durably; writers wait for it. The digest is read, not computed: every write keeps
+//!   it up to date (see `digest.rs`).
 //! - [`RestorePoints::restore`] rolls the mutable state back in one durable transaction,
 //!   keeps every audit entry and log entry written since (see `carry.rs`), and appends an
 //!   audit entry naming the point. Idempotency keys in flight are fenced off (their
@@ -22,7 +23,7 @@
 
 mod carry;
 pub(crate) use carry::copy_all;
-mod digest;
+pub(crate) mod digest;
 mod export;
 pub(crate) mod tables;
 
@@ -132,7 +133,8 @@ impl<'s> RestorePoints<'s> {
                         max,
                     });
                 }
-                let digest = digest::mutable_state(before)?;
+                // Kept up to date by every write: no scan (see `digest.rs`).
+                let digest = state.digest.finish();
                 let id = txn
                     .persistent_savepoint()
                     .map_err(|e| Error::Storage(format!("savepoint: {e}")))?;
@@ -208,7 +210,7 @@ impl<'s> RestorePoints<'s> {
                 .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
             txn.restore_savepoint(&sp)
                 .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
-            digest::mutable_state(&*txn)
+            Ok(digest::scan(&*txn)?.finish())
         })?;
         if digest != point.digest {
             return Err(Error::Corrupted(format!(
@@ -251,6 +253,7 @@ impl<'s> RestorePoints<'s> {
                 )
             },
             move |tx, ()| {
+                tx.reload_digest()?;
                 let receipt = tx.audit_append(&event)?;
                 tx.after(Box::new(move |committed| {
                     if committed {
