@@ -23,7 +23,7 @@ use hardstore::logs::{Level, LogRecord};
 use hardstore::Claimed;
 use hardstore::{AuditEvent, Begin, Durability, ManualClock, Options, Result, Store};
 
-const STEPS: u64 = 20;
+const STEPS: u64 = 22;
 
 fn opts() -> Options {
     Options::new().clock(ManualClock::new(1_700_000_000_000_000))
@@ -31,8 +31,13 @@ fn opts() -> Options {
 
 /// Step `i` of the fault workload: one durable write of one area's write path.
 /// `claimed` carries a dead-letter claim from the claim step to the ack step.
-fn step(store: &Store, i: u64, claimed: &mut Option<Claimed>) -> Result<()> {
-    match i % 10 {
+fn step(
+    store: &Store,
+    i: u64,
+    claimed: &mut Option<Claimed>,
+    backups: &std::path::Path,
+) -> Result<()> {
+    match i % 11 {
         0 => store.kv_put(
             "app",
             &(i % 4).to_le_bytes(),
@@ -89,6 +94,14 @@ fn step(store: &Store, i: u64, claimed: &mut Option<Claimed>) -> Result<()> {
         8 => store
             .kv_delete("app", &((i + 1) % 4).to_le_bytes(), Durability::Durable)
             .map(drop),
+        10 => store
+            .backups()
+            .run(
+                hardstore::BackupKind::Incremental,
+                backups,
+                &hardstore::BackupOptions::default(),
+            )
+            .map(drop),
         _ => {
             let points = store.restore_points().list()?;
             match points.last() {
@@ -119,8 +132,9 @@ fn every_injected_io_failure_leaves_the_state_before_or_after_the_operation() {
     disk.set_fault(None);
     let mut states = vec![digest(&store)];
     let mut claimed = None;
+    let dir = common::TempDir::new("faults");
     for i in 0..STEPS {
-        step(&store, i, &mut claimed).unwrap();
+        step(&store, i, &mut claimed, &dir.file("reference")).unwrap();
         states.push(digest(&store));
     }
     store.close().unwrap();
@@ -139,8 +153,9 @@ fn every_injected_io_failure_leaves_the_state_before_or_after_the_operation() {
             }));
             let mut failed_step = None;
             let mut claimed = None;
+            let backups = dir.file(&format!("run-{forever}-{k}"));
             for i in 0..STEPS {
-                if step(&store, i, &mut claimed).is_err() {
+                if step(&store, i, &mut claimed, &backups).is_err() {
                     failed_step = Some(i);
                     break;
                 }
