@@ -237,6 +237,9 @@ fn power_loss_never_loses_an_acknowledged_write() {
     let mut image = Vec::new();
     let mut acked = 0u64;
     let (mut torn_cycles, mut in_flight_lost) = (0u64, 0u64);
+    // Cataloged backups whose run was acknowledged.
+    let mut backups = std::collections::BTreeSet::new();
+    let dir = common::TempDir::new("power-loss");
     for cycle in 0..cycles {
         let disk = SimDisk::from_image(image.clone());
         let store = Store::open_with_backend(disk.clone(), opts())
@@ -272,23 +275,51 @@ fn power_loss_never_loses_an_acknowledged_write() {
                 "cycle {cycle}: the last acknowledged request's key"
             );
         }
-        // A burst of writes, with the power cut at a random mutation.
+        let cataloged = store.backups().list().unwrap();
+        for id in &backups {
+            let r = cataloged.iter().find(|r| r.id == *id);
+            assert!(
+                r.is_some_and(|r| r.result == hardstore::BackupResult::Ok),
+                "cycle {cycle}: backup {id} is not cataloged as complete"
+            );
+        }
+        // A burst of writes (now and then a backup run), with the power cut at a random
+        // mutation.
         disk.set_fault(Some(Fault::Forever(1 + rng.below(150))));
         for _ in 0..1 + rng.below(5) {
-            if burst(&store, acked + 1).is_err() {
+            let ok = match rng.below(10) {
+                1 => store
+                    .backups()
+                    .run(
+                        hardstore::BackupKind::Incremental,
+                        dir.file("backups"),
+                        &hardstore::BackupOptions::default(),
+                    )
+                    .map(|r| backups.insert(r.id))
+                    .is_ok(),
+                _ => {
+                    let ok = burst(&store, acked + 1).is_ok();
+                    acked += u64::from(ok);
+                    ok
+                }
+            };
+            if !ok {
                 break;
             }
-            acked += 1;
         }
         // The process is gone: nothing it does from here reaches the disk.
         drop(store);
         image = disk.crash_image(&mut rng);
+        if std::env::var_os("HARDSTORE_CRASH_TRACE").is_some() && cycle % 50 == 0 {
+            eprintln!("cycle {cycle}: image {} bytes", image.len());
+        }
         if image != disk.live() {
             torn_cycles += 1;
         }
     }
     eprintln!(
-        "{cycles} power cuts: {acked} bursts acknowledged, none lost; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)"
+        "{cycles} power cuts: {acked} bursts and {} backup runs acknowledged, none lost; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)",
+        backups.len()
     );
 }
 
