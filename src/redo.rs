@@ -315,13 +315,13 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         let (kb, vb) = (K::as_bytes(k), V::as_bytes(v));
         self.redo.push(self.id, PUT, kb.as_ref(), vb.as_ref());
         if self.digested {
-            let old_bytes = old
-                .as_ref()
-                .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
+            // Hashed straight from redb's guard: the old value is not copied.
+            let old_value = old.as_ref().map(|g| g.value());
+            let old_bytes = old_value.as_ref().map(V::as_bytes);
             self.redo.note(
                 self.id,
                 kb.as_ref(),
-                old_bytes.as_deref(),
+                old_bytes.as_ref().map(|b| b.as_ref()),
                 Some(vb.as_ref()),
             );
         }
@@ -338,11 +338,14 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         let kb = K::as_bytes(k);
         self.redo.push(self.id, DEL, kb.as_ref(), &[]);
         if self.digested {
-            let old_bytes = old
-                .as_ref()
-                .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
-            self.redo
-                .note(self.id, kb.as_ref(), old_bytes.as_deref(), None);
+            let old_value = old.as_ref().map(|g| g.value());
+            let old_bytes = old_value.as_ref().map(V::as_bytes);
+            self.redo.note(
+                self.id,
+                kb.as_ref(),
+                old_bytes.as_ref().map(|b| b.as_ref()),
+                None,
+            );
         }
         Ok(old)
     }

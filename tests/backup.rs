@@ -18,17 +18,7 @@ use hardstore::{
 
 fn fill(store: &Store, n: u64) -> u64 {
     for i in 0..n {
-        store
-            .audit()
-            .append(common::event(i), Durability::Buffered)
-            .unwrap();
-        store
-            .logs()
-            .append(
-                LogRecord::new(Level::Info, format!("line {i}")),
-                Durability::Buffered,
-            )
-            .unwrap();
+        common::audit_and_log(store, i, Level::Info, format!("line {i}"));
         store
             .kv_put("app", &i.to_le_bytes(), b"value", Durability::Buffered)
             .unwrap();

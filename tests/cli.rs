@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Output};
 
 use hardstore::dead_letters::NewDeadLetter;
-use hardstore::logs::{Level, LogRecord};
+use hardstore::logs::Level;
 use hardstore::{Durability, Options, Store};
 
 fn run(args: &[&str]) -> Output {
@@ -41,24 +41,12 @@ fn every_command_group_answers_in_json_with_exit_codes() {
     {
         let store = Store::open(&path, Options::new()).unwrap();
         for i in 0..30 {
-            store
-                .audit()
-                .append(common::event(i), Durability::Buffered)
-                .unwrap();
-            store
-                .logs()
-                .append(
-                    LogRecord::new(
-                        if i % 10 == 0 {
-                            Level::Error
-                        } else {
-                            Level::Info
-                        },
-                        format!("line {i}"),
-                    ),
-                    Durability::Buffered,
-                )
-                .unwrap();
+            let level = if i % 10 == 0 {
+                Level::Error
+            } else {
+                Level::Info
+            };
+            common::audit_and_log(&store, i, level, format!("line {i}"));
         }
         store
             .kv_put("app", b"k", b"v", Durability::Durable)

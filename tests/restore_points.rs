@@ -29,17 +29,7 @@ fn every_mutable_area_round_trips_and_the_audit_log_keeps_growing() {
     let store = Store::open(&path, Options::new()).unwrap();
     let dl = store.dead_letters();
     for i in 0..40 {
-        store
-            .audit()
-            .append(common::event(i), Durability::Buffered)
-            .unwrap();
-        store
-            .logs()
-            .append(
-                LogRecord::new(Level::Info, format!("before {i}")),
-                Durability::Buffered,
-            )
-            .unwrap();
+        common::audit_and_log(&store, i, Level::Info, format!("before {i}"));
     }
     store
         .kv_put("app", b"balance", b"100", Durability::Durable)

@@ -41,3 +41,14 @@ pub fn event(i: u64) -> hardstore::AuditEvent {
         .user_agent("test/1.0")
         .detail("i", i.to_string())
 }
+
+/// Appends audit entry `event(i)` and a log line, both buffered: filler for tests that
+/// need every append-only area to hold something.
+pub fn audit_and_log(store: &hardstore::Store, i: u64, level: hardstore::Level, line: String) {
+    use hardstore::Durability::Buffered;
+    store.audit().append(event(i), Buffered).unwrap();
+    store
+        .logs()
+        .append(hardstore::LogRecord::new(level, line), Buffered)
+        .unwrap();
+}
