@@ -224,6 +224,13 @@ impl Store {
             // Reopened with a smaller ring: evict the oldest surplus now.
             store.write(Durability::Durable, |tx| tx.logs_evict())?;
         }
+        if dead_letters::tables::has_leased_bucket(&store.inner.db.begin_read()?)? {
+            // Written by an earlier build: moved like any write, so the redo log, the
+            // state digest and the backup journal all see it.
+            store.write(Durability::Durable, |tx| {
+                tx.dlq()?.upgrade_index().map(drop)
+            })?;
+        }
         Ok(store)
     }
 

@@ -74,3 +74,15 @@ pub fn fill_audit(store: &hardstore::Store, n: u64) {
     }
     store.flush().unwrap();
 }
+
+/// CPU time this process has used (user + system, all threads), from `/proc/self/stat`
+/// in clock ticks of 10 ms; `None` where that file does not exist.
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at its closing ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}

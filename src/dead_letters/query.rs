@@ -3,7 +3,9 @@
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::clock::Timestamp;
-use crate::dead_letters::tables::{decode_item, StoredItem, BY_STATE, COUNTS, ITEMS, PAYLOADS};
+use crate::dead_letters::tables::{
+    bucket, decode_item, StoredItem, BY_STATE, COUNTS, ITEMS, PAYLOADS,
+};
 use crate::dead_letters::{Attempt, DeadLetter, DlqCounts, DlqState};
 use crate::error::{Error, Result};
 
@@ -290,24 +292,29 @@ pub(crate) fn list(read: &ReadTransaction, q: &DlqQuery) -> Result<DlqPage> {
     let mut out = Vec::new();
     let mut more = false;
     match q.state {
-        // A state filter walks that state's index rows, which carry what the filter needs.
+        // A state filter walks that state's bucket of index rows, which carry what the
+        // filter needs. Pending and Leased items share a bucket: each one's state is checked.
         Some(state) => {
             let by_state = read.open_table(BY_STATE)?;
-            let s = state as u8;
-            for row in by_state.range((s, start)..=(s, u64::MAX))? {
+            let b = bucket(state as u8);
+            let shared = b != state as u8 || b == bucket(DlqState::Leased as u8);
+            for row in by_state.range((b, start)..=(b, u64::MAX))? {
                 let (k, v) = row?;
                 let (tenant, kind, created) = v.value();
                 if !q.filter.matches(tenant, kind, created) {
+                    continue;
+                }
+                let id = k.value().1;
+                let item = read_one(&items, &payloads, id)?.ok_or_else(|| {
+                    Error::Corrupted(format!("dead letter {id} is indexed but missing"))
+                })?;
+                if shared && item.state != state {
                     continue;
                 }
                 if out.len() == q.limit {
                     more = true;
                     break;
                 }
-                let id = k.value().1;
-                let item = read_one(&items, &payloads, id)?.ok_or_else(|| {
-                    Error::Corrupted(format!("dead letter {id} is indexed but missing"))
-                })?;
                 out.push(item);
             }
         }

@@ -8,13 +8,18 @@
 //!   Leased item (time = when its lease ends): a claim scans this from the start up to
 //!   now, so an item whose lease ran out is claimable again without any sweeper.
 //! - `FINISHED`: (finished_at, id) -> () for every Done and Dead item, for purge.
-//! - `BY_STATE`: (state, id) -> (tenant, kind, created), one row per item: lists and
-//!   redrives filter a state without decoding items.
+//! - `BY_STATE`: (bucket, id) -> (tenant, kind, created), one row per item: lists and
+//!   redrives filter a state without decoding items. The bucket is the state, except that
+//!   Pending and Leased items share the Pending bucket ([`bucket`]): a claim, the most
+//!   frequent write, then moves no index row (a list of either state checks each item's
+//!   own state). Builds before this kept Leased items under their own bucket;
+//!   [`DlqTables::upgrade_index`] moves such rows.
 //! - `COUNTS`: state -> number of items in it, so counts never scan.
 //! - `META`: "next_id" -> the id the next item gets. Ids are never reused.
 //!
 //! Invariants, kept by every write below:
-//! - Each item is in exactly one state; `BY_STATE` and `COUNTS` agree with `ITEMS`.
+//! - Each item is in exactly one state; `BY_STATE` (by bucket) and `COUNTS` (by state)
+//!   agree with `ITEMS`. After an open or a restore, no row is in the Leased bucket.
 //! - Pending and Leased items have exactly one `DUE` row, at `item.at`; Done and Dead
 //!   items have exactly one `FINISHED` row, at `item.finished`; no other rows exist.
 //! - Pending implies `attempts < max_attempts`. Attempts are counted at claim.
@@ -44,6 +49,15 @@ pub(crate) const COUNTS: TableDefinition<u8, u64> = TableDefinition::new("dlq.co
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("dlq.meta");
 const NEXT_ID: &str = "next_id";
 
+/// The `BY_STATE` bucket of items in `state` (see the module docs).
+pub(crate) fn bucket(state: u8) -> u8 {
+    if state == DlqState::Leased as u8 {
+        DlqState::Pending as u8
+    } else {
+        state
+    }
+}
+
 /// The history error written when a lease runs out before its worker acks or fails.
 pub const LEASE_EXPIRED: &str = "lease expired before the worker acked or failed it";
 
@@ -57,6 +71,19 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(COUNTS)?;
     txn.open_table(META)?;
     Ok(())
+}
+
+/// Whether `BY_STATE` holds rows under the Leased bucket, which only builds before
+/// [`bucket`] wrote (see [`DlqTables::upgrade_index`]).
+pub(crate) fn has_leased_bucket(read: &redb::ReadTransaction) -> Result<bool> {
+    let t = match read.open_table(BY_STATE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let leased = DlqState::Leased as u8;
+    let mut rows = t.range((leased, 0)..=(leased, u64::MAX))?;
+    Ok(rows.next().transpose()?.is_some())
 }
 
 /// One failure in an item's history, as stored.
@@ -176,13 +203,39 @@ impl<'t> DlqTables<'t> {
         if from == to {
             return Ok(());
         }
-        self.by_state.remove((from, id))?;
-        self.by_state.insert(
-            (to, id),
-            (item.tenant.as_str(), item.kind.as_str(), item.created),
-        )?;
+        if bucket(from) != bucket(to) {
+            self.by_state.remove((bucket(from), id))?;
+            self.by_state.insert(
+                (bucket(to), id),
+                (item.tenant.as_str(), item.kind.as_str(), item.created),
+            )?;
+        }
         self.add_count(from, -1)?;
         self.add_count(to, 1)
+    }
+
+    /// Moves index rows a build before [`bucket`] wrote under the Leased bucket to the
+    /// Pending one, in this transaction; returns how many it moved.
+    pub(crate) fn upgrade_index(&mut self) -> Result<u64> {
+        let leased = DlqState::Leased as u8;
+        let rows: Vec<(u64, (String, String, u64))> = self
+            .by_state
+            .range((leased, 0)..=(leased, u64::MAX))?
+            .map(|r| {
+                r.map(|(k, v)| {
+                    let (tenant, kind, created) = v.value();
+                    (k.value().1, (tenant.to_owned(), kind.to_owned(), created))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        for (id, (tenant, kind, created)) in &rows {
+            self.by_state.remove((leased, *id))?;
+            self.by_state.insert(
+                (bucket(leased), *id),
+                (tenant.as_str(), kind.as_str(), *created),
+            )?;
+        }
+        Ok(rows.len() as u64)
     }
 
     /// Records a validated new item.
@@ -229,7 +282,7 @@ impl<'t> DlqTables<'t> {
         self.save(id, &item)?;
         self.payloads.insert(id, new.payload.as_slice())?;
         self.by_state.insert(
-            (item.state, id),
+            (bucket(item.state), id),
             (item.tenant.as_str(), item.kind.as_str(), now),
         )?;
         self.add_count(item.state, 1)?;
@@ -477,9 +530,109 @@ impl<'t> DlqTables<'t> {
             self.finished.remove((at, id))?;
             self.items.remove(id)?;
             self.payloads.remove(id)?;
-            self.by_state.remove((item.state, id))?;
+            self.by_state.remove((bucket(item.state), id))?;
             self.add_count(item.state, -1)?;
         }
         Ok(keys.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dead_letters::DlqQuery;
+    use crate::{Durability, Options, Store};
+    use std::time::Duration;
+
+    impl DlqTables<'_> {
+        /// Indexes Leased items under their own bucket, as builds before [`bucket`] did.
+        fn index_as_before_buckets(&mut self) -> Result<()> {
+            let leased = DlqState::Leased as u8;
+            let ids: Vec<u64> = self
+                .by_state
+                .range((0u8, 0u64)..=(0u8, u64::MAX))?
+                .map(|r| r.map(|(k, _)| k.value().1))
+                .collect::<Result<_, _>>()?;
+            for id in ids {
+                let item = self.load(id)?;
+                if item.state == leased {
+                    self.by_state.remove((0, id))?;
+                    let v = (item.tenant.as_str(), item.kind.as_str(), item.created);
+                    self.by_state.insert((leased, id), v)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn ids(store: &Store, state: DlqState) -> Vec<u64> {
+        let q = DlqQuery::new().state(state).limit(100);
+        let page = store.dead_letters().list(&q).unwrap();
+        page.items.iter().map(|d| d.id).collect()
+    }
+
+    fn legacy(store: &Store) -> bool {
+        has_leased_bucket(&store.begin_read().unwrap()).unwrap()
+    }
+
+    /// Lists and counts by state agree, and the kept state digest equals a scan.
+    fn check(store: &Store, leased: &[u64], pending: &[u64], stage: &str) {
+        assert!(
+            !legacy(store),
+            "{stage}: no row is left in the Leased bucket"
+        );
+        assert_eq!(ids(store, DlqState::Leased), leased, "{stage}");
+        assert_eq!(ids(store, DlqState::Pending), pending, "{stage}");
+        let c = store.dead_letters().counts().unwrap();
+        assert_eq!(
+            (c.leased, c.pending),
+            (leased.len() as u64, pending.len() as u64)
+        );
+        let p = store.restore_points().create(stage).unwrap();
+        store.restore_points().verify(p.id).unwrap();
+        store.restore_points().delete(p.id).unwrap();
+    }
+
+    /// A store whose index an earlier build wrote (Leased items under their own bucket)
+    /// is moved to the shared bucket at open, and again after a restore point taken then
+    /// is restored; lists, counts and the state digest stay right throughout.
+    #[test]
+    fn leased_rows_of_an_earlier_build_move_to_the_shared_bucket() {
+        let dir = std::env::temp_dir().join(format!("hs-dlq-bucket-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.hs");
+        let store = Store::open(&path, Options::new()).unwrap();
+        let dl = store.dead_letters();
+        for i in 0..10u8 {
+            dl.record(
+                NewDeadLetter::new("acme", "webhook", vec![i]),
+                Durability::Buffered,
+            )
+            .unwrap();
+        }
+        let claimed = dl.claim_due(4, Duration::from_secs(600)).unwrap();
+        dl.ack(&claimed[0]).unwrap();
+        check(&store, &[1, 2, 3], &[4, 5, 6, 7, 8, 9], "shared bucket");
+        store
+            .write(Durability::Durable, |tx| {
+                tx.dlq()?.index_as_before_buckets()
+            })
+            .unwrap();
+        assert!(legacy(&store));
+        let point = store.restore_points().create("before buckets").unwrap();
+        store.close().unwrap();
+
+        let store = Store::open(&path, Options::new()).unwrap();
+        check(&store, &[1, 2, 3], &[4, 5, 6, 7, 8, 9], "after open");
+        let dl = store.dead_letters();
+        let more = dl.claim_due(2, Duration::from_secs(600)).unwrap();
+        assert_eq!(more.iter().map(|c| c.id).collect::<Vec<_>>(), [4, 5]);
+        dl.ack(&more[0]).unwrap();
+        check(&store, &[1, 2, 3, 5], &[6, 7, 8, 9], "after a claim");
+        store.restore_points().restore(point.id, "test").unwrap();
+        check(&store, &[1, 2, 3], &[4, 5, 6, 7, 8, 9], "after a restore");
+        store.close().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -254,6 +254,8 @@ impl<'s> RestorePoints<'s> {
             },
             move |tx, ()| {
                 tx.reload_digest()?;
+                // A point taken by an earlier build may index Leased dead letters apart.
+                tx.dlq()?.upgrade_index()?;
                 let receipt = tx.audit_append(&event)?;
                 tx.after(Box::new(move |committed| {
                     if committed {
