@@ -2,8 +2,9 @@
 //!
 //! Callers queue jobs. A caller that finds no leader becomes the leader and, on its own
 //! thread, drains whatever is queued (up to `max_batch`), runs the jobs in one redb
-//! transaction and commits once; N concurrent durable writers share one fsync, and an
-//! uncontended caller pays no thread hand-off. When the leader's batch is done and more
+//! transaction, takes into it the jobs queued meanwhile (briefly waiting for stragglers,
+//! `Shared::take_more`), and commits once; N concurrent durable writers share one fsync,
+//! and an uncontended caller pays no thread hand-off. When the leader's batch is done and more
 //! jobs wait, leadership passes to the thread that queued the oldest of them.
 //!
 //! Invariants:
@@ -24,6 +25,7 @@
 //! - A buffered (non-durable) commit is followed by a durable one within
 //!   `flush_interval` (a flusher thread), and on shutdown.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -108,6 +110,18 @@ impl WakeTree {
     }
 }
 
+/// What lets a running batch take jobs queued after it started (`Shared::take_more`).
+struct Intake {
+    /// The batch waits for more jobs while it holds fewer than this (the last batch's
+    /// size)...
+    target: usize,
+    /// ...but not past this.
+    deadline: Instant,
+    /// The slot of every job taken into the batch: should the batch machinery panic,
+    /// each is answered from here.
+    slots: RefCell<Vec<Arc<Slot>>>,
+}
+
 /// Where a job's caller waits for its answer.
 struct Slot {
     state: Mutex<SlotState>,
@@ -144,7 +158,7 @@ struct Queue {
     leader: bool,
     shutdown: bool,
     /// While the leader waits for stragglers, the queue length that wakes it
-    /// (see `Shared::gather`); 0 when it is not waiting.
+    /// (see `Shared::take_more`); 0 when it is not waiting.
     gather_target: usize,
 }
 
@@ -427,15 +441,23 @@ impl Shared {
     fn lead(&self, own: &Arc<Slot>) {
         let mut streak = 0;
         loop {
+            let started = Instant::now();
             let jobs: Vec<Job> = {
                 let mut q = self.queue.lock();
-                self.gather(&mut q);
                 let n = q.jobs.len().min(self.max_batch);
                 q.jobs.drain(..n).collect()
             };
-            self.last_batch.store(jobs.len(), Ordering::Relaxed);
-            let slots: Vec<Arc<Slot>> = jobs.iter().map(|j| j.slot.clone()).collect();
-            if catch_unwind(AssertUnwindSafe(|| self.run_batch(jobs, own))).is_err() {
+            let window = Duration::from_nanos(self.last_batch_ns.load(Ordering::Relaxed) / 2)
+                .min(Duration::from_micros(500));
+            let intake = Intake {
+                target: self.last_batch.load(Ordering::Relaxed).min(self.max_batch),
+                deadline: started + window,
+                slots: RefCell::new(jobs.iter().map(|j| j.slot.clone()).collect()),
+            };
+            let ran = catch_unwind(AssertUnwindSafe(|| self.run_batch(jobs, own, &intake)));
+            let slots = intake.slots.into_inner();
+            self.last_batch.store(slots.len(), Ordering::Relaxed);
+            if ran.is_err() {
                 // A bug in the batch machinery itself: never leave callers waiting.
                 self.poisoned.store(true, Ordering::Release);
                 for s in &slots {
@@ -460,32 +482,57 @@ impl Shared {
         }
     }
 
-    /// Waits briefly for stragglers before a batch is drained.
+    /// Takes jobs queued since the batch started into it, once it has run the ones it
+    /// holds; waits for more while it holds fewer than `intake.target`, until
+    /// `intake.deadline`. Returns whether it took any. Only jobs of the group being run
+    /// (`durable` or not) are taken, and none past the front job of the other group.
     ///
-    /// Callers that were all answered by the last commit come back at nearly the same
-    /// moment; the first one back becomes leader and, without this, would commit a batch
-    /// of one while the rest queue behind its fsync, halving the batch size. So while
-    /// fewer jobs are queued than the last batch held, the leader waits for more, at most
-    /// half the last batch's duration (capped at 500 µs). A lone writer (last batch of
-    /// one) never waits.
-    fn gather(&self, q: &mut parking_lot::MutexGuard<'_, Queue>) {
-        let target = self.last_batch.load(Ordering::Relaxed).min(self.max_batch);
-        if q.jobs.len() >= target || q.shutdown {
-            return;
+    /// Why: callers answered by the last commit come back at nearly the same moment, and
+    /// the first one back leads. Committing its job alone would make the rest queue behind
+    /// its fsync, halving the batch size; waiting for them before starting (as this writer
+    /// once did) left the leader idle while they came. Running the jobs it has while the
+    /// rest arrive does neither. A lone writer (last batch of one) never waits.
+    fn take_more(&self, jobs: &mut Vec<Job>, intake: &Intake, durable: bool) -> bool {
+        let mut q = self.queue.lock();
+        loop {
+            let before = jobs.len();
+            while jobs.len() < self.max_batch {
+                let fits = q
+                    .jobs
+                    .front()
+                    .is_some_and(|j| j.durable == durable || self.flush_interval.is_zero());
+                match q.jobs.pop_front() {
+                    Some(job) if fits => {
+                        intake.slots.borrow_mut().push(job.slot.clone());
+                        jobs.push(job);
+                    }
+                    Some(job) => {
+                        q.jobs.push_front(job);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if jobs.len() > before {
+                return true;
+            }
+            // The queue is empty, or what is next does not fit this batch.
+            if jobs.len() >= intake.target
+                || !q.jobs.is_empty()
+                || q.shutdown
+                || Instant::now() >= intake.deadline
+            {
+                return false;
+            }
+            q.gather_target = 1;
+            self.enqueued.wait_until(&mut q, intake.deadline);
+            q.gather_target = 0;
         }
-        let window = Duration::from_nanos(self.last_batch_ns.load(Ordering::Relaxed) / 2)
-            .min(Duration::from_micros(500));
-        let deadline = Instant::now() + window;
-        q.gather_target = target;
-        while q.jobs.len() < target && Instant::now() < deadline {
-            self.enqueued.wait_until(q, deadline);
-        }
-        q.gather_target = 0;
     }
 
     /// `own` is the leader's own slot: its caller is not waiting, so it is answered
-    /// outside the wake tree.
-    fn run_batch(&self, jobs: Vec<Job>, own: &Arc<Slot>) {
+    /// outside the wake tree. The last group run takes more jobs as it goes (`intake`).
+    fn run_batch(&self, jobs: Vec<Job>, own: &Arc<Slot>, intake: &Intake) {
         if self.poisoned.load(Ordering::Acquire) {
             for job in jobs {
                 job.slot.set(SlotState::Done(Err(Error::Poisoned), None));
@@ -506,6 +553,7 @@ impl Shared {
         // Taken under the `committed` lock, so queued logs are written in seq order; they
         // go into the first commit.
         let mut logs = Some(self.logs.take());
+        let streams = !durable.is_empty();
         for (group, sync) in [(buffered, false), (durable, true)] {
             if group.is_empty() && logs.as_ref().is_none_or(|l| l.is_empty()) {
                 continue;
@@ -516,23 +564,28 @@ impl Shared {
                 }
                 continue;
             }
-            let logs = logs.take().unwrap_or_default();
-            self.commit_group(&mut committed, &logs, group, sync, own);
+            let mut logs = logs.take().unwrap_or_default();
+            let intake = (sync == streams).then_some(intake);
+            self.commit_group(&mut committed, &mut logs, group, sync, own, intake);
         }
     }
 
     /// Commits `jobs` (after `logs`) in one transaction, re-running it without any job
-    /// that fails on its own, and answers every job.
+    /// that fails on its own, and answers every job. With an `intake`, the jobs and logs
+    /// queued meanwhile join it.
     fn commit_group(
         &self,
         committed: &mut Committed,
-        logs: &[LogEntry],
+        logs: &mut Vec<LogEntry>,
         mut jobs: Vec<Job>,
         durable: bool,
         own: &Arc<Slot>,
+        mut intake: Option<&Intake>,
     ) {
         loop {
-            match self.try_batch(committed, logs, &mut jobs, durable, false) {
+            // Only the first try takes more jobs: a re-run holds the ones it had.
+            let first = intake.take();
+            match self.try_batch(committed, logs, &mut jobs, durable, false, first) {
                 Ok(()) => {
                     self.batches.fetch_add(1, Ordering::Relaxed);
                     self.jobs_done
@@ -580,10 +633,11 @@ impl Shared {
     fn try_batch(
         &self,
         committed: &mut Committed,
-        logs: &[LogEntry],
-        jobs: &mut [Job],
+        logs: &mut Vec<LogEntry>,
+        jobs: &mut Vec<Job>,
         durable: bool,
         force_checkpoint: bool,
+        intake: Option<&Intake>,
     ) -> Result<(), BatchError> {
         let storage = BatchError::Storage;
         let checkpoint = match &committed.redo {
@@ -610,7 +664,7 @@ impl Shared {
         let mut next = committed.state.clone();
         let (ran, hooks) = {
             let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
-            let ran = Self::run_jobs(&mut tx, logs, jobs);
+            let ran = self.run_jobs(&mut tx, logs, jobs, durable, intake);
             (ran, tx.take_hooks())
         };
         // The redo record is written ahead of the commit: a durable batch is on disk
@@ -644,22 +698,44 @@ impl Shared {
         Ok(())
     }
 
-    /// Writes the queued logs, then runs every job, stopping at the first failure.
+    /// Writes the queued logs, then runs every job, stopping at the first failure; with
+    /// an `intake`, takes more jobs (`take_more`) until none come.
     fn run_jobs(
+        &self,
         tx: &mut WriteTx<'_>,
-        logs: &[LogEntry],
-        jobs: &mut [Job],
+        logs: &mut Vec<LogEntry>,
+        jobs: &mut Vec<Job>,
+        durable: bool,
+        intake: Option<&Intake>,
     ) -> Result<(), BatchError> {
         if !logs.is_empty() {
             tx.logs_write(logs).map_err(BatchError::Storage)?;
         }
-        for (i, job) in jobs.iter_mut().enumerate() {
-            let res = catch_unwind(AssertUnwindSafe(|| (job.run)(tx)))
-                .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
-            match res {
-                Ok(()) => {}
-                Err(e) if e.is_storage_failure() => return Err(BatchError::Storage(e)),
-                Err(e) => return Err(BatchError::Job(i, e)),
+        let mut i = 0;
+        loop {
+            while let Some(job) = jobs.get_mut(i) {
+                let res = catch_unwind(AssertUnwindSafe(|| (job.run)(tx)))
+                    .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
+                match res {
+                    Ok(()) => {}
+                    Err(e) if e.is_storage_failure() => return Err(BatchError::Storage(e)),
+                    Err(e) => return Err(BatchError::Job(i, e)),
+                }
+                i += 1;
+            }
+            match intake {
+                Some(intake) if self.take_more(jobs, intake, durable) => {
+                    // A job taken may have queued logs before it (a durable log append
+                    // is a log entry, then an empty durable job): they join this batch,
+                    // so its answer covers them. Taken after the jobs, so every one of
+                    // theirs is here; a re-run writes them with the rest.
+                    let more = self.logs.take();
+                    if !more.is_empty() {
+                        tx.logs_write(&more).map_err(BatchError::Storage)?;
+                        logs.extend(more);
+                    }
+                }
+                _ => break,
             }
         }
         // A failure here is the storage's (a counter out of range is corruption).
@@ -748,13 +824,14 @@ impl Shared {
 
     fn final_sync(&self) -> Result<()> {
         let mut committed = self.committed.lock();
-        let logs = self.logs.take();
+        let mut logs = self.logs.take();
         let redo_pending = committed.redo.as_ref().is_some_and(|l| l.len() > 0);
         if committed.unsynced_since.is_none() && logs.is_empty() && !redo_pending {
             return Ok(());
         }
         // A checkpoint: a clean close leaves the redo log empty.
-        let res = match self.try_batch(&mut committed, &logs, &mut [], true, true) {
+        let res = match self.try_batch(&mut committed, &mut logs, &mut Vec::new(), true, true, None)
+        {
             Ok(()) => Ok(()),
             Err(BatchError::Job(_, e)) | Err(BatchError::Storage(e)) => Err(e),
         };

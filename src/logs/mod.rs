@@ -229,3 +229,53 @@ impl<'s> Logs<'s> {
         ring::ReadRing::open(&self.store.begin_read()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::Options;
+
+    /// A durable append returns only once its entry is committed, even while other
+    /// writers keep batches running that take jobs queued after they started: the
+    /// committed ring (read without committing the queue first) must hold it.
+    #[test]
+    fn a_durable_append_is_committed_when_it_returns_under_load() {
+        let store = Store::in_memory(Options::new()).unwrap();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..6u8 {
+                let (store, stop) = (&store, &stop);
+                s.spawn(move || {
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        store
+                            .kv_put("load", &[t], &i.to_le_bytes(), Durability::Durable)
+                            .unwrap();
+                        i += 1;
+                    }
+                });
+            }
+            let appenders: Vec<_> = (0..4)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        for i in 0..300u64 {
+                            let rec = LogRecord::new(Level::Info, format!("t{t} {i}"));
+                            let seq = store.logs().append(rec, Durability::Durable).unwrap();
+                            let read = store.begin_read().unwrap();
+                            let next = ring::ReadRing::open(&read).unwrap().next;
+                            assert!(seq < next, "seq {seq} acknowledged, ring ends at {next}");
+                        }
+                    })
+                })
+                .collect();
+            let results: Vec<_> = appenders.into_iter().map(|a| a.join()).collect();
+            stop.store(true, Ordering::Relaxed);
+            for r in results {
+                r.unwrap();
+            }
+        });
+    }
+}
