@@ -7,8 +7,8 @@
 //!     cargo bench --bench dead_letters
 //!
 //! HARDSTORE_BENCH_SECS sets each scenario's duration (default 4 s);
-//! HARDSTORE_BENCH_ITEMS the queue's size (default 300,000). HARDSTORE_BENCH_ONLY=64 runs
-//! only hardstore's 64-thread scenarios, durable and in memory (for a profiler).
+//! HARDSTORE_BENCH_ITEMS the queue's size (default 300,000). HARDSTORE_BENCH_ONLY=N runs
+//! only hardstore's N-thread scenarios, durable and in memory (for a profiler).
 
 mod common;
 
@@ -212,14 +212,21 @@ fn main() {
 
     println!("\n== Dead letters: claim 1 + ack, both durable, {items} queued, {secs} s per run ==");
     let store = hardstore_store(&dir, items);
-    if std::env::var("HARDSTORE_BENCH_ONLY").is_ok_and(|v| v == "64") {
-        let (hs, batch, cpu) = hardstore_pairs(&store, 64, secs);
-        println!("hardstore only, 64 threads: {hs:.0} pairs/s, mean batch {batch:.1}, {cpu:.1} µs CPU/pair");
+    if let Some(threads) = std::env::var("HARDSTORE_BENCH_ONLY")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let (hs, batch, cpu) = hardstore_pairs(&store, threads, secs);
+        println!(
+            "hardstore only, {threads} threads: {hs:.0} pairs/s, mean batch {batch:.1}, \
+             {cpu:.1} µs CPU/pair"
+        );
         let mem = Store::in_memory(Options::new()).unwrap();
         fill(&mem, items);
-        let (hs, batch, cpu) = hardstore_pairs(&mem, 64, secs);
+        let (hs, batch, cpu) = hardstore_pairs(&mem, threads, secs);
         println!(
-            "  in memory, 64 threads: {hs:.0} pairs/s, mean batch {batch:.1}, {cpu:.1} µs CPU/pair"
+            "  in memory, {threads} threads: {hs:.0} pairs/s, mean batch {batch:.1}, \
+             {cpu:.1} µs CPU/pair"
         );
         store.close().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
