@@ -11,7 +11,7 @@ const WRITES: u64 = 300;
 
 /// Write `i` of a thread fails (after writing) when this holds.
 fn fails(t: u64, i: u64) -> bool {
-    (t * 31 + i) % 7 == 0
+    (t * 31 + i).is_multiple_of(7)
 }
 
 /// 16 threads, buffered and durable writes mixed, one in seven failing after it wrote:
@@ -29,7 +29,7 @@ fn failing_writes_never_half_apply_nor_sink_others_under_concurrency() {
                 s.spawn(move || {
                     (0..WRITES)
                         .map(|i| {
-                            let durability = if i % 3 == 0 {
+                            let durability = if i.is_multiple_of(3) {
                                 Durability::Buffered
                             } else {
                                 Durability::Durable
