@@ -84,17 +84,33 @@ fn fill(store: &Store, items: u64) {
     }
 }
 
-/// Pairs per second, mean batch size, and CPU time per pair (µs, every thread of the
-/// process: the machine has few cores, so this is what bounds the rate).
-fn hardstore_pairs(store: &Store, threads: u64, secs: u64) -> (f64, f64, f64) {
+/// One hardstore run.
+struct Run {
+    /// Pairs per second.
+    rate: f64,
+    /// Writes per committed batch.
+    batch: f64,
+    /// CPU time per pair, µs, every thread of the process (the machine has few cores,
+    /// so this is what bounds the rate).
+    cpu: f64,
+    /// Latency of one pair (claim + ack), ms: p50, p99, p99.9, max.
+    latency: [f64; 4],
+}
+
+fn hardstore_pairs(store: &Store, threads: u64, secs: u64) -> Run {
     let before = store.write_stats();
     let cpu = common::process_cpu();
     let started = Instant::now();
-    let rate = drive(threads, secs, |_| {
+    // One list per worker, so recording never contends.
+    let lat: Vec<std::sync::Mutex<Vec<Duration>>> =
+        (0..threads).map(|_| Default::default()).collect();
+    let rate = drive(threads, secs, |t| {
         let dl = store.dead_letters();
+        let begun = Instant::now();
         match dl.claim_due(1, LEASE).unwrap().pop() {
             Some(c) => {
                 dl.ack(&c).unwrap();
+                lat[t].lock().unwrap().push(begun.elapsed());
                 true
             }
             None => false,
@@ -108,7 +124,21 @@ fn hardstore_pairs(store: &Store, threads: u64, secs: u64) -> (f64, f64, f64) {
         (Some(a), Some(b)) => (b - a).as_secs_f64() * 1e6 / pairs.max(1.0),
         _ => f64::NAN,
     };
-    (rate, batch, cpu)
+    let mut all: Vec<Duration> = lat
+        .into_iter()
+        .flat_map(|m| m.into_inner().unwrap())
+        .collect();
+    all.sort();
+    let at = |q: f64| {
+        let i = ((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1));
+        all.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    };
+    Run {
+        rate,
+        batch,
+        cpu,
+        latency: [at(0.5), at(0.99), at(0.999), at(1.0)],
+    }
 }
 
 fn sqlite_db(dir: &Path, items: u64) -> PathBuf {
@@ -216,17 +246,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        let (hs, batch, cpu) = hardstore_pairs(&store, threads, secs);
+        let r = hardstore_pairs(&store, threads, secs);
+        let [p50, p99, p999, max] = r.latency;
         println!(
-            "hardstore only, {threads} threads: {hs:.0} pairs/s, mean batch {batch:.1}, \
-             {cpu:.1} µs CPU/pair"
+            "hardstore only, {threads} threads: {:.0} pairs/s, mean batch {:.1}, \
+             {:.1} µs CPU/pair, pair latency p50 {p50:.2} p99 {p99:.2} p99.9 {p999:.2} \
+             max {max:.2} ms",
+            r.rate, r.batch, r.cpu
         );
         let mem = Store::in_memory(Options::new()).unwrap();
         fill(&mem, items);
-        let (hs, batch, cpu) = hardstore_pairs(&mem, threads, secs);
+        let r = hardstore_pairs(&mem, threads, secs);
         println!(
-            "  in memory, {threads} threads: {hs:.0} pairs/s, mean batch {batch:.1}, \
-             {cpu:.1} µs CPU/pair"
+            "  in memory, {threads} threads: {:.0} pairs/s, mean batch {:.1}, {:.1} µs CPU/pair",
+            r.rate, r.batch, r.cpu
         );
         store.close().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -234,15 +267,25 @@ fn main() {
     }
     let db = sqlite_db(&dir, items);
     println!(
-        "{:>8} {:>16} {:>12} {:>12} {:>16} {:>10}",
-        "threads", "hardstore pairs/s", "mean batch", "µs CPU/pair", "sqlite pairs/s", "vs sqlite"
+        "{:>8} {:>17} {:>10} {:>11} {:>16} {:>14} {:>10}",
+        "threads",
+        "hardstore pairs/s",
+        "mean batch",
+        "µs CPU/pair",
+        "p99 / max ms",
+        "sqlite pairs/s",
+        "vs sqlite"
     );
     for threads in [1u64, 8, 64] {
-        let (hs, batch, cpu) = hardstore_pairs(&store, threads, secs);
+        let r = hardstore_pairs(&store, threads, secs);
         let sq = sqlite_pairs(&db, threads, secs);
+        let lat = format!("{:.1} / {:.1}", r.latency[1], r.latency[3]);
         println!(
-            "{threads:>8} {hs:>16.0} {batch:>12.1} {cpu:>12.1} {sq:>16.0} {:>9.2}x",
-            hs / sq
+            "{threads:>8} {:>17.0} {:>10.1} {:>11.1} {lat:>16} {sq:>14.0} {:>9.2}x",
+            r.rate,
+            r.batch,
+            r.cpu,
+            r.rate / sq
         );
     }
     let c = store.dead_letters().counts().unwrap();
@@ -255,10 +298,11 @@ fn main() {
     let mem = Store::in_memory(Options::new()).unwrap();
     fill(&mem, 100_000);
     for threads in [1u64, 64] {
-        let (hs, batch, cpu) = hardstore_pairs(&mem, threads, 2);
+        let r = hardstore_pairs(&mem, threads, 2);
         println!(
-            "  in memory (no fsync), {threads:>2} threads: {hs:>8.0} pairs/s, mean batch \
-             {batch:.1}, {cpu:.1} µs CPU/pair"
+            "  in memory (no fsync), {threads:>2} threads: {:>8.0} pairs/s, mean batch \
+             {:.1}, {:.1} µs CPU/pair",
+            r.rate, r.batch, r.cpu
         );
     }
     store.close().unwrap();
