@@ -14,7 +14,10 @@ pub(crate) const RECORD_V1: u8 = 1;
 
 /// Encodes `value` as `[RECORD_V1] ++ postcard(value)`.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    postcard::to_extend(value, vec![RECORD_V1])
+    // Most records are under 128 bytes: one allocation instead of one per doubling.
+    let mut out = Vec::with_capacity(128);
+    out.push(RECORD_V1);
+    postcard::to_extend(value, out)
         .map_err(|e| Error::InvalidArgument(format!("record does not encode: {e}")))
 }
 

@@ -232,6 +232,14 @@ pub(crate) struct RedoBuf {
 }
 
 impl RedoBuf {
+    /// A buffer with room for `bytes` of changes before it grows.
+    pub(crate) fn with_capacity(bytes: usize) -> RedoBuf {
+        RedoBuf {
+            ops: RefCell::new(Vec::with_capacity(bytes)),
+            digest: Default::default(),
+        }
+    }
+
     fn push(&self, id: u16, op: u8, key: &[u8], value: &[u8]) {
         let mut b = self.ops.borrow_mut();
         b.extend_from_slice(&id.to_le_bytes());

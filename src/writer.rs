@@ -660,7 +660,9 @@ impl Shared {
             .map_err(|e| storage(Error::Storage(e.to_string())))?;
         let seq = committed.next_seq;
         redo::set_applied(&txn, seq).map_err(storage)?;
-        let changes = RedoBuf::default();
+        // A busy batch writes tens of KiB of changes: room for them up front, rather
+        // than a copy at every doubling.
+        let changes = RedoBuf::with_capacity(32 << 10);
         let mut next = committed.state.clone();
         let (ran, hooks) = {
             let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
