@@ -323,13 +323,11 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         let (kb, vb) = (K::as_bytes(k), V::as_bytes(v));
         self.redo.push(self.id, PUT, kb.as_ref(), vb.as_ref());
         if self.digested {
-            // Hashed straight from redb's guard: the old value is not copied.
-            let old_value = old.as_ref().map(|g| g.value());
-            let old_bytes = old_value.as_ref().map(V::as_bytes);
-            self.redo.note(
+            note_change(
+                self.redo,
                 self.id,
                 kb.as_ref(),
-                old_bytes.as_ref().map(|b| b.as_ref()),
+                old.as_ref(),
                 Some(vb.as_ref()),
             );
         }
@@ -346,17 +344,24 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         let kb = K::as_bytes(k);
         self.redo.push(self.id, DEL, kb.as_ref(), &[]);
         if self.digested {
-            let old_value = old.as_ref().map(|g| g.value());
-            let old_bytes = old_value.as_ref().map(V::as_bytes);
-            self.redo.note(
-                self.id,
-                kb.as_ref(),
-                old_bytes.as_ref().map(|b| b.as_ref()),
-                None,
-            );
+            note_change(self.redo, self.id, kb.as_ref(), old.as_ref(), None);
         }
         Ok(old)
     }
+}
+
+/// Reports a row of a digested table going from `old` to `new`. The old value is hashed
+/// straight from redb's guard, never copied.
+fn note_change<V: Value + 'static>(
+    redo: &RedoBuf,
+    id: u16,
+    key: &[u8],
+    old: Option<&AccessGuard<'_, V>>,
+    new: Option<&[u8]>,
+) {
+    let old_value = old.map(|g| g.value());
+    let old_bytes = old_value.as_ref().map(V::as_bytes);
+    redo.note(id, key, old_bytes.as_ref().map(|b| b.as_ref()), new);
 }
 
 impl<'t, K: Key + 'static, V: Value + 'static> Deref for Tracked<'t, K, V> {

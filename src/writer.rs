@@ -496,22 +496,11 @@ impl Shared {
         let mut q = self.queue.lock();
         loop {
             let before = jobs.len();
-            while jobs.len() < self.max_batch {
-                let fits = q
-                    .jobs
-                    .front()
-                    .is_some_and(|j| j.durable == durable || self.flush_interval.is_zero());
-                match q.jobs.pop_front() {
-                    Some(job) if fits => {
-                        intake.slots.borrow_mut().push(job.slot.clone());
-                        jobs.push(job);
-                    }
-                    Some(job) => {
-                        q.jobs.push_front(job);
-                        break;
-                    }
-                    None => break,
-                }
+            let fits = |j: &Job| j.durable == durable || self.flush_interval.is_zero();
+            while jobs.len() < self.max_batch && q.jobs.front().is_some_and(fits) {
+                let Some(job) = q.jobs.pop_front() else { break };
+                intake.slots.borrow_mut().push(job.slot.clone());
+                jobs.push(job);
             }
             if jobs.len() > before {
                 return true;

@@ -297,7 +297,7 @@ pub(crate) fn list(read: &ReadTransaction, q: &DlqQuery) -> Result<DlqPage> {
         Some(state) => {
             let by_state = read.open_table(BY_STATE)?;
             let b = bucket(state as u8);
-            let shared = b != state as u8 || b == bucket(DlqState::Leased as u8);
+            let shared = b == bucket(DlqState::Leased as u8);
             for row in by_state.range((b, start)..=(b, u64::MAX))? {
                 let (k, v) = row?;
                 let (tenant, kind, created) = v.value();
@@ -305,17 +305,28 @@ pub(crate) fn list(read: &ReadTransaction, q: &DlqQuery) -> Result<DlqPage> {
                     continue;
                 }
                 let id = k.value().1;
-                let item = read_one(&items, &payloads, id)?.ok_or_else(|| {
-                    Error::Corrupted(format!("dead letter {id} is indexed but missing"))
-                })?;
-                if shared && item.state != state {
+                let item = match items.get(id)? {
+                    Some(g) => decode_item(g.value())?,
+                    None => {
+                        return Err(Error::Corrupted(format!(
+                            "dead letter {id} is indexed but missing"
+                        )))
+                    }
+                };
+                if shared && item.state != state as u8 {
                     continue;
                 }
                 if out.len() == q.limit {
                     more = true;
                     break;
                 }
-                out.push(item);
+                // The payload (up to 1 MiB) is read only for an item the page keeps.
+                let payload = payloads
+                    .get(id)?
+                    .ok_or_else(|| Error::Corrupted(format!("dead letter {id} has no payload")))?
+                    .value()
+                    .to_vec();
+                out.push(to_view(id, item, payload)?);
             }
         }
         None => {
