@@ -323,6 +323,11 @@
 #define HARDSTORE_LIMIT_LOG_MESSAGE 8192
 
 /*
+ Longest actor a settings change records in its audit entry, in bytes.
+ */
+#define HARDSTORE_MAX_SETTINGS_ACTOR 256
+
+/*
  `durability` value: return once the write is on disk.
  */
 #define HARDSTORE_DURABLE 0
@@ -343,6 +348,11 @@
  Longest label, in bytes.
  */
 #define HARDSTORE_MAX_RESTORE_POINT_LABEL 256
+
+/*
+ The most restore points a store may be set to keep.
+ */
+#define MAX_RESTORE_POINTS_LIMIT 1024
 
 /*
  Every outcome of a hardstore C function. Values are stable: never renumbered.
@@ -442,6 +452,11 @@ typedef enum hardstore_result {
    A backup is encrypted and no key, or another key than its own, was given.
    */
   HARDSTORE_WRONG_KEY = 22,
+  /*
+   A change would delete stored data and the count given to confirm it was too
+   small; the message names the count. Nothing changed.
+   */
+  HARDSTORE_CONFIRMATION_REQUIRED = 23,
 } hardstore_result;
 
 /*
@@ -1070,6 +1085,56 @@ typedef struct hardstore_space_report {
    */
   uint64_t pinned_bytes;
 } hardstore_space_report;
+
+/*
+ A store's settings: the values that shape what it keeps. Written into the store
+ when it is created (from the options); opening with other options never changes
+ them. Change one with a `hardstore_settings_set_*` call.
+ */
+typedef struct hardstore_settings {
+  /*
+   How many log entries the ring keeps.
+   */
+  uint64_t log_capacity;
+  /*
+   How long an idempotency key lives from its creation, microseconds.
+   */
+  uint64_t idempotency_ttl_us;
+  /*
+   How failed dead letters are rescheduled.
+   */
+  struct hardstore_retry_policy dead_letter_policy;
+  /*
+   How long Done and Dead dead letters are kept before a purge, microseconds.
+   */
+  uint64_t dead_letter_purge_after_us;
+  /*
+   The most restore points that may exist at once.
+   */
+  uint64_t max_restore_points;
+  /*
+   What a backup prune by the store's settings keeps.
+   */
+  struct hardstore_retention backup_retention;
+  /*
+   When backups are due.
+   */
+  struct hardstore_schedule backup_schedule;
+} hardstore_settings;
+
+/*
+ What a settings change did.
+ */
+typedef struct hardstore_setting_change {
+  /*
+   The seq of the audit entry that records the change.
+   */
+  uint64_t audit_seq;
+  /*
+   Entries the change deleted (log entries a smaller ring evicted).
+   */
+  uint64_t deleted;
+} hardstore_setting_change;
 
 
 
@@ -2140,6 +2205,50 @@ enum hardstore_result hardstore_restore_point_export(const struct hardstore_stor
  Writes the space the file holds, and what restore points pin, to `*out_space`.
  */
 enum hardstore_result hardstore_restore_point_space(const struct hardstore_store *store, struct hardstore_space_report *out_space);
+
+/*
+ Writes the store's current settings to `*out_settings`.
+ */
+enum hardstore_result hardstore_settings_get(const struct hardstore_store *store, struct hardstore_settings *out_settings);
+
+/*
+ Sets the ring's capacity (at least 1). A capacity below the entries the ring holds
+ evicts the oldest surplus; unless `confirm_evict` is at least that count the call is
+ `HARDSTORE_CONFIRMATION_REQUIRED` (the message names the count) and changes nothing.
+ `actor` (0..=256 bytes) is recorded in the change's audit entry.
+ */
+enum hardstore_result hardstore_settings_set_log_capacity(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t capacity, uint64_t confirm_evict, struct hardstore_setting_change *out_change);
+
+/*
+ Sets how long idempotency keys begun from now on live, microseconds (above 0).
+ */
+enum hardstore_result hardstore_settings_set_idempotency_ttl_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t ttl_us, struct hardstore_setting_change *out_change);
+
+/*
+ Sets how failed dead letters are rescheduled from now on. `policy` is only read.
+ */
+enum hardstore_result hardstore_settings_set_dead_letter_policy(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, const struct hardstore_retry_policy *policy, struct hardstore_setting_change *out_change);
+
+/*
+ Sets how long Done and Dead dead letters are kept before a purge, microseconds.
+ */
+enum hardstore_result hardstore_settings_set_dead_letter_purge_after_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t age_us, struct hardstore_setting_change *out_change);
+
+/*
+ Sets the most restore points that may exist at once (1..=1024). A cap below the
+ points that exist is `HARDSTORE_INVALID_ARGUMENT`: delete points first.
+ */
+enum hardstore_result hardstore_settings_set_max_restore_points(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t max_points, struct hardstore_setting_change *out_change);
+
+/*
+ Sets what a backup prune by the store's settings keeps. `policy` is only read.
+ */
+enum hardstore_result hardstore_settings_set_backup_retention(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, const struct hardstore_retention *policy, struct hardstore_setting_change *out_change);
+
+/*
+ Sets when backups are due. `sched` is only read; its intervals must be above zero.
+ */
+enum hardstore_result hardstore_settings_set_backup_schedule(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, const struct hardstore_schedule *sched, struct hardstore_setting_change *out_change);
 
 /*
  Creates default options (system clock, 100 ms flush interval, no audit key) into

@@ -100,6 +100,16 @@ pub enum Error {
         max: usize,
     },
 
+    /// A change would delete stored data (such as log entries a smaller ring evicts) and
+    /// the caller did not confirm that much. Nothing changed.
+    #[error("confirmation required: {what}; confirm {deletes} to proceed")]
+    ConfirmationRequired {
+        /// What the change would delete.
+        what: String,
+        /// How many entries it would delete: the count to confirm.
+        deletes: u64,
+    },
+
     /// A backup is encrypted and no key, or another key than its own, was given.
     /// Nothing was read past the file's header.
     #[error("wrong key: {0}")]

@@ -281,9 +281,28 @@ pub fn logs_model(data: &[u8]) {
                 }
             }
             2 => {
+                // Reopening with another capacity changes nothing: the store keeps its own.
                 store.close().expect("close");
-                capacity = 1 + u64::from(input.u8() % 100);
-                store = Store::open_with_backend(backend.clone(), opts(capacity)).expect("reopen");
+                let asked = 1 + u64::from(input.u8() % 100);
+                store = Store::open_with_backend(backend.clone(), opts(asked)).expect("reopen");
+                assert_eq!(store.logs().capacity(), capacity, "the stored capacity");
+                assert_eq!(store.logs().len().expect("len"), model.len() as u64);
+                // Changing it is explicit, and asks before it evicts.
+                let new = 1 + u64::from(input.u8() % 100);
+                let surplus = (model.len() as u64).saturating_sub(new);
+                let settings = store.settings();
+                if surplus > 0 {
+                    match settings.set_log_capacity(new, surplus - 1) {
+                        Err(crate::Error::ConfirmationRequired { deletes, .. }) => {
+                            assert_eq!(deletes, surplus)
+                        }
+                        other => panic!("an unconfirmed eviction: {other:?}"),
+                    }
+                    assert_eq!(store.logs().len().expect("len"), model.len() as u64);
+                }
+                let change = settings.set_log_capacity(new, surplus).expect("set");
+                assert_eq!(change.deleted, surplus);
+                capacity = new;
                 while model.len() as u64 > capacity {
                     model.pop_front();
                 }

@@ -37,6 +37,7 @@ pub mod logs;
 mod options;
 mod redo;
 pub mod restore_points;
+mod settings;
 mod store;
 mod tx;
 mod writer;
@@ -59,6 +60,7 @@ pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency, KeyInfo, Ke
 pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};
 pub use options::{Durability, Options};
 pub use restore_points::{RestorePoint, RestorePointSpace, RestorePoints, RestoreReceipt};
+pub use settings::{SettingChange, Settings, StoreSettings, MAX_RESTORE_POINTS_LIMIT};
 pub use store::{Store, StoreId, FORMAT_VERSION};
 pub use tx::WriteTx;
 pub use writer::WriteStats;

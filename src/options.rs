@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backup::{Retention, Schedule};
 use crate::clock::{Clock, SystemClock};
 use crate::dead_letters::RetryPolicy;
+use crate::settings::Settings;
 
 /// How long a write waits before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,12 +36,9 @@ pub struct Options {
     pub(crate) audit_key: Option<Vec<u8>>,
     pub(crate) cache_bytes: usize,
     pub(crate) check_integrity: bool,
-    pub(crate) log_capacity: u64,
-    pub(crate) idem_ttl: Duration,
     pub(crate) redact_logs: bool,
-    pub(crate) dead_letter_policy: RetryPolicy,
-    pub(crate) dead_letter_purge_after: Duration,
-    pub(crate) max_restore_points: usize,
+    /// The settings a new store is created with (an existing store keeps its own).
+    pub(crate) seed: Settings,
 }
 
 impl Default for Options {
@@ -51,12 +50,8 @@ impl Default for Options {
             audit_key: None,
             cache_bytes: 1 << 30,
             check_integrity: false,
-            log_capacity: 100_000,
-            idem_ttl: Duration::from_secs(24 * 3600),
             redact_logs: true,
-            dead_letter_policy: RetryPolicy::default(),
-            dead_letter_purge_after: Duration::from_secs(7 * 24 * 3600),
-            max_restore_points: 32,
+            seed: Settings::default(),
         }
     }
 }
@@ -64,22 +59,7 @@ impl Default for Options {
 impl Options {
     /// Refuses options no store can run with, before any file is touched.
     pub(crate) fn validate(&self) -> crate::Result<()> {
-        if self.log_capacity == 0 {
-            return Err(crate::Error::InvalidArgument(
-                "log capacity must be at least 1".into(),
-            ));
-        }
-        if self.max_restore_points == 0 {
-            return Err(crate::Error::InvalidArgument(
-                "max restore points must be at least 1".into(),
-            ));
-        }
-        if self.idem_ttl.is_zero() {
-            return Err(crate::Error::InvalidArgument(
-                "idempotency TTL must be longer than zero".into(),
-            ));
-        }
-        self.dead_letter_policy.validate()
+        self.seed.validate()
     }
 
     /// The defaults: system clock, 100 ms flush interval, no audit key, a page cache of up
@@ -94,11 +74,13 @@ impl Options {
         self
     }
 
-    /// The most restore points that may exist at once (default 32, at least 1): each one
-    /// pins the pages its state needs, so the file grows with every change made after the
-    /// oldest. Creating one past the cap fails with [`Error::LimitReached`](crate::Error).
+    /// For a new store: the most restore points that may exist at once (default 32,
+    /// 1..=1024). Each keeps the old values of rows changed since it was taken, so the
+    /// file grows with the rows changed since the oldest point. Creating one past the cap
+    /// fails with [`Error::LimitReached`](crate::Error). An existing store keeps its own
+    /// ([`StoreSettings::set_max_restore_points`](crate::StoreSettings)).
     pub fn max_restore_points(mut self, n: usize) -> Self {
-        self.max_restore_points = n;
+        self.seed.max_restore_points = n;
         self
     }
 
@@ -121,16 +103,19 @@ impl Options {
         self
     }
 
-    /// How many log entries the ring keeps (at least 1; default 100,000). Reopening
-    /// with a smaller capacity evicts the oldest surplus at open.
+    /// For a new store: how many log entries the ring keeps (at least 1; default
+    /// 100,000). An existing store keeps its own capacity whatever is given here: change
+    /// it with [`StoreSettings::set_log_capacity`](crate::StoreSettings), which asks
+    /// before it evicts anything.
     pub fn log_capacity(mut self, n: u64) -> Self {
-        self.log_capacity = n;
+        self.seed.log_capacity = n;
         self
     }
 
-    /// How long an idempotency key lives from its creation (default 24 h).
+    /// For a new store: how long an idempotency key lives from its creation (default
+    /// 24 h). An existing store keeps its own.
     pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
-        self.idem_ttl = ttl;
+        self.seed.idempotency_ttl = ttl;
         self
     }
 
@@ -157,18 +142,34 @@ impl Options {
         self
     }
 
-    /// How failed dead letters are rescheduled, and their default max attempts (default:
-    /// full jitter, base 1 s, cap 1 h, 5 attempts, seeded from the OS).
+    /// For a new store: how failed dead letters are rescheduled, and their default max
+    /// attempts (default: full jitter, base 1 s, cap 1 h, 5 attempts, seeded from the
+    /// OS). An existing store keeps its own.
     pub fn dead_letter_policy(mut self, policy: RetryPolicy) -> Self {
-        self.dead_letter_policy = policy;
+        self.seed.dead_letter_policy = policy;
         self
     }
 
-    /// How long Done and Dead dead letters are kept before
+    /// For a new store: how long Done and Dead dead letters are kept before
     /// [`purge`](crate::DeadLetters::purge) deletes them, counted from when they became
-    /// Done or Dead (default 7 days; zero purges them at once).
+    /// Done or Dead (default 7 days; zero purges them at once). An existing store keeps
+    /// its own.
     pub fn dead_letter_purge_after(mut self, age: Duration) -> Self {
-        self.dead_letter_purge_after = age;
+        self.seed.dead_letter_purge_after = age;
+        self
+    }
+
+    /// For a new store: what a backup prune by the store's settings keeps (default: full
+    /// backups of the last 30 days). An existing store keeps its own.
+    pub fn backup_retention(mut self, retention: Retention) -> Self {
+        self.seed.backup_retention = retention;
+        self
+    }
+
+    /// For a new store: when backups are due (default: [`Schedule::default`]). An
+    /// existing store keeps its own.
+    pub fn backup_schedule(mut self, schedule: Schedule) -> Self {
+        self.seed.backup_schedule = schedule;
         self
     }
 }

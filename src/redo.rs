@@ -52,7 +52,7 @@ const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
 const LOG_HEADER: usize = 8 + 16;
 
 /// Every table a batch may write, by id (the position). Append only.
-pub(crate) const TABLES: [&str; 20] = [
+pub(crate) const TABLES: [&str; 22] = [
     "audit.entries",
     "audit.nodes",
     "audit.by_tenant",
@@ -73,6 +73,8 @@ pub(crate) const TABLES: [&str; 20] = [
     "backup.catalog",
     "backup.meta",
     "restore.state",
+    "hardstore.settings",
+    "restore.before",
 ];
 
 pub(crate) fn table_id(name: &str) -> Result<u16> {
@@ -109,6 +111,8 @@ macro_rules! with_table {
             17 => $f($($arg,)* backup::catalog::CATALOG),
             18 => $f($($arg,)* backup::journal::META),
             19 => $f($($arg,)* crate::restore_points::digest::STATE),
+            20 => $f($($arg,)* crate::settings::SETTINGS),
+            21 => $f($($arg,)* crate::restore_points::before::BEFORE),
             other => Err(Error::Corrupted(format!("no table has id {other}"))),
         }
     }};
@@ -162,6 +166,59 @@ fn apply_rows_to<K: Key + 'static, V: Value + 'static>(
                 t.remove(K::from_bytes(k))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Applies row changes to the table with id `id` through the write path: the redo
+/// buffer records them, and the state digest and the change journal see them.
+pub(crate) fn apply_rows_tracked(
+    txn: &WriteTransaction,
+    redo: &RedoBuf,
+    id: u16,
+    rows: &RowOps,
+) -> Result<()> {
+    with_table!(id, apply_rows_tracked_to(txn, redo, rows))
+}
+
+fn apply_rows_tracked_to<K: Key + 'static, V: Value + 'static>(
+    txn: &WriteTransaction,
+    redo: &RedoBuf,
+    rows: &RowOps,
+    def: TableDefinition<K, V>,
+) -> Result<()> {
+    let mut t = Tracked::open(txn, def, redo)?;
+    for (k, v) in rows {
+        match v {
+            Some(v) => {
+                t.insert(K::from_bytes(k), V::from_bytes(v))?;
+            }
+            None => {
+                t.remove(K::from_bytes(k))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` with every row of the table with id `id` as the write transaction `txn`
+/// sees it (a savepoint restored inside it, say).
+pub(crate) fn for_each_row_in(txn: &WriteTransaction, id: u16, f: &mut RowFn<'_>) -> Result<()> {
+    with_table!(id, rows_in(txn, f))
+}
+
+fn rows_in<K: Key + 'static, V: Value + 'static>(
+    txn: &WriteTransaction,
+    f: &mut RowFn<'_>,
+    def: TableDefinition<K, V>,
+) -> Result<()> {
+    let t = txn.open_table(def)?;
+    for row in t.range::<K::SelfType<'_>>(..)? {
+        let (k, v) = row?;
+        f(
+            K::as_bytes(&k.value()).as_ref(),
+            V::as_bytes(&v.value()).as_ref(),
+        )?;
     }
     Ok(())
 }
@@ -229,7 +286,13 @@ pub(crate) struct RedoBuf {
     ops: RefCell<Vec<u8>>,
     /// What the batch's changes did to the mutable state's digest (`restore_points::digest`).
     digest: RefCell<StateDigest>,
+    /// While a restore point is alive: every digested row's value before each change, in
+    /// the order made (`restore_points::before` keeps the first per row).
+    before: RefCell<Option<Vec<BeforeImage>>>,
 }
+
+/// A digested row's table id, key, and value before a change (`None`: it was absent).
+pub(crate) type BeforeImage = (u16, Vec<u8>, Option<Vec<u8>>);
 
 impl RedoBuf {
     /// A buffer with room for `bytes` of changes before it grows.
@@ -237,7 +300,29 @@ impl RedoBuf {
         RedoBuf {
             ops: RefCell::new(Vec::with_capacity(bytes)),
             digest: Default::default(),
+            before: Default::default(),
         }
+    }
+
+    /// Starts (or stops) keeping the old value of every digested row changed from here on.
+    pub(crate) fn keep_before_images(&self, on: bool) {
+        *self.before.borrow_mut() = on.then(Vec::new);
+    }
+
+    /// Takes the old values kept so far (empty when none are kept).
+    pub(crate) fn take_before_images(&self) -> Vec<BeforeImage> {
+        self.before
+            .borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// What the digest would be with the batch's changes so far added to `d`.
+    pub(crate) fn peek_digest(&self, d: &StateDigest) -> StateDigest {
+        let mut out = *d;
+        out.merge(&self.digest.borrow());
+        out
     }
 
     fn push(&self, id: u16, op: u8, key: &[u8], value: &[u8]) {
@@ -261,6 +346,9 @@ impl RedoBuf {
 
     /// Notes a row of table `id` (one of `DIGESTED`) going from `old` to `new`.
     fn note(&self, id: u16, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) {
+        if let Some(images) = self.before.borrow_mut().as_mut() {
+            images.push((id, key.to_vec(), old.map(<[u8]>::to_vec)));
+        }
         let mut d = self.digest.borrow_mut();
         if let Some(v) = old {
             d.sub_row(id, key, v);

@@ -25,10 +25,12 @@ const KEY_ID: &str = "store_id";
 const KEY_CREATED: &str = "created_us";
 
 /// The store format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 // Version 2 added the redo log (`<store>.redo`): a build that only knows version 1 would
-// ignore acknowledged writes waiting in it, so it must refuse the file. Version 1 files
-// are upgraded in place at open.
+// ignore acknowledged writes waiting in it, so it must refuse the file. Version 3 keeps
+// settings in the store and restore points as before-images instead of redb savepoints:
+// a version 2 build would take the points for savepoints it cannot find. Versions 1 and 2
+// are upgraded in place at open (`upgrade.rs`).
 
 /// The first bytes of every redb file (redb's header magic).
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -59,6 +61,8 @@ pub(crate) struct Inner {
     /// Idempotency keys in flight (begun, not yet finished): memory only.
     pub(crate) flights: Arc<crate::idempotency::Flights>,
     pub(crate) opts: Options,
+    /// The store's own settings (read at open, changed by `StoreSettings`).
+    pub(crate) settings: parking_lot::RwLock<crate::settings::Settings>,
     pub(crate) id: StoreId,
     pub(crate) created: Timestamp,
     pub(crate) path: PathBuf,
@@ -182,20 +186,26 @@ impl Store {
         redo: Option<(RedoLog, u64)>,
     ) -> Result<Store> {
         let db = Arc::new(db);
-        let flights = Arc::new(crate::idempotency::Flights::new(opts.idem_ttl, epoch));
+        let settings = load_settings(&db, &opts)?;
+        crate::restore_points::upgrade::convert_savepoints(&db)?;
+        let flights = Arc::new(crate::idempotency::Flights::new(
+            settings.idempotency_ttl,
+            epoch,
+        ));
         let state = {
             let read = db.begin_read()?;
             WriterState {
                 audit: AuditState::load(&read)?,
-                logs: RingState::load(&read, opts.log_capacity)?,
-                dlq: DlqConfig::from_options(&opts)?,
+                logs: RingState::load(&read, settings.log_capacity)?,
+                dlq: DlqConfig::from_policy(settings.dead_letter_policy)?,
                 changes: crate::backup::journal::next_change(&read)?,
                 digest: Default::default(),
+                points: crate::restore_points::newest(&read)?,
+                settings: settings.clone(),
             }
         };
         let mut state = state;
         state.digest = crate::restore_points::digest::load_or_init(&db)?;
-        let over_capacity = state.logs.next - state.logs.head > opts.log_capacity;
         let logs = Arc::new(LogQueue::new(state.logs.next));
         let writer = Writer::start(
             db.clone(),
@@ -212,6 +222,7 @@ impl Store {
                 logs,
                 writer,
                 opts,
+                settings: parking_lot::RwLock::new(settings),
                 id,
                 created,
                 path,
@@ -220,10 +231,6 @@ impl Store {
                 backup_running: parking_lot::Mutex::new(()),
             }),
         };
-        if over_capacity {
-            // Reopened with a smaller ring: evict the oldest surplus now.
-            store.write(Durability::Durable, |tx| tx.logs_evict())?;
-        }
         if dead_letters::tables::has_leased_bucket(&store.inner.db.begin_read()?)? {
             // Written by an earlier build: moved like any write, so the redo log, the
             // state digest and the backup journal all see it.
@@ -263,6 +270,12 @@ impl Store {
     /// schedule (see [`crate::backup`]).
     pub fn backups(&self) -> crate::backup::Backups<'_> {
         crate::backup::Backups::new(self)
+    }
+
+    /// The store's own settings (ring capacity, TTLs, retention, caps, schedules): read
+    /// them, or change one with an audited call.
+    pub fn settings(&self) -> crate::settings::StoreSettings<'_> {
+        crate::settings::StoreSettings::new(self)
     }
 
     /// Idempotency keys.
@@ -456,6 +469,7 @@ pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Time
         meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
     }
     create_area_tables(&txn)?;
+    crate::settings::fill_missing(&txn, &opts.seed)?;
     let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;
     Ok((StoreId(id), created, epoch))
@@ -471,7 +485,27 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
     dead_letters::create_tables(txn)?;
     crate::restore_points::create_tables(txn)?;
     crate::backup::create_tables(txn)?;
+    crate::settings::create_tables(txn)?;
     Ok(())
+}
+
+/// The store's settings; those a file written by an earlier build lacks are seeded from
+/// `opts` (never below what the ring holds) and written durably before anything else.
+fn load_settings(db: &Database, opts: &Options) -> Result<crate::settings::Settings> {
+    let read = db.begin_read()?;
+    let ring = RingState::load(&read, opts.seed.log_capacity)?;
+    let (settings, missing) = crate::settings::load(
+        &read.open_table(crate::settings::SETTINGS)?,
+        &opts.seed,
+        ring.next - ring.head,
+    )?;
+    drop(read);
+    if missing {
+        let txn = db.begin_write()?;
+        crate::settings::fill_missing(&txn, &settings)?;
+        txn.commit()?;
+    }
+    Ok(settings)
 }
 
 /// Starts an open of an existing store, durably: adds the tables of areas newer than the

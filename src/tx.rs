@@ -91,16 +91,15 @@ impl<'a> WriteTx<'a> {
         f(self.txn, self.redo)
     }
 
-    /// Sets the state digest the writer keeps to the one stored in the transaction (after
-    /// a restore rolled the tables back).
-    pub(crate) fn reload_digest(&mut self) -> Result<()> {
-        use crate::restore_points::digest::{scan, OpenTable};
-        self.state.digest = match self.txn.stored_digest()? {
-            Some(d) => d,
-            // A point taken by a build that kept no digest row.
-            None => scan(self.txn)?,
-        };
-        Ok(())
+    /// The mutable state's digest with this transaction's changes so far.
+    pub(crate) fn digest(&self) -> crate::restore_points::digest::StateDigest {
+        self.redo.peek_digest(&self.state.digest)
+    }
+
+    /// The audit log's size and root, with this transaction's appends.
+    pub(crate) fn audit_frontier(&self) -> (u64, crate::audit::Hash) {
+        let f = &self.state.audit.frontier;
+        (f.size, f.root())
     }
 
     /// The next change-journal number (`None`: change tracking is off).
@@ -123,6 +122,13 @@ impl<'a> WriteTx<'a> {
     pub(crate) fn finish(&mut self) -> Result<()> {
         if let Some(dlq) = &mut self.dlq {
             dlq.flush_counts()?;
+        }
+        // Old values of the rows changed, while a restore point needs them.
+        if let Some(generation) = self.state.points {
+            let images = self.redo.take_before_images();
+            if !images.is_empty() {
+                crate::restore_points::before::record(self.txn, self.redo, generation, images)?;
+            }
         }
         // The digest covers every change above.
         let delta = self.redo.take_digest();
@@ -189,14 +195,31 @@ impl<'a> WriteTx<'a> {
         tables.append(state, entries)
     }
 
-    /// Evicts entries past the ring's capacity (after a reopen with a smaller one).
-    pub(crate) fn logs_evict(&mut self) -> Result<()> {
+    /// The store's settings as this batch sees them.
+    pub(crate) fn settings(&self) -> &crate::settings::Settings {
+        &self.state.settings
+    }
+
+    /// Makes `s` the settings of this batch and of the writer's state: the ring is cut
+    /// to its capacity here (returns the entries evicted), and the retry policy applies
+    /// to the dead letters failed from here on.
+    pub(crate) fn apply_settings(&mut self, s: &crate::settings::Settings) -> Result<u64> {
+        self.state.settings = s.clone();
+        self.state.dlq = self.state.dlq.with_policy(s.dead_letter_policy);
         let state = &mut self.state.logs;
+        state.capacity = s.log_capacity;
+        let held = state.next - state.head;
         let tables = match &mut self.logs {
             Some(t) => t,
             None => self.logs.insert(RingTables::open(self.txn, self.redo)?),
         };
-        tables.evict(state)
+        tables.evict(state)?;
+        Ok(held - (state.next - state.head))
+    }
+
+    /// The newest restore point (the generation old row values are kept under).
+    pub(crate) fn points_mut(&mut self) -> &mut Option<u64> {
+        &mut self.state.points
     }
 
     pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {

@@ -59,6 +59,11 @@ pub(crate) struct WriterState {
     pub(crate) changes: Option<u64>,
     /// The mutable state's digest (`restore_points::digest`), as of the last commit.
     pub(crate) digest: crate::restore_points::digest::StateDigest,
+    /// The newest restore point, whose generation the old values of changed rows are
+    /// kept under (`restore_points::before`); `None`: no point, nothing kept.
+    pub(crate) points: Option<u64>,
+    /// The store's settings as this batch sees them.
+    pub(crate) settings: crate::settings::Settings,
 }
 
 enum SlotState {
@@ -653,6 +658,7 @@ impl Shared {
         // than a copy at every doubling.
         let changes = RedoBuf::with_capacity(32 << 10);
         let mut next = committed.state.clone();
+        changes.keep_before_images(next.points.is_some());
         let (ran, hooks) = {
             let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
             let ran = self.run_jobs(&mut tx, logs, jobs, durable, intake);
@@ -762,6 +768,7 @@ impl Shared {
         let seq = committed.next_seq;
         let changes = RedoBuf::default();
         let mut next = committed.state.clone();
+        changes.keep_before_images(next.points.is_some());
         let mut hooks = Vec::new();
         let ran = (|| {
             let p = pre(&mut txn, &before, &committed.state)?;

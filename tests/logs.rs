@@ -72,7 +72,7 @@ fn wraps_exactly_at_every_boundary_and_across_reopen() {
 }
 
 #[test]
-fn reopening_with_another_capacity_shrinks_or_grows() {
+fn reopening_keeps_the_stored_capacity_and_a_change_shrinks_or_grows_it() {
     let dir = TempDir::new("capacity");
     let path = dir.file("s.hs");
     let store = Store::open(&path, Options::new().log_capacity(200)).unwrap();
@@ -80,11 +80,22 @@ fn reopening_with_another_capacity_shrinks_or_grows() {
         store.logs().append(rec(i), Durability::Buffered).unwrap();
     }
     store.close().unwrap();
+    // Other options never evict: the store keeps its own capacity.
     let store = Store::open(&path, Options::new().log_capacity(40)).unwrap();
+    assert_ring(&store, 0, 150);
+    assert_eq!(store.logs().capacity(), 200);
+    // Shrinking is explicit and says what it evicts.
+    assert!(matches!(
+        store.settings().set_log_capacity(40, 0),
+        Err(Error::ConfirmationRequired { deletes: 110, .. })
+    ));
+    assert_ring(&store, 0, 150);
+    store.settings().set_log_capacity(40, 110).unwrap();
     assert_ring(&store, 110, 150);
     store.close().unwrap();
     let store = Store::open(&path, Options::new().log_capacity(500)).unwrap();
     assert_ring(&store, 110, 150);
+    store.settings().set_log_capacity(500, 0).unwrap();
     for i in 150..400 {
         store.logs().append(rec(i), Durability::Buffered).unwrap();
     }

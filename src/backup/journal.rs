@@ -15,9 +15,8 @@
 //!   recovered) together.
 //! - `floor`: the journal holds every change numbered from `floor` on. A base backup
 //!   whose `covered to` is below it cannot be built upon: the next backup is a full one.
-//!   Pruning after a full raises the floor; a restore-point restore (which changes rows
-//!   wholesale, outside any batch) empties the journal and raises the floor to the next
-//!   number.
+//!   Pruning after a full raises the floor. A restore-point restore writes its rows
+//!   through the write path, so the journal lists them like any batch's.
 //! - Change numbers only grow, across prunes and restores (`floor` keeps the next one
 //!   when the journal is empty).
 //! - `idem.meta` (the idempotency epoch) is also written at every open, outside any
@@ -160,21 +159,4 @@ pub(crate) fn prune(txn: &WriteTransaction, redo: &RedoBuf, below: u64) -> Resul
         }
     }
     Ok(keys.len() > PRUNE_BATCH)
-}
-
-/// After a restore-point restore rolled every table back (`txn`), keeps the catalog
-/// and backup metadata as they were just before (`before`), empties the journal and sets
-/// the floor to the next change number `next`, so the next backup is a full one.
-pub(crate) fn carry_after_restore(
-    txn: &WriteTransaction,
-    before: &ReadTransaction,
-    next: Option<u64>,
-) -> Result<()> {
-    crate::restore_points::copy_all(txn, before, META)?;
-    crate::restore_points::copy_all(txn, before, super::catalog::CATALOG)?;
-    txn.open_table(CHANGES)?.retain(|_, _| false)?;
-    if let Some(n) = next {
-        txn.open_table(META)?.insert(FLOOR, n)?;
-    }
-    Ok(())
 }

@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::options::{Durability, Options};
+use crate::options::Durability;
 use crate::store::Store;
 use crate::tx::WriteTx;
 
@@ -301,7 +301,7 @@ impl DlqCounts {
     }
 }
 
-/// What the write path needs from the options: the retry policy and its seed.
+/// What the write path needs from the settings: the retry policy and its seed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DlqConfig {
     pub(crate) policy: RetryPolicy,
@@ -310,15 +310,20 @@ pub(crate) struct DlqConfig {
 }
 
 impl DlqConfig {
-    pub(crate) fn from_options(opts: &Options) -> Result<Self> {
-        let seed = match opts.dead_letter_policy.seed {
+    pub(crate) fn from_policy(policy: RetryPolicy) -> Result<Self> {
+        let seed = match policy.seed {
             Some(s) => s,
             None => policy::entropy_seed()?,
         };
-        Ok(Self {
-            policy: opts.dead_letter_policy,
-            seed,
-        })
+        Ok(Self { policy, seed })
+    }
+
+    /// The same source of randomness, with a new policy (its own seed, if it has one).
+    pub(crate) fn with_policy(self, policy: RetryPolicy) -> Self {
+        Self {
+            policy,
+            seed: policy.seed.unwrap_or(self.seed),
+        }
     }
 }
 
@@ -433,11 +438,11 @@ impl<'s> DeadLetters<'s> {
     }
 
     /// Deletes Done and Dead items that have been so for at least
-    /// [`Options::dead_letter_purge_after`](crate::Options::dead_letter_purge_after)
-    /// (7 days by default), counted from when they became Done or Dead; at most `limit`
+    /// the store's `dead_letter_purge_after` setting ([`crate::Settings`]; 7 days by
+    /// default), counted from when they became Done or Dead; at most `limit`
     /// of them (`None`: all). Returns how many. Durable, in transactions of up to 1000.
     pub fn purge(&self, limit: Option<usize>) -> Result<u64> {
-        let age = policy::micros(self.store.inner.opts.dead_letter_purge_after);
+        let age = policy::micros(self.store.inner.settings.read().dead_letter_purge_after);
         let mut left = limit.unwrap_or(usize::MAX);
         let mut total = 0;
         while left > 0 {
@@ -460,7 +465,7 @@ impl<'s> DeadLetters<'s> {
 
     /// The policy this store reschedules failures with.
     pub fn policy(&self) -> RetryPolicy {
-        self.store.inner.opts.dead_letter_policy
+        self.store.inner.settings.read().dead_letter_policy
     }
 }
 

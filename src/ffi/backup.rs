@@ -222,14 +222,38 @@ unsafe fn backup_opts(
     }
 }
 
-fn retention(r: &hardstore_retention) -> Retention {
+pub(crate) fn retention(r: &hardstore_retention) -> Retention {
     Retention {
         max_age: (r.max_age_secs > 0).then(|| Duration::from_secs(r.max_age_secs)),
         keep_fulls: (r.keep_fulls > 0).then_some(r.keep_fulls as usize),
     }
 }
 
-fn schedule(s: Option<&hardstore_schedule>) -> FfiResult<Schedule> {
+pub(crate) fn retention_to_c(r: &Retention) -> hardstore_retention {
+    hardstore_retention {
+        max_age_secs: r.max_age.map_or(0, |a| a.as_secs().max(1)),
+        keep_fulls: r.keep_fulls.map_or(0, |n| n as u64),
+    }
+}
+
+pub(crate) fn schedule_to_c(s: &Schedule) -> hardstore_schedule {
+    hardstore_schedule {
+        full_every_secs: s.full_every.as_secs(),
+        incremental_every_secs: s.incremental_every.as_secs(),
+        differential_every_secs: s.differential_every.as_secs(),
+        prune: s.retention.is_some(),
+        retention: s
+            .retention
+            .as_ref()
+            .map(retention_to_c)
+            .unwrap_or(hardstore_retention {
+                max_age_secs: 0,
+                keep_fulls: 0,
+            }),
+    }
+}
+
+pub(crate) fn schedule(s: Option<&hardstore_schedule>) -> FfiResult<Schedule> {
     let Some(s) = s else {
         return Ok(Schedule::default());
     };

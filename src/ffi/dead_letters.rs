@@ -154,7 +154,7 @@ pub struct hardstore_dlq_iter {
     next: Option<DlqCursor>,
 }
 
-fn policy_from_c(p: &hardstore_retry_policy) -> FfiResult<RetryPolicy> {
+pub(crate) fn policy_from_c(p: &hardstore_retry_policy) -> FfiResult<RetryPolicy> {
     let jitter = match p.jitter {
         HARDSTORE_JITTER_FULL => Jitter::Full,
         HARDSTORE_JITTER_DECORRELATED => Jitter::Decorrelated,
@@ -171,6 +171,20 @@ fn policy_from_c(p: &hardstore_retry_policy) -> FfiResult<RetryPolicy> {
     };
     policy.validate()?;
     Ok(policy)
+}
+
+pub(crate) fn policy_to_c(p: &RetryPolicy) -> hardstore_retry_policy {
+    hardstore_retry_policy {
+        jitter: match p.jitter {
+            Jitter::Full => HARDSTORE_JITTER_FULL,
+            Jitter::Decorrelated => HARDSTORE_JITTER_DECORRELATED,
+        },
+        base_us: p.base.as_micros() as u64,
+        cap_us: p.cap.as_micros() as u64,
+        max_attempts: p.max_attempts,
+        seeded: p.seed.is_some(),
+        seed: p.seed.unwrap_or(0),
+    }
 }
 
 fn state_code(s: DlqState) -> u32 {

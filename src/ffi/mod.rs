@@ -24,6 +24,7 @@ mod dead_letters;
 mod idempotency;
 mod logs;
 mod restore_points;
+mod settings;
 mod store;
 mod tx;
 
@@ -33,6 +34,7 @@ pub use clock::*;
 pub use dead_letters::*;
 pub use idempotency::*;
 pub use logs::*;
+pub use settings::*;
 pub use store::*;
 pub use tx::*;
 
@@ -94,6 +96,9 @@ pub enum hardstore_result {
     HARDSTORE_LIMIT_REACHED = 21,
     /// A backup is encrypted and no key, or another key than its own, was given.
     HARDSTORE_WRONG_KEY = 22,
+    /// A change would delete stored data and the count given to confirm it was too
+    /// small; the message names the count. Nothing changed.
+    HARDSTORE_CONFIRMATION_REQUIRED = 23,
 }
 
 use hardstore_result::*;
@@ -133,6 +138,7 @@ fn code_of(e: &Error) -> hardstore_result {
         Error::Fenced(_) => HARDSTORE_FENCED,
         Error::LimitReached { .. } => HARDSTORE_LIMIT_REACHED,
         Error::WrongKey(_) => HARDSTORE_WRONG_KEY,
+        Error::ConfirmationRequired { .. } => HARDSTORE_CONFIRMATION_REQUIRED,
         Error::Io(_) => HARDSTORE_IO,
         Error::Storage(_) => HARDSTORE_STORAGE,
     }

@@ -90,7 +90,8 @@ impl Inner {
 /// The keys in flight of one open store, and its idempotency TTL.
 #[derive(Debug)]
 pub(crate) struct Flights {
-    pub(crate) ttl: Duration,
+    /// The store's idempotency TTL in µs (a setting: changed by `StoreSettings`).
+    ttl_us: AtomicU64,
     inner: Mutex<Inner>,
     /// The persisted keys as of the last commit, for lookups outside a write.
     pub(crate) snapshot: KeysSnapshot,
@@ -105,7 +106,7 @@ pub(crate) struct Flights {
 impl Flights {
     pub(crate) fn new(ttl: Duration, epoch: u64) -> Self {
         Self {
-            ttl,
+            ttl_us: AtomicU64::new(micros(ttl)),
             inner: Mutex::new(Inner {
                 epoch,
                 next: 0,
@@ -114,6 +115,16 @@ impl Flights {
             snapshot: KeysSnapshot::default(),
             purge_from: AtomicU64::new(0),
         }
+    }
+
+    /// The TTL keys begun now get.
+    pub(crate) fn ttl(&self) -> Duration {
+        Duration::from_micros(self.ttl_us.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_ttl(&self, ttl: Duration) {
+        self.ttl_us
+            .store(micros(ttl), std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -204,9 +204,16 @@ impl<'s> Idempotency<'s> {
         let mut inner = flights.lock();
         // Read again under the lock: a completion that committed since the snapshot
         // above has removed its flight, and must be seen here.
-        flights::begin(&mut inner, now, flights.ttl, tenant, key, fp, lease, || {
-            tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now)
-        })
+        flights::begin(
+            &mut inner,
+            now,
+            flights.ttl(),
+            tenant,
+            key,
+            fp,
+            lease,
+            || tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now),
+        )
     }
 
     /// Caches `body` (and `status`) as the response, durably. A holder whose lease ran out
@@ -331,10 +338,16 @@ impl WriteTx<'_> {
             // What a Started replaces (a lease that ran out), to put back if this write
             // does not commit: the old holder then still holds it.
             let before = inner.map.get(&id).cloned();
-            let answer =
-                flights::begin(&mut inner, now, flights.ttl, tenant, key, fp, lease, || {
-                    tables.load_live(tenant, key, now)
-                })?;
+            let answer = flights::begin(
+                &mut inner,
+                now,
+                flights.ttl(),
+                tenant,
+                key,
+                fp,
+                lease,
+                || tables.load_live(tenant, key, now),
+            )?;
             (answer, before)
         };
         if let Begin::Started(t) = &answer {

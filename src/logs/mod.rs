@@ -213,9 +213,9 @@ impl<'s> Logs<'s> {
         Ok(self.len()? == 0)
     }
 
-    /// The ring's capacity (from [`Options::log_capacity`](crate::Options::log_capacity)).
+    /// The ring's capacity: the store's `log_capacity` setting ([`crate::Settings`]).
     pub fn capacity(&self) -> u64 {
-        self.store.inner.opts.log_capacity
+        self.store.inner.settings.read().log_capacity
     }
 
     fn sync_view(&self) -> Result<()> {

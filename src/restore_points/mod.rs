@@ -1,41 +1,52 @@
 //! Restore points: named states of the store to roll back to after a risky change,
 //! without ever rolling back the audit log.
 //!
-//! A restore point is a redb persistent savepoint plus a row of ours: label, creation
-//! time, the audit log's size and root at that moment, and a BLAKE3 digest of the mutable
-//! state (app key/value state, idempotency keys, dead letters; see `digest.rs`).
+//! A restore point is a row of ours: label, creation time, the audit log's size and root
+//! at that moment, and a BLAKE3 digest of the mutable state (app key/value state,
+//! idempotency keys, dead letters; see `digest.rs`). While points are alive, every write
+//! keeps the old value of each mutable row it changes for the first time since the
+//! newest point (`before.rs`): that is all a restore needs.
 //!
-//! - [`RestorePoints::create`] takes the savepoint in a transaction of its own, committed
-//!   durably; writers wait for it. The digest is read, not computed: every write keeps
-//!   it up to date (see `digest.rs`).
-//! - [`RestorePoints::restore`] rolls the mutable state back in one durable transaction,
-//!   keeps every audit entry and log entry written since (see `carry.rs`), and appends an
-//!   audit entry naming the point. Idempotency keys in flight are fenced off (their
-//!   tokens fail with [`Error::Fenced`]); dead-letter claims made since the point no
-//!   longer hold their items. Points taken after the restored one are gone (redb
-//!   invalidates later savepoints).
-//! - [`RestorePoints::verify`] restores the point inside a transaction that is never
-//!   committed, recomputes the digest and compares it.
+//! - [`RestorePoints::create`] writes the row in a durable transaction of its own; the
+//!   digest is read, not computed (every write keeps it up to date). O(1).
+//! - [`RestorePoints::restore`] writes the kept old values back through the write path
+//!   (so the redo log, the digest and the backup journal see them like any change) in
+//!   one durable transaction, checks that the digest is then the point's (or changes
+//!   nothing), and appends an audit entry naming the point. Nothing else goes back: the
+//!   audit log, the log ring, counters that must only grow (the idempotency epoch, the
+//!   next dead-letter id), the backup catalog. Idempotency keys in flight are fenced off
+//!   (their tokens fail with [`Error::Fenced`]); dead-letter claims made since the point
+//!   no longer hold their items. Points taken after the restored one are gone.
+//! - [`RestorePoints::verify`] recomputes the point's digest from the current rows and
+//!   the kept old values, and compares.
 //!
-//! Space: while a savepoint exists, redb keeps every page it references, so the file grows
-//! with the changes made since the oldest point. [`RestorePoints::space`] reports it; the
-//! number of points is capped by [`Options::max_restore_points`](crate::Options).
+//! Space: the kept values are at most one per changed row and live point, so the file
+//! grows with the rows changed since the oldest point, not with the commits made.
+//! [`RestorePoints::space`] reports it; the number of points is capped by the store's
+//! `max_restore_points` setting.
 
-mod carry;
-pub(crate) use carry::copy_all;
+pub(crate) mod before;
 pub(crate) mod digest;
 mod export;
 pub(crate) mod tables;
+pub(crate) mod upgrade;
 
 pub(crate) use tables::create_tables;
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use redb::ReadableTable;
+
 use crate::audit::{AuditEvent, Hash};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::store::Store;
-use tables::{PointRecordV1, POINTS};
+use tables::{PointRecordV1, META, NEXT_ID, POINTS};
+
+/// The newest live point (the generation old values are kept under), as `read` sees it.
+pub(crate) fn newest(read: &redb::ReadTransaction) -> Result<Option<u64>> {
+    Ok(read.open_table(POINTS)?.last()?.map(|(k, _)| k.value()))
+}
 
 /// Longest label, in bytes.
 pub const MAX_LABEL: usize = 256;
@@ -43,7 +54,7 @@ pub const MAX_LABEL: usize = 256;
 /// A restore point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestorePoint {
-    /// Its id (redb's savepoint id): increasing, never reused.
+    /// Its id: increasing, never reused.
     pub id: u64,
     /// The label given at creation.
     pub label: String,
@@ -86,8 +97,8 @@ pub struct RestorePointSpace {
     pub max_points: usize,
     /// Bytes in pages the file has allocated.
     pub allocated_bytes: u64,
-    /// Of those, bytes not reachable from the current state: held for restore points (or
-    /// freed pages redb has not yet reused). An estimate from redb's statistics.
+    /// Bytes the old values kept for restore points hold (keys and values; 0 without
+    /// points).
     pub pinned_bytes: u64,
 }
 
@@ -119,43 +130,40 @@ impl<'s> RestorePoints<'s> {
     }
 
     /// Creates a restore point of the current state; returns it. Fails with
-    /// [`Error::LimitReached`] when `max_restore_points` exist (delete one first).
+    /// [`Error::LimitReached`] when the store's `max_restore_points` exist (delete one
+    /// first).
     pub fn create(&self, label: &str) -> Result<RestorePoint> {
         check_label(label)?;
-        let max = self.store.inner.opts.max_restore_points;
         let label = label.to_owned();
         self.store.inner.writer.exclusive(
-            |txn, before, state| {
-                let existing = redb::ReadableTableMetadata::len(&before.open_table(POINTS)?)?;
+            |_, _, _| Ok(()),
+            move |tx, ()| {
+                let max = tx.settings().max_restore_points;
+                let txn = tx.raw_txn();
+                let mut points = txn.open_table(POINTS)?;
+                let existing = redb::ReadableTableMetadata::len(&points)?;
                 if existing >= max as u64 {
                     return Err(Error::LimitReached {
                         what: "restore points",
                         max,
                     });
                 }
-                // Kept up to date by every write: no scan (see `digest.rs`).
-                let digest = state.digest.finish();
-                let id = txn
-                    .persistent_savepoint()
-                    .map_err(|e| Error::Storage(format!("savepoint: {e}")))?;
-                Ok((
-                    id,
-                    digest,
-                    state.audit.frontier.size,
-                    state.audit.frontier.root(),
-                ))
-            },
-            move |tx, (id, digest, audit_size, audit_root)| {
+                let mut meta = txn.open_table(META)?;
+                let last = points.last()?.map_or(0, |(k, _)| k.value());
+                let id = meta.get(NEXT_ID)?.map_or(1, |v| v.value()).max(last + 1);
+                meta.insert(NEXT_ID, id + 1)?;
+                let (audit_size, audit_root) = tx.audit_frontier();
                 let rec = PointRecordV1 {
-                    label,
+                    label: label.clone(),
                     created: tx.now(),
                     audit_size,
                     audit_root,
-                    digest,
+                    // Kept up to date by every write: no scan (see `digest.rs`).
+                    digest: tx.digest().finish(),
                 };
-                tx.raw_txn()
-                    .open_table(POINTS)?
-                    .insert(id, crate::codec::encode(&rec)?.as_slice())?;
+                points.insert(id, crate::codec::encode(&rec)?.as_slice())?;
+                // From here on, changes keep their old values under this point.
+                *tx.points_mut() = Some(id);
                 Ok(RestorePoint::from_record(id, rec))
             },
         )
@@ -174,7 +182,7 @@ impl<'s> RestorePoints<'s> {
     pub fn get(&self, id: u64) -> Result<Option<RestorePoint>> {
         let read = self.store.begin_read()?;
         let t = read.open_table(POINTS)?;
-        let Some(v) = redb::ReadableTable::get(&t, id)? else {
+        let Some(v) = t.get(id)? else {
             return Ok(None);
         };
         Ok(Some(RestorePoint::from_record(
@@ -183,36 +191,47 @@ impl<'s> RestorePoints<'s> {
         )))
     }
 
-    /// Deletes a restore point (its pinned pages are freed as later commits reuse them);
-    /// returns whether it existed.
+    /// Deletes a restore point, and the old values only it needed; returns whether it
+    /// existed.
     pub fn delete(&self, id: u64) -> Result<bool> {
         self.store.inner.writer.exclusive(
-            |txn, _, _| {
-                txn.delete_persistent_savepoint(id)
-                    .map_err(|e| Error::Storage(format!("savepoint: {e}")))
-            },
-            move |tx, had_savepoint| {
-                let had_row = tx.raw_txn().open_table(POINTS)?.remove(id)?.is_some();
-                Ok(had_savepoint || had_row)
+            |_, _, _| Ok(()),
+            move |tx, ()| {
+                let (older, newest) = {
+                    let points = tx.raw_txn().open_table(POINTS)?;
+                    if points.get(id)?.is_none() {
+                        return Ok(false);
+                    }
+                    let older = points.range(..id)?.next_back().transpose()?;
+                    let newer = points.range(id + 1..)?.next_back().transpose()?;
+                    (older.map(|(k, _)| k.value()), newer.map(|(k, _)| k.value()))
+                };
+                tx.with_txn(|txn, redo| before::fold_into(txn, redo, id, older))?;
+                tx.raw_txn().open_table(POINTS)?.remove(id)?;
+                *tx.points_mut() = newest.or(older);
+                Ok(true)
             },
         )
     }
 
-    /// Checks that the point's state still has the digest recorded at its creation.
-    /// Writers wait while the state is read.
+    /// Checks that the point's state, rebuilt from the current rows and the old values
+    /// kept, still has the digest recorded at its creation.
     pub fn verify(&self, id: u64) -> Result<()> {
         let point = self
             .get(id)?
             .ok_or_else(|| Error::NotFound(format!("restore point {id}")))?;
-        let digest = self.store.inner.writer.inspect(|txn| {
-            let sp = txn
-                .get_persistent_savepoint(id)
-                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
-            txn.restore_savepoint(&sp)
-                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
-            Ok(digest::scan(&*txn)?.finish())
-        })?;
-        if digest != point.digest {
+        let read = self.store.begin_read()?;
+        let images = before::resolve(&read.open_table(before::BEFORE)?, id)?;
+        let mut d = digest::scan(&read)?;
+        for ((table, key), old) in &images {
+            if let Some(now) = crate::redo::get_row(&read, *table, key)? {
+                d.sub_row(*table, key, &now);
+            }
+            if let Some(old) = old {
+                d.add_row(*table, key, old);
+            }
+        }
+        if d.finish() != point.digest {
             return Err(Error::Corrupted(format!(
                 "restore point {id} ({:?}): its state's digest does not match the one recorded",
                 point.label
@@ -223,7 +242,8 @@ impl<'s> RestorePoints<'s> {
 
     /// Rolls the mutable state back to restore point `id`, keeping the audit log and the
     /// log ring, and appends an audit entry (tenant `hardstore`, action
-    /// `restore_point.restore`, the given `actor`) naming the point. Durable.
+    /// `restore_point.restore`, the given `actor`) naming the point. Durable. Points
+    /// taken after it are deleted.
     pub fn restore(&self, id: u64, actor: &str) -> Result<RestoreReceipt> {
         let point = self
             .get(id)?
@@ -237,24 +257,34 @@ impl<'s> RestorePoints<'s> {
         event.validate()?;
         let flights = self.store.flights().clone();
         self.store.inner.writer.exclusive(
-            |txn, before, state| {
-                let sp = txn
-                    .get_persistent_savepoint(id)
-                    .map_err(|e| Error::NotFound(format!("restore point {id}'s savepoint: {e}")))?;
-                txn.restore_savepoint(&sp)
-                    .map_err(|e| Error::Storage(format!("restoring savepoint {id}: {e}")))?;
-                carry::carry_forward(
-                    txn,
-                    before,
-                    id,
-                    point.audit_size,
-                    state.audit.frontier.size,
-                    state.changes,
-                )
-            },
+            |_, _, _| Ok(()),
             move |tx, ()| {
-                tx.reload_digest()?;
-                // A point taken by an earlier build may index Leased dead letters apart.
+                if tx.raw_txn().open_table(POINTS)?.get(id)?.is_none() {
+                    return Err(Error::NotFound(format!("restore point {id}")));
+                }
+                tx.with_txn(|txn, redo| -> Result<()> {
+                    // The values written back are this point's: none are kept for it.
+                    redo.keep_before_images(false);
+                    let images = before::resolve(&txn.open_table(before::BEFORE)?, id)?;
+                    for (table, rows) in before::by_table(images) {
+                        crate::redo::apply_rows_tracked(txn, redo, table, &rows)?;
+                    }
+                    before::drop_from(txn, redo, id + 1)?;
+                    let mut points = txn.open_table(POINTS)?;
+                    points.retain_in(id + 1.., |_, _| false)?;
+                    // What changes from here on is after the point again.
+                    redo.keep_before_images(true);
+                    Ok(())
+                })?;
+                *tx.points_mut() = Some(id);
+                if tx.digest().finish() != point.digest {
+                    // Nothing is committed: the store stays as it was.
+                    return Err(Error::Corrupted(format!(
+                        "restore point {id}: the state it rebuilds does not have its digest"
+                    )));
+                }
+                // A point converted from an earlier build may index Leased dead letters
+                // apart.
                 tx.dlq()?.upgrade_index()?;
                 let receipt = tx.audit_append(&event)?;
                 tx.after(Box::new(move |committed| {
@@ -274,35 +304,30 @@ impl<'s> RestorePoints<'s> {
 
     /// Writes restore point `id`'s state as a new standalone store file at `path` (which
     /// must not exist), with its own store id and no restore points; returns the rows
-    /// copied. Writers wait while the state is copied. The idempotency epoch is the
-    /// point's and is bumped at the new store's first open, like any open.
+    /// copied. The audit log is the source's as of the point (same root); the log ring,
+    /// which restores never roll back, is the source's as it is now. Reads one snapshot;
+    /// writers do not wait.
     pub fn export(&self, id: u64, path: impl AsRef<std::path::Path>) -> Result<u64> {
         let path = path.as_ref();
-        if self.get(id)?.is_none() {
-            return Err(Error::NotFound(format!("restore point {id}")));
-        }
-        let opts = self.store.inner.opts.clone();
-        self.store.inner.writer.inspect(|txn| {
-            let sp = txn
-                .get_persistent_savepoint(id)
-                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
-            txn.restore_savepoint(&sp)
-                .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
-            export::write_store(txn, path, &opts)
-        })
+        let point = self
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(format!("restore point {id}")))?;
+        let read = self.store.begin_read()?;
+        export::write_store(&read, &point, path, &self.store.inner.opts)
     }
 
-    /// The space the file holds, and how much of it restore points pin (an estimate).
+    /// The space the file holds, and how much of it restore points keep.
     pub fn space(&self) -> Result<RestorePointSpace> {
-        let points = self.list()?.len();
+        let read = self.store.begin_read()?;
+        let points = redb::ReadableTableMetadata::len(&read.open_table(POINTS)?)? as usize;
+        let pinned = before::stored_bytes(&read)?;
+        drop(read);
         let stats = self.store.inner.writer.inspect(|txn| Ok(txn.stats()?))?;
-        let allocated = stats.allocated_pages() * stats.page_size() as u64;
-        let used = stats.stored_bytes() + stats.metadata_bytes() + stats.fragmented_bytes();
         Ok(RestorePointSpace {
             points,
-            max_points: self.store.inner.opts.max_restore_points,
-            allocated_bytes: allocated,
-            pinned_bytes: allocated.saturating_sub(used),
+            max_points: self.store.settings().get().max_restore_points,
+            allocated_bytes: stats.allocated_pages() * stats.page_size() as u64,
+            pinned_bytes: pinned,
         })
     }
 }

@@ -1,12 +1,10 @@
-//! The restore points' own table: one row per point, keyed by its redb savepoint id.
+//! The restore points' own tables: one row per point, keyed by its id, and the next id.
 //!
 //! Invariants:
-//! - Every row names a redb persistent savepoint that exists, and the other way round for
-//!   savepoints this module made: a row is written in the transaction that takes its
-//!   savepoint, and removed in the one that deletes it (or that restores an earlier
-//!   point, which invalidates the later savepoints).
-//! - Rows are never part of any savepoint's state: a point's row is written after its
-//!   savepoint was taken, and restores carry the table forward instead of rolling it back.
+//! - A point's id is also its generation in `before.rs`; ids only grow and are never
+//!   reused (`NEXT_ID` is above every id ever handed out, across deletes and restores).
+//! - Rows are written only by exclusive jobs (create, delete, restore), which commit
+//!   durably as checkpoints, so they are not in the redo log.
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -14,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 use crate::error::Result;
 
-/// Savepoint id -> record.
+/// Point id -> record.
 pub(crate) const POINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("restore.points");
+/// `next_id` -> the id the next point gets.
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("restore.meta");
+pub(crate) const NEXT_ID: &str = "next_id";
 
 /// A stored restore point (record version 1). Never change it: add a version instead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ pub(crate) struct PointRecordV1 {
 
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(POINTS)?;
+    txn.open_table(META)?;
+    super::before::create_tables(txn)?;
     Ok(())
 }
 

@@ -60,6 +60,7 @@ from .errors import (
     AlreadyOpen,
     BufferTooSmall,
     CheckpointInvalid,
+    ConfirmationRequired,
     Corrupted,
     Fenced,
     FormatTooNew,
@@ -98,6 +99,7 @@ from .idempotency import (
 from .logs import EndpointStats, Level, LogEntry, LogRange, LogRecord, LogStats
 from .options import Options
 from .restore_points import RestorePoint, SpaceReport
+from .settings import SettingChange, Settings
 from .store import Store, open
 from .tx import Transaction
 from . import backups
@@ -153,7 +155,7 @@ __all__ = [
     "DlqState", "Jitter", "RetryPolicy", "RetryOutcome", "RetryResult", "PermanentFailure",
     "Claims", "Claim", "DeadLetter", "Attempt", "FailOutcome", "DlqCounts",
     # restore points
-    "RestorePoint", "SpaceReport",
+    "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups
     "BackupKind", "BackupStatus", "BackupKey", "BackupInfo", "BackupRecord", "BackupRun",
     "Retention", "Schedule", "ScheduleHandle", "SuccessRate",

@@ -331,6 +331,21 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_restore_point_restore": (R, [STORE, c_uint64, S, Z, P(c_uint64)]),
     "hardstore_restore_point_export": (R, [STORE, c_uint64, S, Z, P(c_uint64)]),
     "hardstore_restore_point_space": (R, [STORE, P(st.hardstore_space_report)]),
+    "hardstore_settings_get": (R, [STORE, P(st.hardstore_settings)]),
+    "hardstore_settings_set_log_capacity": (
+        R, [STORE, S, Z, c_uint64, c_uint64, P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_idempotency_ttl_us": (
+        R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_dead_letter_policy": (
+        R, [STORE, S, Z, P(st.hardstore_retry_policy), P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_dead_letter_purge_after_us": (
+        R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_max_restore_points": (
+        R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_backup_retention": (
+        R, [STORE, S, Z, P(st.hardstore_retention), P(st.hardstore_setting_change)]),
+    "hardstore_settings_set_backup_schedule": (
+        R, [STORE, S, Z, P(st.hardstore_schedule), P(st.hardstore_setting_change)]),
     # Options and the store
     "hardstore_options_new": (R, [P(OPTS)]),
     "hardstore_options_set_flush_interval_ms": (R, [OPTS, c_uint64]),

@@ -233,6 +233,25 @@ class hardstore_space_report(Structure):
     ]
 
 
+class hardstore_settings(Structure):
+    _fields_ = [
+        ("log_capacity", c_uint64),
+        ("idempotency_ttl_us", c_uint64),
+        ("dead_letter_policy", hardstore_retry_policy),
+        ("dead_letter_purge_after_us", c_uint64),
+        ("max_restore_points", c_uint64),
+        ("backup_retention", hardstore_retention),
+        ("backup_schedule", hardstore_schedule),
+    ]
+
+
+class hardstore_setting_change(Structure):
+    _fields_ = [
+        ("audit_seq", c_uint64),
+        ("deleted", c_uint64),
+    ]
+
+
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
     "hardstore_checkpoint_info": hardstore_checkpoint_info,
@@ -250,5 +269,7 @@ STRUCTS = {
     "hardstore_endpoint_stats": hardstore_endpoint_stats,
     "hardstore_restore_point_info": hardstore_restore_point_info,
     "hardstore_space_report": hardstore_space_report,
+    "hardstore_settings": hardstore_settings,
+    "hardstore_setting_change": hardstore_setting_change,
 }
 

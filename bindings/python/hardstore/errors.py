@@ -37,6 +37,7 @@ class Result(enum.IntEnum):
     FENCED = 20
     LIMIT_REACHED = 21
     WRONG_KEY = 22
+    CONFIRMATION_REQUIRED = 23
 
 
 class HardstoreError(Exception):
@@ -171,6 +172,12 @@ class WrongKey(HardstoreError):
     (``HARDSTORE_WRONG_KEY``)."""
 
 
+class ConfirmationRequired(HardstoreError):
+    """A change would delete stored data and the count given to confirm it was too
+    small; the message names the count. Nothing changed
+    (``HARDSTORE_CONFIRMATION_REQUIRED``)."""
+
+
 _BY_CODE: Dict[int, Type[HardstoreError]] = {
     Result.NULL_ARGUMENT: NullArgument,
     Result.INVALID_ARGUMENT: InvalidArgument,
@@ -194,6 +201,7 @@ _BY_CODE: Dict[int, Type[HardstoreError]] = {
     Result.FENCED: Fenced,
     Result.LIMIT_REACHED: LimitReached,
     Result.WRONG_KEY: WrongKey,
+    Result.CONFIRMATION_REQUIRED: ConfirmationRequired,
 }
 
 

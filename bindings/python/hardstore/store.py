@@ -21,6 +21,7 @@ from .kv import KV
 from .logs import Logs
 from .options import Options, options_from
 from .restore_points import RestorePoints
+from .settings import StoreSettings
 from .tx import Transaction
 
 
@@ -55,6 +56,7 @@ class Store:
         self.kv = KV(self)
         self.dead_letters = self.dlq = DeadLetters(self)
         self.restore_points = RestorePoints(self)
+        self.settings = StoreSettings(self)
         self.backups = Backups(self)
 
     @property
