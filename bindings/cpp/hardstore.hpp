@@ -245,6 +245,8 @@ HARDSTORE_HPP_ERROR(Fenced, Error);
 HARDSTORE_HPP_ERROR(LimitReached, Error);
 /// A backup is encrypted and no key, or the wrong one, was given.
 HARDSTORE_HPP_ERROR(WrongKey, Error);
+/// A change would delete stored data and the count given to confirm it was too small.
+HARDSTORE_HPP_ERROR(ConfirmationRequired, Error);
 
 #undef HARDSTORE_HPP_ERROR
 
@@ -274,6 +276,7 @@ namespace detail {
     case HARDSTORE_FENCED: throw Fenced(code, msg);
     case HARDSTORE_LIMIT_REACHED: throw LimitReached(code, msg);
     case HARDSTORE_WRONG_KEY: throw WrongKey(code, msg);
+    case HARDSTORE_CONFIRMATION_REQUIRED: throw ConfirmationRequired(code, msg);
     case HARDSTORE_OK: break;
   }
   throw Error(code, msg);
@@ -1571,6 +1574,76 @@ class RestorePoints {
 };
 
 // ---------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------
+
+/// The store's own settings (`store.settings()`): kept in the store, changed only by
+/// these audited calls. Each returns what it did (audit seq, entries deleted).
+class StoreSettings {
+ public:
+  explicit StoreSettings(const hardstore_store* s) noexcept : s_(s) {}
+  hardstore_settings get() const {
+    hardstore_settings out{};
+    detail::check(hardstore_settings_get(s_, &out));
+    return out;
+  }
+  /// A capacity below the entries held evicts the oldest surplus: ConfirmationRequired
+  /// unless `confirm_evict` is at least that count.
+  hardstore_setting_change set_log_capacity(uint64_t capacity, uint64_t confirm_evict,
+                                            std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_log_capacity(s_, detail::u8(actor), actor.size(),
+                                                      capacity, confirm_evict, &c));
+    return c;
+  }
+  hardstore_setting_change set_idempotency_ttl_us(uint64_t ttl_us,
+                                                  std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_idempotency_ttl_us(s_, detail::u8(actor),
+                                                            actor.size(), ttl_us, &c));
+    return c;
+  }
+  hardstore_setting_change set_max_restore_points(uint64_t max_points,
+                                                  std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_max_restore_points(s_, detail::u8(actor),
+                                                            actor.size(), max_points, &c));
+    return c;
+  }
+  hardstore_setting_change set_dead_letter_purge_after_us(uint64_t age_us,
+                                                          std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_dead_letter_purge_after_us(
+        s_, detail::u8(actor), actor.size(), age_us, &c));
+    return c;
+  }
+  hardstore_setting_change set_dead_letter_policy(const hardstore_retry_policy& p,
+                                                  std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_dead_letter_policy(s_, detail::u8(actor),
+                                                            actor.size(), &p, &c));
+    return c;
+  }
+  hardstore_setting_change set_backup_retention(const hardstore_retention& r,
+                                                std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_backup_retention(s_, detail::u8(actor),
+                                                          actor.size(), &r, &c));
+    return c;
+  }
+  hardstore_setting_change set_backup_schedule(const hardstore_schedule& sch,
+                                               std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_backup_schedule(s_, detail::u8(actor),
+                                                         actor.size(), &sch, &c));
+    return c;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
 // Backups
 // ---------------------------------------------------------------------------------
 
@@ -2027,6 +2100,7 @@ class Store {
   DeadLetters dead_letters() const noexcept { return DeadLetters(p_.get()); }
   RestorePoints restore_points() const noexcept { return RestorePoints(p_.get()); }
   Backups backups() const noexcept { return Backups(p_.get()); }
+  StoreSettings settings() const noexcept { return StoreSettings(p_.get()); }
   /// Starts a multi-area transaction committing with `d`.
   Transaction begin(Durability d = Durability::Durable) const { return Transaction(p_.get(), d); }
 

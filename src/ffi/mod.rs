@@ -312,6 +312,7 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
         20 => b"HARDSTORE_FENCED\0",
         21 => b"HARDSTORE_LIMIT_REACHED\0",
         22 => b"HARDSTORE_WRONG_KEY\0",
+        23 => b"HARDSTORE_CONFIRMATION_REQUIRED\0",
         _ => b"HARDSTORE_UNKNOWN_RESULT\0",
     };
     name.as_ptr() as *const c_char

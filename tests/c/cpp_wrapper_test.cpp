@@ -877,6 +877,27 @@ struct ProgressError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+static void test_settings(const std::string& dir) {
+  std::string path = join(dir, "settings.hs");
+  {
+    hs::Store s(path, hs::Options().log_capacity(20).max_restore_points(3));
+    for (int i = 0; i < 15; i++) s.logs().append(hs::LogRecord(hs::Level::Info, "x"));
+    s.flush();
+    s.close();
+  }
+  hs::Store s(path, hs::Options().log_capacity(2));
+  hs::StoreSettings st = s.settings();
+  CHECK(st.get().log_capacity == 20 && st.get().max_restore_points == 3);
+  EXPECT_THROW(st.set_log_capacity(5, 0, "ops"), hs::ConfirmationRequired);
+  hardstore_setting_change c = st.set_log_capacity(5, 10, "ops");
+  CHECK(c.deleted == 10);
+  CHECK(s.audit().get(c.audit_seq).action == "settings.set");
+  st.set_max_restore_points(7);
+  EXPECT_THROW(st.set_max_restore_points(0), hs::InvalidArgument);
+  CHECK(st.get().max_restore_points == 7 && st.get().log_capacity == 5);
+  s.close();
+}
+
 static void test_backups(const std::string& dir, const hs::ManualClock& clock) {
   std::string src = join(dir, "bk.hs");
   std::string file = join(dir, "full.hsb");
@@ -1121,6 +1142,7 @@ int main(int argc, char** argv) {
       CHECK(store.kv().get_string("orders", "o-2") == std::optional<std::string>("paid"));
     }  // the destructor closes it
     test_restore_points(dir, clock);
+    test_settings(dir);
     test_backups(dir, clock);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());

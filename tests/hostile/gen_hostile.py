@@ -163,6 +163,9 @@ SCALAR = {
     "ttl_ms": "3600000",
     "max_points": "8",
     "duration_us": "5",
+    "confirm_evict": "UINT64_MAX",
+    "ttl_us": "3600000000u",
+    "age_us": "1000000",
 }
 
 # ptr+len inputs that are bytes, not text: no UTF-8 check applies to them.
@@ -347,6 +350,10 @@ PATHS = {
 # Out-of-range scalars and bad structs: (function, parameter, value, expected codes).
 # Each call passes that one value and valid values for everything else.
 HOSTILE_VALUES = [
+    ("hardstore_settings_set_log_capacity", "capacity", "0", IA),
+    ("hardstore_settings_set_idempotency_ttl_us", "ttl_us", "0", IA),
+    ("hardstore_settings_set_max_restore_points", "max_points", "0", IA),
+    ("hardstore_settings_set_max_restore_points", "max_points", "UINT64_MAX", IA),
     ("hardstore_audit_append", "durability", "2", IA),
     ("hardstore_audit_append", "durability", "UINT32_MAX", IA),
     ("hardstore_logs_append", "durability", "2", IA),

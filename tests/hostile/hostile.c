@@ -24,7 +24,7 @@
 #include "hardstore.h"
 
 #define BIT(c) (1ull << (unsigned)(c))
-#define NFUNCS 212
+#define NFUNCS 220
 #define AUDIT_KEY "audit-secret-for-hostile"
 
 static const char *const FUNC_NAMES[NFUNCS] = {
@@ -211,6 +211,14 @@ static const char *const FUNC_NAMES[NFUNCS] = {
   "hardstore_restore_point_restore",
   "hardstore_restore_point_export",
   "hardstore_restore_point_space",
+  "hardstore_settings_get",
+  "hardstore_settings_set_log_capacity",
+  "hardstore_settings_set_idempotency_ttl_us",
+  "hardstore_settings_set_dead_letter_policy",
+  "hardstore_settings_set_dead_letter_purge_after_us",
+  "hardstore_settings_set_max_restore_points",
+  "hardstore_settings_set_backup_retention",
+  "hardstore_settings_set_backup_schedule",
   "hardstore_options_new",
   "hardstore_options_set_flush_interval_ms",
   "hardstore_options_set_max_batch",
@@ -6876,12 +6884,455 @@ static void test_hardstore_restore_point_space(void) {
   }
 }
 
+/* hardstore_settings_get */
+static void test_hardstore_settings_get(void) {
+  {
+    struct hardstore_settings a1;
+    memset(&a1, 0, sizeof a1);
+    before_call();
+    hardstore_result r = hardstore_settings_get(NULL, &a1);
+    check(183, "hardstore_settings_get", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    before_call();
+    hardstore_result r = hardstore_settings_get(F.store, NULL);
+    check(183, "hardstore_settings_get", "out_settings=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_log_capacity */
+static void test_hardstore_settings_set_log_capacity(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(NULL, (const uint8_t *)a1, strlen(a1), 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, NULL, 4, 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, H.bad_utf8, 2, 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, H.small, SIZE_MAX, 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, H.small, (size_t)PTRDIFF_MAX + 1, 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, NULL, SIZE_MAX, 1000, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, (const uint8_t *)a1, strlen(a1), 1000, UINT64_MAX, NULL);
+    check(184, "hardstore_settings_set_log_capacity", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a4;
+    memset(&a4, 0, sizeof a4);
+    before_call();
+    hardstore_result r = hardstore_settings_set_log_capacity(F.store, (const uint8_t *)a1, strlen(a1), 0, UINT64_MAX, &a4);
+    check(184, "hardstore_settings_set_log_capacity", "capacity=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_idempotency_ttl_us */
+static void test_hardstore_settings_set_idempotency_ttl_us(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(NULL, (const uint8_t *)a1, strlen(a1), 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, NULL, 4, 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, H.bad_utf8, 2, 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, H.small, SIZE_MAX, 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, H.small, (size_t)PTRDIFF_MAX + 1, 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, NULL, SIZE_MAX, 3600000000u, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, (const uint8_t *)a1, strlen(a1), 3600000000u, NULL);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_idempotency_ttl_us(F.store, (const uint8_t *)a1, strlen(a1), 0, &a3);
+    check(185, "hardstore_settings_set_idempotency_ttl_us", "ttl_us=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_dead_letter_policy */
+static void test_hardstore_settings_set_dead_letter_policy(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(NULL, (const uint8_t *)a1, strlen(a1), &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, NULL, 4, &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, H.bad_utf8, 2, &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, H.small, SIZE_MAX, &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, H.small, (size_t)PTRDIFF_MAX + 1, &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, NULL, SIZE_MAX, &F.policy, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, (const uint8_t *)a1, strlen(a1), NULL, &a3);
+    check(186, "hardstore_settings_set_dead_letter_policy", "policy=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_policy(F.store, (const uint8_t *)a1, strlen(a1), &F.policy, NULL);
+    check(186, "hardstore_settings_set_dead_letter_policy", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_dead_letter_purge_after_us */
+static void test_hardstore_settings_set_dead_letter_purge_after_us(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(NULL, (const uint8_t *)a1, strlen(a1), 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, NULL, 4, 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, H.bad_utf8, 2, 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, H.small, SIZE_MAX, 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, H.small, (size_t)PTRDIFF_MAX + 1, 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, NULL, SIZE_MAX, 1000000, &a3);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_dead_letter_purge_after_us(F.store, (const uint8_t *)a1, strlen(a1), 1000000, NULL);
+    check(187, "hardstore_settings_set_dead_letter_purge_after_us", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_max_restore_points */
+static void test_hardstore_settings_set_max_restore_points(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(NULL, (const uint8_t *)a1, strlen(a1), 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, NULL, 4, 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, H.bad_utf8, 2, 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, H.small, SIZE_MAX, 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, H.small, (size_t)PTRDIFF_MAX + 1, 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, NULL, SIZE_MAX, 8, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, (const uint8_t *)a1, strlen(a1), 8, NULL);
+    check(188, "hardstore_settings_set_max_restore_points", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, (const uint8_t *)a1, strlen(a1), 0, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "max_points=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_max_restore_points(F.store, (const uint8_t *)a1, strlen(a1), UINT64_MAX, &a3);
+    check(188, "hardstore_settings_set_max_restore_points", "max_points=UINT64_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_backup_retention */
+static void test_hardstore_settings_set_backup_retention(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(NULL, (const uint8_t *)a1, strlen(a1), &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, NULL, 4, &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, H.bad_utf8, 2, &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, H.small, SIZE_MAX, &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, H.small, (size_t)PTRDIFF_MAX + 1, &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, NULL, SIZE_MAX, &F.retention, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, (const uint8_t *)a1, strlen(a1), NULL, &a3);
+    check(189, "hardstore_settings_set_backup_retention", "policy=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_retention(F.store, (const uint8_t *)a1, strlen(a1), &F.retention, NULL);
+    check(189, "hardstore_settings_set_backup_retention", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+}
+
+/* hardstore_settings_set_backup_schedule */
+static void test_hardstore_settings_set_backup_schedule(void) {
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(NULL, (const uint8_t *)a1, strlen(a1), &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, NULL, 4, &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "actor=NULL,actor_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, H.bad_utf8, 2, &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "actor=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, H.small, SIZE_MAX, &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "actor_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, H.small, (size_t)PTRDIFF_MAX + 1, &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "actor_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, NULL, SIZE_MAX, &F.sched, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "actor=NULL,actor_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+  }
+  {
+    const char *a1 = "alice";
+    struct hardstore_setting_change a3;
+    memset(&a3, 0, sizeof a3);
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, (const uint8_t *)a1, strlen(a1), NULL, &a3);
+    check(190, "hardstore_settings_set_backup_schedule", "sched=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+  {
+    const char *a1 = "alice";
+    before_call();
+    hardstore_result r = hardstore_settings_set_backup_schedule(F.store, (const uint8_t *)a1, strlen(a1), &F.sched, NULL);
+    check(190, "hardstore_settings_set_backup_schedule", "out_change=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+  }
+}
+
 /* hardstore_options_new */
 static void test_hardstore_options_new(void) {
   {
     before_call();
     hardstore_result r = hardstore_options_new(NULL);
-    check(183, "hardstore_options_new", "out_options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(191, "hardstore_options_new", "out_options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -6890,7 +7341,7 @@ static void test_hardstore_options_set_flush_interval_ms(void) {
   {
     before_call();
     hardstore_result r = hardstore_options_set_flush_interval_ms(NULL, 100);
-    check(184, "hardstore_options_set_flush_interval_ms", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(192, "hardstore_options_set_flush_interval_ms", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -6899,12 +7350,12 @@ static void test_hardstore_options_set_max_batch(void) {
   {
     before_call();
     hardstore_result r = hardstore_options_set_max_batch(NULL, 8);
-    check(185, "hardstore_options_set_max_batch", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(193, "hardstore_options_set_max_batch", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_max_batch(F.opts_scratch, 0);
-    check(185, "hardstore_options_set_max_batch", "max_batch=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(193, "hardstore_options_set_max_batch", "max_batch=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -6914,32 +7365,32 @@ static void test_hardstore_options_set_audit_key(void) {
     const char *a1 = AUDIT_KEY;
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(NULL, (const uint8_t *)a1, strlen(a1));
-    check(186, "hardstore_options_set_audit_key", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(194, "hardstore_options_set_audit_key", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(F.opts_scratch, NULL, 4);
-    check(186, "hardstore_options_set_audit_key", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(194, "hardstore_options_set_audit_key", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(F.opts_scratch, H.small, SIZE_MAX);
-    check(186, "hardstore_options_set_audit_key", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(194, "hardstore_options_set_audit_key", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(F.opts_scratch, H.small, (size_t)PTRDIFF_MAX + 1);
-    check(186, "hardstore_options_set_audit_key", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(194, "hardstore_options_set_audit_key", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(F.opts_scratch, NULL, SIZE_MAX);
-    check(186, "hardstore_options_set_audit_key", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(194, "hardstore_options_set_audit_key", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_audit_key(F.opts_scratch, NULL, 0);
-    check(186, "hardstore_options_set_audit_key", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(194, "hardstore_options_set_audit_key", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -6948,12 +7399,12 @@ static void test_hardstore_options_set_log_capacity(void) {
   {
     before_call();
     hardstore_result r = hardstore_options_set_log_capacity(NULL, 1000);
-    check(187, "hardstore_options_set_log_capacity", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(195, "hardstore_options_set_log_capacity", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_options_set_log_capacity(F.opts_scratch, 0);
-    check(187, "hardstore_options_set_log_capacity", "capacity=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(195, "hardstore_options_set_log_capacity", "capacity=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -6962,7 +7413,7 @@ static void test_hardstore_options_set_redact_logs(void) {
   {
     before_call();
     hardstore_result r = hardstore_options_set_redact_logs(NULL, true);
-    check(188, "hardstore_options_set_redact_logs", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(196, "hardstore_options_set_redact_logs", "options=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -6970,7 +7421,7 @@ static void test_hardstore_options_set_redact_logs(void) {
 static void test_hardstore_options_free(void) {
   {
     hardstore_options_free(NULL);
-    note_void(189);
+    note_void(197);
   }
 }
 
@@ -6980,49 +7431,49 @@ static void test_hardstore_store_open(void) {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(NULL, 4, F.opts, &a2);
-    check(190, "hardstore_store_open", "path=NULL,path_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(198, "hardstore_store_open", "path=NULL,path_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(H.bad_utf8, 2, F.opts, &a2);
-    check(190, "hardstore_store_open", "path=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(198, "hardstore_store_open", "path=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(H.small, SIZE_MAX, F.opts, &a2);
-    check(190, "hardstore_store_open", "path_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(198, "hardstore_store_open", "path_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(H.small, (size_t)PTRDIFF_MAX + 1, F.opts, &a2);
-    check(190, "hardstore_store_open", "path_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(198, "hardstore_store_open", "path_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(NULL, SIZE_MAX, F.opts, &a2);
-    check(190, "hardstore_store_open", "path=NULL,path_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(198, "hardstore_store_open", "path=NULL,path_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(NULL, 0, F.opts, &a2);
-    check(190, "hardstore_store_open", "path=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_IO) | BIT(HARDSTORE_NOT_FOUND), 1);
+    check(198, "hardstore_store_open", "path=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_IO) | BIT(HARDSTORE_NOT_FOUND), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open(H.nul_path, H.nul_path_len, F.opts, &a2);
-    check(190, "hardstore_store_open", "path=\"DIR/a\\0b\"", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_IO) | BIT(HARDSTORE_NOT_FOUND), 1);
+    check(198, "hardstore_store_open", "path=\"DIR/a\\0b\"", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_IO) | BIT(HARDSTORE_NOT_FOUND), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
@@ -7030,14 +7481,14 @@ static void test_hardstore_store_open(void) {
     hardstore_store *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_store_open((const uint8_t *)a0, strlen(a0), NULL, &a2);
-    check(190, "hardstore_store_open", "options=NULL (optional)", r, BIT(HARDSTORE_OK), 1);
+    check(198, "hardstore_store_open", "options=NULL (optional)", r, BIT(HARDSTORE_OK), 1);
     if (a2) (void)hardstore_store_close(a2);
   }
   {
     const char *a0 = fresh("open");
     before_call();
     hardstore_result r = hardstore_store_open((const uint8_t *)a0, strlen(a0), F.opts, NULL);
-    check(190, "hardstore_store_open", "out_store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(198, "hardstore_store_open", "out_store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7046,7 +7497,7 @@ static void test_hardstore_store_flush(void) {
   {
     before_call();
     hardstore_result r = hardstore_store_flush(NULL);
-    check(191, "hardstore_store_flush", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(199, "hardstore_store_flush", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7057,12 +7508,12 @@ static void test_hardstore_store_id(void) {
     memset(a1, 0, sizeof a1);
     before_call();
     hardstore_result r = hardstore_store_id(NULL, a1);
-    check(192, "hardstore_store_id", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(200, "hardstore_store_id", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_store_id(F.store, NULL);
-    check(192, "hardstore_store_id", "out_id=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(200, "hardstore_store_id", "out_id=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7071,7 +7522,7 @@ static void test_hardstore_store_close(void) {
   {
     before_call();
     hardstore_result r = hardstore_store_close(NULL);
-    check(193, "hardstore_store_close", "store=NULL (optional)", r, BIT(HARDSTORE_OK), 1);
+    check(201, "hardstore_store_close", "store=NULL (optional)", r, BIT(HARDSTORE_OK), 1);
   }
 }
 
@@ -7081,19 +7532,19 @@ static void test_hardstore_tx_begin(void) {
     hardstore_tx *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_tx_begin(NULL, HARDSTORE_DURABLE, &a2);
-    check(194, "hardstore_tx_begin", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(202, "hardstore_tx_begin", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a2) hardstore_tx_free(a2);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_begin(F.store, HARDSTORE_DURABLE, NULL);
-    check(194, "hardstore_tx_begin", "out_tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(202, "hardstore_tx_begin", "out_tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     hardstore_tx *a2 = NULL;
     before_call();
     hardstore_result r = hardstore_tx_begin(F.store, 2, &a2);
-    check(194, "hardstore_tx_begin", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(202, "hardstore_tx_begin", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
     if (a2) hardstore_tx_free(a2);
   }
 }
@@ -7106,112 +7557,112 @@ static void test_hardstore_tx_kv_put(void) {
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, NULL, 4, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, NULL, 0, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 4, (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX, (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX, (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 0, (const uint8_t *)a3, strlen(a3));
-    check(195, "hardstore_tx_kv_put", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, 4);
-    check(195, "hardstore_tx_kv_put", "value=NULL,value_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(203, "hardstore_tx_kv_put", "value=NULL,value_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, SIZE_MAX);
-    check(195, "hardstore_tx_kv_put", "value_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "value_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, (size_t)PTRDIFF_MAX + 1);
-    check(195, "hardstore_tx_kv_put", "value_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "value_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_put(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, SIZE_MAX);
-    check(195, "hardstore_tx_kv_put", "value=NULL,value_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(203, "hardstore_tx_kv_put", "value=NULL,value_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
 }
 
@@ -7222,73 +7673,73 @@ static void test_hardstore_tx_kv_delete(void) {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(204, "hardstore_tx_kv_delete", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, NULL, 4, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, NULL, 0, (const uint8_t *)a2, strlen(a2));
-    check(196, "hardstore_tx_kv_delete", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(204, "hardstore_tx_kv_delete", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 4);
-    check(196, "hardstore_tx_kv_delete", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(204, "hardstore_tx_kv_delete", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX);
-    check(196, "hardstore_tx_kv_delete", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1);
-    check(196, "hardstore_tx_kv_delete", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX);
-    check(196, "hardstore_tx_kv_delete", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(204, "hardstore_tx_kv_delete", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     before_call();
     hardstore_result r = hardstore_tx_kv_delete(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 0);
-    check(196, "hardstore_tx_kv_delete", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(204, "hardstore_tx_kv_delete", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -7299,19 +7750,19 @@ static void test_hardstore_tx_audit_append(void) {
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_audit_append(NULL, F.event, &a2);
-    check(197, "hardstore_tx_audit_append", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(205, "hardstore_tx_audit_append", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     size_t a2;
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_audit_append(F.tx, NULL, &a2);
-    check(197, "hardstore_tx_audit_append", "event=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(205, "hardstore_tx_audit_append", "event=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_audit_append(F.tx, F.event, NULL);
-    check(197, "hardstore_tx_audit_append", "out_index=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(205, "hardstore_tx_audit_append", "out_index=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7321,33 +7772,33 @@ static void test_hardstore_tx_idem_complete(void) {
     const char *a4 = "{}";
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(NULL, F.token, true, 200, (const uint8_t *)a4, strlen(a4));
-    check(198, "hardstore_tx_idem_complete", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(206, "hardstore_tx_idem_complete", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a4 = "{}";
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(F.tx, NULL, true, 200, (const uint8_t *)a4, strlen(a4));
-    check(198, "hardstore_tx_idem_complete", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(206, "hardstore_tx_idem_complete", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(F.tx, F.token, true, 200, NULL, 4);
-    check(198, "hardstore_tx_idem_complete", "body=NULL,body_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(206, "hardstore_tx_idem_complete", "body=NULL,body_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(F.tx, F.token, true, 200, H.small, SIZE_MAX);
-    check(198, "hardstore_tx_idem_complete", "body_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(206, "hardstore_tx_idem_complete", "body_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(F.tx, F.token, true, 200, H.small, (size_t)PTRDIFF_MAX + 1);
-    check(198, "hardstore_tx_idem_complete", "body_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(206, "hardstore_tx_idem_complete", "body_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_complete(F.tx, F.token, true, 200, NULL, SIZE_MAX);
-    check(198, "hardstore_tx_idem_complete", "body=NULL,body_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(206, "hardstore_tx_idem_complete", "body=NULL,body_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
 }
 
@@ -7357,33 +7808,33 @@ static void test_hardstore_tx_idem_fail(void) {
     const char *a4 = "{}";
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(NULL, F.token, true, 200, (const uint8_t *)a4, strlen(a4));
-    check(199, "hardstore_tx_idem_fail", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(207, "hardstore_tx_idem_fail", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a4 = "{}";
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(F.tx, NULL, true, 200, (const uint8_t *)a4, strlen(a4));
-    check(199, "hardstore_tx_idem_fail", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(207, "hardstore_tx_idem_fail", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(F.tx, F.token, true, 200, NULL, 4);
-    check(199, "hardstore_tx_idem_fail", "body=NULL,body_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(207, "hardstore_tx_idem_fail", "body=NULL,body_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(F.tx, F.token, true, 200, H.small, SIZE_MAX);
-    check(199, "hardstore_tx_idem_fail", "body_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(207, "hardstore_tx_idem_fail", "body_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(F.tx, F.token, true, 200, H.small, (size_t)PTRDIFF_MAX + 1);
-    check(199, "hardstore_tx_idem_fail", "body_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(207, "hardstore_tx_idem_fail", "body_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_fail(F.tx, F.token, true, 200, NULL, SIZE_MAX);
-    check(199, "hardstore_tx_idem_fail", "body=NULL,body_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(207, "hardstore_tx_idem_fail", "body=NULL,body_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
 }
 
@@ -7392,12 +7843,12 @@ static void test_hardstore_tx_idem_release(void) {
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_release(NULL, F.token);
-    check(200, "hardstore_tx_idem_release", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(208, "hardstore_tx_idem_release", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_idem_release(F.tx, NULL);
-    check(200, "hardstore_tx_idem_release", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(208, "hardstore_tx_idem_release", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7408,68 +7859,68 @@ static void test_hardstore_tx_idem_save_recovery(void) {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(NULL, F.token, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "step";
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, NULL, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "token=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, NULL, 4, (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "name=NULL,name_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "name=NULL,name_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, H.bad_utf8, 2, (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "name=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "name=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, H.small, SIZE_MAX, (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "name_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "name_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "name_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "name_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a3 = "state";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, NULL, SIZE_MAX, (const uint8_t *)a3, strlen(a3));
-    check(201, "hardstore_tx_idem_save_recovery", "name=NULL,name_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "name=NULL,name_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "step";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, (const uint8_t *)a2, strlen(a2), NULL, 4);
-    check(201, "hardstore_tx_idem_save_recovery", "data=NULL,data_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "data=NULL,data_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "step";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, (const uint8_t *)a2, strlen(a2), H.small, SIZE_MAX);
-    check(201, "hardstore_tx_idem_save_recovery", "data_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "data_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "step";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, (const uint8_t *)a2, strlen(a2), H.small, (size_t)PTRDIFF_MAX + 1);
-    check(201, "hardstore_tx_idem_save_recovery", "data_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "data_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "step";
     before_call();
     hardstore_result r = hardstore_tx_idem_save_recovery(F.tx, F.token, (const uint8_t *)a2, strlen(a2), NULL, SIZE_MAX);
-    check(201, "hardstore_tx_idem_save_recovery", "data=NULL,data_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(209, "hardstore_tx_idem_save_recovery", "data=NULL,data_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
 }
 
@@ -7478,12 +7929,12 @@ static void test_hardstore_tx_dlq_ack(void) {
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_ack(NULL, F.claim);
-    check(202, "hardstore_tx_dlq_ack", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(210, "hardstore_tx_dlq_ack", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_ack(F.tx, NULL);
-    check(202, "hardstore_tx_dlq_ack", "claim=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(210, "hardstore_tx_dlq_ack", "claim=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7493,38 +7944,38 @@ static void test_hardstore_tx_dlq_fail(void) {
     const char *a2 = "boom";
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(NULL, F.claim, (const uint8_t *)a2, strlen(a2), true);
-    check(203, "hardstore_tx_dlq_fail", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(211, "hardstore_tx_dlq_fail", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "boom";
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, NULL, (const uint8_t *)a2, strlen(a2), true);
-    check(203, "hardstore_tx_dlq_fail", "claim=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(211, "hardstore_tx_dlq_fail", "claim=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, F.claim, NULL, 4, true);
-    check(203, "hardstore_tx_dlq_fail", "error=NULL,error_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(211, "hardstore_tx_dlq_fail", "error=NULL,error_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, F.claim, H.bad_utf8, 2, true);
-    check(203, "hardstore_tx_dlq_fail", "error=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(211, "hardstore_tx_dlq_fail", "error=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, F.claim, H.small, SIZE_MAX, true);
-    check(203, "hardstore_tx_dlq_fail", "error_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(211, "hardstore_tx_dlq_fail", "error_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, F.claim, H.small, (size_t)PTRDIFF_MAX + 1, true);
-    check(203, "hardstore_tx_dlq_fail", "error_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(211, "hardstore_tx_dlq_fail", "error_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dlq_fail(F.tx, F.claim, NULL, SIZE_MAX, true);
-    check(203, "hardstore_tx_dlq_fail", "error=NULL,error_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(211, "hardstore_tx_dlq_fail", "error=NULL,error_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
 }
 
@@ -7533,7 +7984,7 @@ static void test_hardstore_tx_commit(void) {
   {
     before_call();
     hardstore_result r = hardstore_tx_commit(NULL);
-    check(204, "hardstore_tx_commit", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(212, "hardstore_tx_commit", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -7544,19 +7995,19 @@ static void test_hardstore_tx_audit_seq(void) {
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_audit_seq(NULL, 0, &a2);
-    check(205, "hardstore_tx_audit_seq", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(213, "hardstore_tx_audit_seq", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_audit_seq(F.tx_done, 0, NULL);
-    check(205, "hardstore_tx_audit_seq", "out_seq=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(213, "hardstore_tx_audit_seq", "out_seq=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     uint64_t a2;
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_audit_seq(F.tx_done, SIZE_MAX, &a2);
-    check(205, "hardstore_tx_audit_seq", "index=SIZE_MAX", r, BIT(HARDSTORE_NOT_FOUND), 1);
+    check(213, "hardstore_tx_audit_seq", "index=SIZE_MAX", r, BIT(HARDSTORE_NOT_FOUND), 1);
   }
 }
 
@@ -7571,7 +8022,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "email";
@@ -7581,7 +8032,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, NULL, 4, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tenant=NULL,tenant_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "tenant=NULL,tenant_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "email";
@@ -7591,7 +8042,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tenant=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(214, "hardstore_tx_dlq_record", "tenant=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a2 = "email";
@@ -7601,7 +8052,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tenant_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "tenant_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "email";
@@ -7611,7 +8062,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tenant_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "tenant_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "email";
@@ -7621,7 +8072,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "tenant=NULL,tenant_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "tenant=NULL,tenant_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7631,7 +8082,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 4, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind=NULL,kind_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "kind=NULL,kind_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "acme";
@@ -7641,7 +8092,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), H.bad_utf8, 2, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(214, "hardstore_tx_dlq_record", "kind=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a1 = "acme";
@@ -7651,7 +8102,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "kind_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7661,7 +8112,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "kind_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7671,7 +8122,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind=NULL,kind_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "kind=NULL,kind_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7681,7 +8132,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), NULL, 0, (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "kind=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "kind=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "acme";
@@ -7691,7 +8142,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, 4, (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "payload=NULL,payload_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "payload=NULL,payload_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "acme";
@@ -7701,7 +8152,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, SIZE_MAX, (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "payload_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "payload_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7711,7 +8162,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "payload_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "payload_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7721,7 +8172,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, SIZE_MAX, (const uint8_t *)a4, strlen(a4), 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "payload=NULL,payload_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "payload=NULL,payload_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7731,7 +8182,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), NULL, 4, 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "error=NULL,error_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "error=NULL,error_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "acme";
@@ -7741,7 +8192,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), H.bad_utf8, 2, 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "error=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(214, "hardstore_tx_dlq_record", "error=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a1 = "acme";
@@ -7751,7 +8202,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), H.small, SIZE_MAX, 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "error_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "error_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7761,7 +8212,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), H.small, (size_t)PTRDIFF_MAX + 1, 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "error_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "error_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7771,7 +8222,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), NULL, SIZE_MAX, 0, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "error=NULL,error_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(214, "hardstore_tx_dlq_record", "error=NULL,error_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "acme";
@@ -7780,7 +8231,7 @@ static void test_hardstore_tx_dlq_record(void) {
     const char *a4 = "boom";
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 0, 0, false, NULL);
-    check(206, "hardstore_tx_dlq_record", "out_index=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "out_index=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "acme";
@@ -7791,7 +8242,7 @@ static void test_hardstore_tx_dlq_record(void) {
     memset(&a8, 0, sizeof a8);
     before_call();
     hardstore_result r = hardstore_tx_dlq_record(F.tx, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), (const uint8_t *)a4, strlen(a4), 1001, 0, false, &a8);
-    check(206, "hardstore_tx_dlq_record", "max_attempts=1001", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(214, "hardstore_tx_dlq_record", "max_attempts=1001", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -7802,19 +8253,19 @@ static void test_hardstore_tx_dead_letter_id(void) {
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_dead_letter_id(NULL, 0, &a2);
-    check(207, "hardstore_tx_dead_letter_id", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(215, "hardstore_tx_dead_letter_id", "tx=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     before_call();
     hardstore_result r = hardstore_tx_dead_letter_id(F.tx_done, 0, NULL);
-    check(207, "hardstore_tx_dead_letter_id", "out_id=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(215, "hardstore_tx_dead_letter_id", "out_id=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     uint64_t a2;
     memset(&a2, 0, sizeof a2);
     before_call();
     hardstore_result r = hardstore_tx_dead_letter_id(F.tx_done, SIZE_MAX, &a2);
-    check(207, "hardstore_tx_dead_letter_id", "index=SIZE_MAX", r, BIT(HARDSTORE_NOT_FOUND), 1);
+    check(215, "hardstore_tx_dead_letter_id", "index=SIZE_MAX", r, BIT(HARDSTORE_NOT_FOUND), 1);
   }
 }
 
@@ -7822,7 +8273,7 @@ static void test_hardstore_tx_dead_letter_id(void) {
 static void test_hardstore_tx_free(void) {
   {
     hardstore_tx_free(NULL);
-    note_void(208);
+    note_void(216);
   }
 }
 
@@ -7834,112 +8285,112 @@ static void test_hardstore_kv_put(void) {
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, NULL, 4, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(217, "hardstore_kv_put", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, NULL, 0, (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), NULL, 4, (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX, (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX, (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), NULL, 0, (const uint8_t *)a3, strlen(a3), HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, 4, HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "value=NULL,value_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "value=NULL,value_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, SIZE_MAX, HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "value_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "value_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), H.small, (size_t)PTRDIFF_MAX + 1, HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "value_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "value_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, SIZE_MAX, HARDSTORE_DURABLE);
-    check(209, "hardstore_kv_put", "value=NULL,value_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(217, "hardstore_kv_put", "value=NULL,value_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
@@ -7947,7 +8398,7 @@ static void test_hardstore_kv_put(void) {
     const char *a3 = "v";
     before_call();
     hardstore_result r = hardstore_kv_put(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), (const uint8_t *)a3, strlen(a3), 2);
-    check(209, "hardstore_kv_put", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(217, "hardstore_kv_put", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -7960,7 +8411,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
@@ -7968,7 +8419,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, NULL, 4, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a2 = "k";
@@ -7976,7 +8427,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(218, "hardstore_kv_delete", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
   }
   {
     const char *a2 = "k";
@@ -7984,7 +8435,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
@@ -7992,7 +8443,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
@@ -8000,7 +8451,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a2 = "k";
@@ -8008,7 +8459,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, NULL, 0, (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
@@ -8016,7 +8467,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), NULL, 4, HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
@@ -8024,7 +8475,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX, HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
@@ -8032,7 +8483,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1, HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
@@ -8040,7 +8491,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX, HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(218, "hardstore_kv_delete", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
   }
   {
     const char *a1 = "app";
@@ -8048,14 +8499,14 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), NULL, 0, HARDSTORE_DURABLE, &a4);
-    check(210, "hardstore_kv_delete", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
     const char *a2 = "k";
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), HARDSTORE_DURABLE, NULL);
-    check(210, "hardstore_kv_delete", "out_existed=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "out_existed=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
   {
     const char *a1 = "app";
@@ -8064,7 +8515,7 @@ static void test_hardstore_kv_delete(void) {
     memset(&a4, 0, sizeof a4);
     before_call();
     hardstore_result r = hardstore_kv_delete(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), 2, &a4);
-    check(210, "hardstore_kv_delete", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(218, "hardstore_kv_delete", "durability=2", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
   }
 }
 
@@ -8078,7 +8529,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(NULL, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "store=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8088,7 +8539,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, NULL, 4, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "namespace_=NULL,namespace_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8098,7 +8549,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, H.bad_utf8, 2, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
+    check(219, "hardstore_kv_get", "namespace_=\"\\xff\\xfe\"", r, BIT(HARDSTORE_INVALID_UTF8), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8108,7 +8559,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, H.small, SIZE_MAX, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "namespace_len=SIZE_MAX", r, BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8118,7 +8569,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, H.small, (size_t)PTRDIFF_MAX + 1, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "namespace_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8128,7 +8579,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, NULL, SIZE_MAX, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "namespace_=NULL,namespace_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8138,7 +8589,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, NULL, 0, (const uint8_t *)a2, strlen(a2), &a3, &a4);
-    check(211, "hardstore_kv_get", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "namespace_=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8148,7 +8599,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), NULL, 4, &a3, &a4);
-    check(211, "hardstore_kv_get", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "key=NULL,key_len=4", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8158,7 +8609,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), H.small, SIZE_MAX, &a3, &a4);
-    check(211, "hardstore_kv_get", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "key_len=SIZE_MAX", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8168,7 +8619,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), H.small, (size_t)PTRDIFF_MAX + 1, &a3, &a4);
-    check(211, "hardstore_kv_get", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "key_len=PTRDIFF_MAX+1", r, BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8178,7 +8629,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), NULL, SIZE_MAX, &a3, &a4);
-    check(211, "hardstore_kv_get", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
+    check(219, "hardstore_kv_get", "key=NULL,key_len=SIZE_MAX", r, BIT(HARDSTORE_NULL_ARGUMENT) | BIT(HARDSTORE_INVALID_ARGUMENT) | BIT(HARDSTORE_TOO_LONG), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8188,7 +8639,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), NULL, 0, &a3, &a4);
-    check(211, "hardstore_kv_get", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "key=NULL,len=0", r, BIT(HARDSTORE_INVALID_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8197,7 +8648,7 @@ static void test_hardstore_kv_get(void) {
     hardstore_bytes *a4 = NULL;
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), NULL, &a4);
-    check(211, "hardstore_kv_get", "out_found=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "out_found=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
     if (a4) hardstore_bytes_free(a4);
   }
   {
@@ -8207,7 +8658,7 @@ static void test_hardstore_kv_get(void) {
     memset(&a3, 0, sizeof a3);
     before_call();
     hardstore_result r = hardstore_kv_get(F.store, (const uint8_t *)a1, strlen(a1), (const uint8_t *)a2, strlen(a2), &a3, NULL);
-    check(211, "hardstore_kv_get", "out_value=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
+    check(219, "hardstore_kv_get", "out_value=NULL", r, BIT(HARDSTORE_NULL_ARGUMENT), 1);
   }
 }
 
@@ -8343,7 +8794,7 @@ static void test_missing_folder_is_io(void) {
   uint64_t rows = 0;
   before_call();
   hardstore_result r = hardstore_store_open(S(missing), NULL, &s);
-  check(190, "hardstore_store_open", "path in a missing folder", r,
+  check(198, "hardstore_store_open", "path in a missing folder", r,
         BIT(HARDSTORE_IO), 1);
   if (s) (void)hardstore_store_close(s);
   before_call();
@@ -8381,19 +8832,19 @@ static void test_tx_after_close(void) {
   MUST(hardstore_tx_begin(s, HARDSTORE_DURABLE, &tx));
   MUST(hardstore_tx_kv_put(tx, S("app"), S("k"), S("v")));
   hardstore_result r = hardstore_store_close(s);
-  check(193, "hardstore_store_close", "while a transaction is open",
+  check(201, "hardstore_store_close", "while a transaction is open",
         r, BIT(HARDSTORE_OK), 1);
   /* The handle is gone; the transaction's own clone sees a closed store. */
   before_call();
   r = hardstore_tx_commit(tx);
-  check(204, "hardstore_tx_commit", "after its store was closed", r,
+  check(212, "hardstore_tx_commit", "after its store was closed", r,
         BIT(HARDSTORE_CLOSED), 1);
   /* The file is still held by the transaction's clone: another open is refused or, if
    * the library released it, works; either way nothing crashes. */
   hardstore_store *again = NULL;
   before_call();
   r = hardstore_store_open(S(path), NULL, &again);
-  check(190, "hardstore_store_open",
+  check(198, "hardstore_store_open",
         "same path, closed handle's clone still alive", r,
         BIT(HARDSTORE_OK) | BIT(HARDSTORE_ALREADY_OPEN), 1);
   if (again) (void)hardstore_store_close(again);
@@ -8401,19 +8852,19 @@ static void test_tx_after_close(void) {
   /* With the last clone gone the file opens, and the failed commit wrote nothing. */
   again = NULL;
   r = hardstore_store_open(S(path), NULL, &again);
-  check(190, "hardstore_store_open", "after the last clone was freed",
+  check(198, "hardstore_store_open", "after the last clone was freed",
         r, BIT(HARDSTORE_OK), 1);
   if (again) {
     bool found = true;
     hardstore_bytes *v = NULL;
     r = hardstore_kv_get(again, S("app"), S("k"), &found, &v);
-    check(211, "hardstore_kv_get", "key of the refused commit", r,
+    check(219, "hardstore_kv_get", "key of the refused commit", r,
           BIT(HARDSTORE_OK), 1);
-    check_value(211, "hardstore_kv_get", "key of the refused commit",
+    check_value(219, "hardstore_kv_get", "key of the refused commit",
                 !found && v == NULL, "not found");
     hardstore_bytes_free(v);
     r = hardstore_store_close(again);
-    check(193, "hardstore_store_close", "reopened store", r,
+    check(201, "hardstore_store_close", "reopened store", r,
           BIT(HARDSTORE_OK), 1);
   }
 }
@@ -8434,14 +8885,14 @@ static void test_schedule_after_close(void) {
   /* Closed while the schedule thread still uses its clone (the header asks callers to
    * stop the schedule first): it must neither crash nor hang. */
   hardstore_result r = hardstore_store_close(s);
-  check(193, "hardstore_store_close", "while a schedule runs", r,
+  check(201, "hardstore_store_close", "while a schedule runs", r,
         BIT(HARDSTORE_OK), 1);
   sleep_ms(50);
   hardstore_backup_schedule_stop(sched);
   note_void(62);
   hardstore_store *again = NULL;
   r = hardstore_store_open(S(path), NULL, &again);
-  check(190, "hardstore_store_open", "after the schedule stopped", r,
+  check(198, "hardstore_store_open", "after the schedule stopped", r,
         BIT(HARDSTORE_OK), 1);
   if (again) (void)hardstore_store_close(again);
 }
@@ -8528,7 +8979,7 @@ static void test_double_open(void) {
   hardstore_store *s = NULL;
   before_call();
   hardstore_result r = hardstore_store_open(S(F.main_path), NULL, &s);
-  check(190, "hardstore_store_open", "path already open", r,
+  check(198, "hardstore_store_open", "path already open", r,
         BIT(HARDSTORE_ALREADY_OPEN), 1);
   if (s) (void)hardstore_store_close(s);
 }
@@ -8720,6 +9171,14 @@ int main(int argc, char **argv) {
   test_hardstore_restore_point_restore();
   test_hardstore_restore_point_export();
   test_hardstore_restore_point_space();
+  test_hardstore_settings_get();
+  test_hardstore_settings_set_log_capacity();
+  test_hardstore_settings_set_idempotency_ttl_us();
+  test_hardstore_settings_set_dead_letter_policy();
+  test_hardstore_settings_set_dead_letter_purge_after_us();
+  test_hardstore_settings_set_max_restore_points();
+  test_hardstore_settings_set_backup_retention();
+  test_hardstore_settings_set_backup_schedule();
   test_hardstore_options_new();
   test_hardstore_options_set_flush_interval_ms();
   test_hardstore_options_set_max_batch();

@@ -39,7 +39,7 @@ def test_a_smaller_ring_needs_its_evictions_confirmed(store_path: Path) -> None:
         assert info.value.code == 23 and "15" in str(info.value)
         assert _held(s) == 25
         change = s.settings.set_log_capacity(10, confirm_evict=15, actor="ops")
-        assert change.deleted == 15 and s.logs.len() == 10
+        assert change.deleted == 15 and _held(s) == 10
         entry = s.audit.get(change.audit_seq)
         assert entry.action == "settings.set" and entry.actor == "ops"
 
