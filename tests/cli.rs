@@ -110,10 +110,10 @@ fn every_command_group_answers_in_json_with_exit_codes() {
     );
 
     assert_eq!(
-        json(&["idem", "get", p, "acme", "order-1", "--json"])["state"],
+        json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"])["state"],
         "completed"
     );
-    assert_eq!(code(&["idem", "get", p, "acme", "nope"]), 5);
+    assert_eq!(code(&["idem", "get", p, "nope", "--tenant", "acme"]), 5);
     assert_eq!(json(&["idem", "purge", p, "--json"])["purged"], 0);
 
     let dead = json(&["dlq", "list", p, "--state", "dead", "--json"]);
@@ -256,4 +256,37 @@ fn every_command_group_answers_in_json_with_exit_codes() {
     held.close().unwrap();
     assert_eq!(code(&["logs", "query", p, "--level", "loud"]), 2);
     assert_eq!(code(&["nonsense"]), 2);
+}
+
+#[test]
+fn tenant_is_a_flag_everywhere() {
+    let dir = common::TempDir::new("cli-tenant");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin("acme", "order-1", b"POST", std::time::Duration::from_secs(60))
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        store.close().unwrap();
+    }
+    let got = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
+    assert_eq!(got["state"], "completed");
+    // The tenant is never positional: the old form is bad usage.
+    assert_eq!(code(&["idem", "get", p, "acme", "order-1"]), 2);
+    for args in [
+        &["audit", "query", p, "--tenant", "acme"][..],
+        &["audit", "export", p, "--tenant", "acme"],
+        &["logs", "query", p, "--tenant", "acme"],
+        &["idem", "get", p, "order-1", "--tenant", "acme"],
+        &["dlq", "list", p, "--tenant", "acme"],
+        &["dlq", "redrive", p, "--tenant", "acme"],
+    ] {
+        assert_eq!(code(args), 0, "{args:?}");
+    }
 }

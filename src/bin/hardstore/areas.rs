@@ -290,11 +290,12 @@ pub(crate) fn logs(c: LogsCmd) -> Result<()> {
 
 #[derive(Subcommand)]
 pub(crate) enum IdemCmd {
-    /// The state of key KEY of TENANT.
+    /// The state of key KEY of --tenant (a flag, as in every other command).
     Get {
         store: PathBuf,
-        tenant: String,
         key: String,
+        #[arg(long)]
+        tenant: String,
         #[arg(long)]
         json: bool,
     },
