@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use hardstore::dead_letters::NewDeadLetter;
 use hardstore::logs::Level;
-use hardstore::{Durability, Options, Store};
+use hardstore::{AuditEvent, Durability, LogRecord, ManualClock, Options, Store};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hardstore"))
@@ -31,6 +31,27 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 fn code(args: &[&str]) -> i32 {
     run(args).status.code().unwrap()
+}
+
+/// Runs a command that must succeed; its human output.
+fn text(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// 2026-12-03T09:31:52.123456Z in microseconds since the epoch.
+const T0: u64 = 1_796_290_312_123_456;
+
+/// A store whose clock reads T0 until the test moves it.
+fn clocked_store(path: &std::path::Path) -> (Store, ManualClock) {
+    let clock = ManualClock::new(T0);
+    let store = Store::open(path, Options::new().clock(clock.clone())).unwrap();
+    (store, clock)
 }
 
 #[test]
@@ -267,7 +288,12 @@ fn tenant_is_a_flag_everywhere() {
         let store = Store::open(&path, Options::new()).unwrap();
         let hardstore::Begin::Started(t) = store
             .idempotency()
-            .begin("acme", "order-1", b"POST", std::time::Duration::from_secs(60))
+            .begin(
+                "acme",
+                "order-1",
+                b"POST",
+                std::time::Duration::from_secs(60),
+            )
             .unwrap()
         else {
             panic!("starts")
@@ -289,4 +315,65 @@ fn tenant_is_a_flag_everywhere() {
     ] {
         assert_eq!(code(args), 0, "{args:?}");
     }
+}
+
+#[test]
+fn times_print_as_rfc3339_and_json_keeps_microseconds() {
+    let dir = common::TempDir::new("cli-times");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let (store, _clock) = clocked_store(&path);
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin(
+                "acme",
+                "order-1",
+                b"POST",
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        let e = AuditEvent::new("acme", "order.paid").actor("user:1");
+        store.audit().append(e, Durability::Durable).unwrap();
+        let r = LogRecord::new(Level::Info, "request done");
+        store.logs().append(r, Durability::Durable).unwrap();
+        store.restore_points().create("before").unwrap();
+        store.close().unwrap();
+    }
+    let t0 = "2026-12-03T09:31:52.123456Z";
+    let idem = text(&["idem", "get", p, "order-1", "--tenant", "acme"]);
+    assert!(
+        idem.contains(&format!(
+            "created {t0}, expires 2026-12-04T09:31:52.123456Z"
+        )),
+        "{idem}"
+    );
+    assert!(
+        !idem.contains("lease until"),
+        "a completed key has no lease: {idem}"
+    );
+    let audit = text(&["audit", "query", p, "--tenant", "acme"]);
+    assert!(
+        audit.contains(&format!("{t0}  user:1  order.paid")),
+        "{audit}"
+    );
+    let tail = text(&["logs", "tail", p]);
+    assert!(
+        tail.contains(&format!("{t0}  info   request done")),
+        "{tail}"
+    );
+    let points = text(&["restore-point", "list", p]);
+    assert!(points.contains(t0), "{points}");
+    for out in [&idem, &audit, &tail, &points] {
+        assert!(!out.contains(&T0.to_string()), "raw microseconds: {out}");
+    }
+    // --json keeps microseconds.
+    let raw = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
+    assert_eq!(raw["created_us"], T0);
+    let raw = json(&["logs", "tail", p, "--json"]);
+    assert_eq!(raw["entries"][0]["time"], T0);
 }

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
-use hardstore::{AuditQuery, Error, Level, LogQuery, Result};
+use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Result};
 use serde_json::json;
 
-use crate::{emit, hex, open};
+use crate::{emit, hex, open, time};
 
 #[derive(Subcommand)]
 pub(crate) enum AuditCmd {
@@ -77,7 +77,12 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
                 for e in &page.entries {
                     println!(
                         "{:>8}  {}  {}  {}  {}  {}",
-                        e.seq, e.time, e.actor, e.action, e.resource, e.outcome
+                        e.seq,
+                        time::rfc3339(e.time),
+                        e.actor,
+                        e.action,
+                        e.resource,
+                        e.outcome
                     );
                 }
             });
@@ -203,7 +208,7 @@ fn print_logs(entries: &[hardstore::LogEntry]) {
         println!(
             "{:>8}  {}  {:<5}  {}",
             e.seq,
-            e.time,
+            time::rfc3339(e.time),
             e.level.as_str(),
             e.message
         );
@@ -327,9 +332,18 @@ pub(crate) fn idem(c: IdemCmd) -> Result<()> {
             let v = json!({"state": state, "fence": k.fence, "created_us": k.created,
                            "expires_us": k.expires, "lease_until_us": k.lease_until});
             emit(json, v, || {
+                // A lease means something only while the key is in progress.
+                let lease = match k.state {
+                    KeyState::InProgress => {
+                        format!(", lease until {}", time::rfc3339(k.lease_until))
+                    }
+                    _ => String::new(),
+                };
                 println!(
-                    "{state}, fence {}, created {}, expires {}, lease until {}",
-                    k.fence, k.created, k.expires, k.lease_until
+                    "{state}, fence {}, created {}, expires {}{lease}",
+                    k.fence,
+                    time::rfc3339(k.created),
+                    time::rfc3339(k.expires),
                 )
             });
             Ok(())

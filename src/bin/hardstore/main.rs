@@ -1,11 +1,13 @@
 //! `hardstore`: the operator's command line (cargo feature `cli`).
 //!
-//! Every query command takes `--json` (one JSON document on stdout). Exit codes: 0 done,
+//! Every query command takes `--json` (one JSON document on stdout; times in it are
+//! microseconds since the Unix epoch, printed as RFC 3339 in UTC otherwise). Exit codes: 0 done,
 //! 1 failed, 2 bad usage, 3 the store is held by another process, 4 verification
 //! failed (a damaged file or log, a wrong key, a broken chain), 5 not found.
 
 mod areas;
 mod backups;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
