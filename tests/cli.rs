@@ -46,12 +46,22 @@ fn text(args: &[&str]) -> String {
 
 /// 2026-12-03T09:31:52.123456Z in microseconds since the epoch.
 const T0: u64 = 1_796_290_312_123_456;
+const SEC: u64 = 1_000_000;
 
 /// A store whose clock reads T0 until the test moves it.
 fn clocked_store(path: &std::path::Path) -> (Store, ManualClock) {
     let clock = ManualClock::new(T0);
     let store = Store::open(path, Options::new().clock(clock.clone())).unwrap();
     (store, clock)
+}
+
+fn seqs(v: &serde_json::Value) -> Vec<u64> {
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -376,4 +386,38 @@ fn times_print_as_rfc3339_and_json_keeps_microseconds() {
     assert_eq!(raw["created_us"], T0);
     let raw = json(&["logs", "tail", p, "--json"]);
     assert_eq!(raw["entries"][0]["time"], T0);
+}
+
+/// Five audit entries of tenant acme, entry i written at T0 + i s.
+fn five_audit_entries(path: &std::path::Path) {
+    let (store, clock) = clocked_store(path);
+    for i in 0..5 {
+        let e = AuditEvent::new("acme", format!("a{i}")).actor("user:1");
+        store.audit().append(e, Durability::Durable).unwrap();
+        clock.advance(SEC);
+    }
+    store.close().unwrap();
+}
+
+fn audit_query(p: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["audit", "query", p, "--tenant", "acme", "--json"];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+#[test]
+fn audit_query_is_newest_first_unless_asked() {
+    let dir = common::TempDir::new("cli-audit-order");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    five_audit_entries(&path);
+    assert_eq!(
+        seqs(&audit_query(p, &[])),
+        [4, 3, 2, 1, 0],
+        "newest first, as the help says"
+    );
+    assert_eq!(seqs(&audit_query(p, &["--oldest-first"])), [0, 1, 2, 3, 4]);
+    assert_eq!(seqs(&audit_query(p, &["--limit", "2"])), [4, 3]);
+    let help = text(&["audit", "query", "--help"]);
+    assert!(help.contains("newest first"), "{help}");
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use hardstore::audit::Order;
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
 use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Result};
 use serde_json::json;
@@ -11,7 +12,7 @@ use crate::{emit, hex, open, time};
 
 #[derive(Subcommand)]
 pub(crate) enum AuditCmd {
-    /// Entries of a tenant, newest first.
+    /// Entries of a tenant, newest first (--oldest-first for the other order).
     Query {
         store: PathBuf,
         #[arg(long)]
@@ -20,6 +21,9 @@ pub(crate) enum AuditCmd {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
+        /// Oldest first instead of newest first.
+        #[arg(long)]
+        oldest_first: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
@@ -61,11 +65,18 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             tenant,
             actor,
             action,
+            oldest_first,
             limit,
             json,
         } => {
             let s = open(&store)?;
-            let mut q = AuditQuery::new(tenant).limit(limit);
+            // The library's default is oldest first; an operator looks for the latest.
+            let order = if oldest_first {
+                Order::OldestFirst
+            } else {
+                Order::NewestFirst
+            };
+            let mut q = AuditQuery::new(tenant).order(order).limit(limit);
             if let Some(a) = actor {
                 q = q.actor(a);
             }
@@ -152,7 +163,7 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
         }
         AuditCmd::Export { store, tenant } => {
             let s = open(&store)?;
-            let q = AuditQuery::new(tenant).order(hardstore::audit::Order::OldestFirst);
+            let q = AuditQuery::new(tenant).order(Order::OldestFirst);
             let n = s.audit().export_jsonl(&q, std::io::stdout().lock())?;
             eprintln!("{n} entries exported");
             s.close()
