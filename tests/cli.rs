@@ -421,3 +421,66 @@ fn audit_query_is_newest_first_unless_asked() {
     let help = text(&["audit", "query", "--help"]);
     assert!(help.contains("newest first"), "{help}");
 }
+
+#[test]
+fn audit_query_takes_a_time_range_and_a_cursor() {
+    let dir = common::TempDir::new("cli-audit-query");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    five_audit_entries(&path);
+
+    // [T0 + 1 s, T0 + 4 s): RFC 3339 and raw microseconds both work as bounds.
+    let since = "2026-12-03T09:31:53.123456Z";
+    let until = (T0 + 4 * SEC).to_string();
+    let range = audit_query(p, &["--since", since, "--until", &until]);
+    assert_eq!(seqs(&range), [3, 2, 1]);
+    let shifted = audit_query(p, &["--since", "2026-12-03T10:31:53.123456+01:00"]);
+    assert_eq!(seqs(&shifted), [4, 3, 2, 1]);
+    assert_eq!(
+        code(&[
+            "audit",
+            "query",
+            p,
+            "--tenant",
+            "acme",
+            "--since",
+            "yesterday"
+        ]),
+        2
+    );
+
+    // Pages: the cursor each page prints continues the query.
+    let first = audit_query(p, &["--limit", "2"]);
+    assert_eq!(seqs(&first), [4, 3]);
+    let c1 = first["next_cursor"].as_str().unwrap().to_string();
+    let second = audit_query(p, &["--limit", "2", "--cursor", &c1]);
+    assert_eq!(seqs(&second), [2, 1]);
+    let c2 = second["next_cursor"].as_str().unwrap().to_string();
+    let last = audit_query(p, &["--limit", "2", "--cursor", &c2]);
+    assert_eq!(seqs(&last), [0]);
+    assert_eq!(last["next_cursor"], serde_json::Value::Null);
+    // A cursor of one order is refused by the other; a cursor must be hex.
+    assert_eq!(
+        code(&[
+            "audit",
+            "query",
+            p,
+            "--tenant",
+            "acme",
+            "--oldest-first",
+            "--cursor",
+            &c1
+        ]),
+        2
+    );
+    assert_eq!(
+        code(&["audit", "query", p, "--tenant", "acme", "--cursor", "zz"]),
+        2
+    );
+
+    // Human output prints the next page's cursor after the page.
+    let out = text(&["audit", "query", p, "--tenant", "acme", "--limit", "2"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[2], format!("more: --cursor {c1}"));
+}

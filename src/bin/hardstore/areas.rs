@@ -1,14 +1,39 @@
 //! `audit`, `logs`, `idem` and `dlq`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use hardstore::audit::Order;
+use hardstore::audit::{Cursor as AuditCursor, Order};
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
-use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Result};
+use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Result, Timestamp};
 use serde_json::json;
 
-use crate::{emit, hex, open, time};
+use crate::{emit, hex, open, time, unhex};
+
+/// A time bound on the command line: RFC 3339 or microseconds since the epoch.
+fn time_arg(s: &str) -> std::result::Result<Timestamp, String> {
+    time::parse(s).map_err(|e| e.to_string())
+}
+
+/// A page cursor's bytes (a newtype: clap would read a bare `Vec<u8>` as many values).
+#[derive(Clone)]
+pub(crate) struct CursorBytes(Vec<u8>);
+
+/// A page cursor printed by an earlier page, as hex.
+fn cursor_arg(s: &str) -> std::result::Result<CursorBytes, String> {
+    unhex(s).map(CursorBytes).map_err(|e| e.to_string())
+}
+
+/// `--since` and `--until`: a time range, its end excluded.
+#[derive(clap::Args)]
+pub(crate) struct TimeRange {
+    /// Only entries at or after this time (RFC 3339 or microseconds since the epoch).
+    #[arg(long, value_parser = time_arg)]
+    since: Option<Timestamp>,
+    /// Only entries before this time (RFC 3339 or microseconds since the epoch).
+    #[arg(long, value_parser = time_arg)]
+    until: Option<Timestamp>,
+}
 
 #[derive(Subcommand)]
 pub(crate) enum AuditCmd {
@@ -21,9 +46,14 @@ pub(crate) enum AuditCmd {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
+        #[command(flatten)]
+        range: TimeRange,
         /// Oldest first instead of newest first.
         #[arg(long)]
         oldest_first: bool,
+        /// Continue after the page that printed this cursor (same filters and order).
+        #[arg(long, value_parser = cursor_arg)]
+        cursor: Option<CursorBytes>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
@@ -58,6 +88,75 @@ pub(crate) enum AuditCmd {
     },
 }
 
+/// The options of `audit query`.
+struct AuditFilter {
+    tenant: String,
+    actor: Option<String>,
+    action: Option<String>,
+    range: TimeRange,
+    oldest_first: bool,
+    cursor: Option<CursorBytes>,
+    limit: usize,
+}
+
+impl AuditFilter {
+    fn query(self) -> Result<AuditQuery> {
+        // The library's default is oldest first; an operator looks for the latest.
+        let order = if self.oldest_first {
+            Order::OldestFirst
+        } else {
+            Order::NewestFirst
+        };
+        let mut q = AuditQuery::new(self.tenant)
+            .order(order)
+            .time_range(self.range.since, self.range.until)
+            .limit(self.limit);
+        if let Some(a) = self.actor {
+            q = q.actor(a);
+        }
+        if let Some(a) = self.action {
+            q = q.action(a);
+        }
+        if let Some(c) = self.cursor {
+            q = q.after(AuditCursor::from_bytes(&c.0)?);
+        }
+        Ok(q)
+    }
+}
+
+fn audit_query(store: &Path, filter: AuditFilter, json: bool) -> Result<()> {
+    let q = filter.query()?;
+    let s = open(store)?;
+    let page = s.audit().query(&q)?;
+    let next = page.next.as_ref().map(|c| hex(&c.to_bytes()));
+    emit(
+        json,
+        json!({ "entries": page.entries, "next_cursor": next }),
+        || {
+            for e in &page.entries {
+                println!(
+                    "{:>8}  {}  {}  {}  {}  {}",
+                    e.seq,
+                    time::rfc3339(e.time),
+                    e.actor,
+                    e.action,
+                    e.resource,
+                    e.outcome
+                );
+            }
+            print_next(next.as_deref());
+        },
+    );
+    s.close()
+}
+
+/// After a page that has more: how to ask for the next one.
+fn print_next(next: Option<&str>) {
+    if let Some(c) = next {
+        println!("more: --cursor {c}");
+    }
+}
+
 pub(crate) fn audit(c: AuditCmd) -> Result<()> {
     match c {
         AuditCmd::Query {
@@ -65,39 +164,22 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             tenant,
             actor,
             action,
+            range,
             oldest_first,
+            cursor,
             limit,
             json,
         } => {
-            let s = open(&store)?;
-            // The library's default is oldest first; an operator looks for the latest.
-            let order = if oldest_first {
-                Order::OldestFirst
-            } else {
-                Order::NewestFirst
+            let filter = AuditFilter {
+                tenant,
+                actor,
+                action,
+                range,
+                oldest_first,
+                cursor,
+                limit,
             };
-            let mut q = AuditQuery::new(tenant).order(order).limit(limit);
-            if let Some(a) = actor {
-                q = q.actor(a);
-            }
-            if let Some(a) = action {
-                q = q.action(a);
-            }
-            let page = s.audit().query(&q)?;
-            emit(json, json!({ "entries": page.entries }), || {
-                for e in &page.entries {
-                    println!(
-                        "{:>8}  {}  {}  {}  {}  {}",
-                        e.seq,
-                        time::rfc3339(e.time),
-                        e.actor,
-                        e.action,
-                        e.resource,
-                        e.outcome
-                    );
-                }
-            });
-            s.close()
+            audit_query(&store, filter, json)
         }
         AuditCmd::Verify { store, json } => {
             let s = open(&store)?;
