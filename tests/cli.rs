@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use hardstore::dead_letters::NewDeadLetter;
 use hardstore::logs::Level;
-use hardstore::{AuditEvent, Durability, LogRecord, ManualClock, Options, Store};
+use hardstore::{AuditEvent, Checkpoint, Durability, LogRecord, ManualClock, Options, Store};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hardstore"))
@@ -483,4 +483,105 @@ fn audit_query_takes_a_time_range_and_a_cursor() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert_eq!(lines[2], format!("more: --cursor {c1}"));
+}
+
+#[test]
+fn audit_checkpoint_with_the_audit_key_carries_a_mac_that_verifies() {
+    let dir = common::TempDir::new("cli-audit-key");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let secret = b"a secret of at least 32 bytes....";
+    let add = |n: u64| {
+        let store = Store::open(&path, Options::new().audit_key(secret)).unwrap();
+        for i in 0..n {
+            store
+                .audit()
+                .append(common::event(i), Durability::Durable)
+                .unwrap();
+        }
+        store.close().unwrap();
+    };
+    add(3);
+    let key = dir.file("audit.key");
+    let mut file = secret.to_vec();
+    file.push(b'\n'); // as an editor saves it
+    std::fs::write(&key, file).unwrap();
+    let k = key.to_str().unwrap();
+    let wrong = dir.file("wrong.key");
+    std::fs::write(&wrong, "another secret entirely, 32 bytes").unwrap();
+    let w = wrong.to_str().unwrap();
+
+    let cp = json(&["audit", "checkpoint", p, "--audit-key-file", k, "--json"]);
+    assert_eq!(cp["signed"], true);
+    let hex = cp["bytes"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let parsed = Checkpoint::from_bytes(&bytes).unwrap();
+    parsed.verify_mac(secret).unwrap();
+    assert!(parsed.verify_mac(b"another secret").is_err());
+    // Without the key, no MAC (as before).
+    assert_eq!(json(&["audit", "checkpoint", p, "--json"])["signed"], false);
+
+    // The CLI checks it too: MAC and growth, after the log grew.
+    add(2);
+    let v = json(&[
+        "audit",
+        "verify-checkpoint",
+        p,
+        hex,
+        "--audit-key-file",
+        k,
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            v["mac_checked"].as_bool(),
+            v["old_size"].as_u64(),
+            v["size"].as_u64()
+        ),
+        (Some(true), Some(3), Some(5))
+    );
+    let human = text(&["audit", "verify-checkpoint", p, hex]);
+    assert!(human.contains("MAC not checked"), "{human}");
+    assert_eq!(
+        code(&["audit", "verify-checkpoint", p, hex, "--audit-key-file", w]),
+        4,
+        "wrong key"
+    );
+    let mut forged = bytes.clone();
+    forged[21] ^= 1; // the size
+    let forged: String = forged.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        code(&[
+            "audit",
+            "verify-checkpoint",
+            p,
+            &forged,
+            "--audit-key-file",
+            k
+        ]),
+        4,
+        "tampered"
+    );
+    // A checkpoint from further along than the log: entries were lost.
+    let longer = dir.file("longer.hs");
+    std::fs::copy(&path, &longer).unwrap();
+    {
+        let store = Store::open(&longer, Options::new()).unwrap();
+        store
+            .audit()
+            .append(common::event(9), Durability::Durable)
+            .unwrap();
+        store.close().unwrap();
+    }
+    let l = longer.to_str().unwrap();
+    let ahead = json(&["audit", "checkpoint", l, "--json"]);
+    let ahead = ahead["bytes"].as_str().unwrap();
+    assert_eq!(
+        code(&["audit", "verify-checkpoint", p, ahead]),
+        4,
+        "the log lost entries"
+    );
 }

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use hardstore::audit::{Cursor as AuditCursor, Order};
+use hardstore::audit::{Checkpoint, Cursor as AuditCursor, Order};
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
-use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Result, Timestamp};
+use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Options, Result, Timestamp};
 use serde_json::json;
 
-use crate::{emit, hex, open, time, unhex};
+use crate::{emit, hex, open, open_with, time, unhex};
 
 /// A time bound on the command line: RFC 3339 or microseconds since the epoch.
 fn time_arg(s: &str) -> std::result::Result<Timestamp, String> {
@@ -33,6 +33,46 @@ pub(crate) struct TimeRange {
     /// Only entries before this time (RFC 3339 or microseconds since the epoch).
     #[arg(long, value_parser = time_arg)]
     until: Option<Timestamp>,
+}
+
+/// The secret checkpoint MACs are keyed with (`Options::audit_key`), read from a file so
+/// it never appears on a command line.
+#[derive(clap::Args)]
+pub(crate) struct AuditKeyArgs {
+    /// A file holding the application's audit key (its bytes as they are; one trailing
+    /// newline is ignored).
+    #[arg(long)]
+    audit_key_file: Option<PathBuf>,
+}
+
+impl AuditKeyArgs {
+    fn secret(&self) -> Result<Option<Vec<u8>>> {
+        let Some(f) = &self.audit_key_file else {
+            return Ok(None);
+        };
+        let mut key = std::fs::read(f)?;
+        // Editors end a file with a newline; the key the app passes has none.
+        if key.ends_with(b"\n") {
+            key.pop();
+            if key.ends_with(b"\r") {
+                key.pop();
+            }
+        }
+        if key.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{} holds no audit key",
+                f.display()
+            )));
+        }
+        Ok(Some(key))
+    }
+
+    fn options(&self) -> Result<Options> {
+        Ok(match self.secret()? {
+            Some(k) => Options::new().audit_key(&k),
+            None => Options::new(),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -74,9 +114,21 @@ pub(crate) enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
-    /// A checkpoint (size and root) to keep outside the store.
+    /// A checkpoint (size and root) to keep outside the store; MAC'd with --audit-key-file.
     Checkpoint {
         store: PathBuf,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks a checkpoint (hex, as `checkpoint` prints it) against the store: its MAC
+    /// (with --audit-key-file) and that the log only grew since; exit code 4 if not.
+    VerifyCheckpoint {
+        store: PathBuf,
+        checkpoint: String,
+        #[command(flatten)]
+        key: AuditKeyArgs,
         #[arg(long)]
         json: bool,
     },
@@ -157,6 +209,59 @@ fn print_next(next: Option<&str>) {
     }
 }
 
+fn checkpoint(store: &Path, key: &AuditKeyArgs, json: bool) -> Result<()> {
+    let s = open_with(store, key.options()?)?;
+    let c = s.audit().checkpoint()?;
+    let v = json!({
+        "store_id": c.store_id.to_string(), "size": c.size, "root": hex(&c.root),
+        "time_us": c.time, "signed": c.mac.is_some(), "bytes": hex(&c.to_bytes()),
+    });
+    emit(json, v, || println!("{}", hex(&c.to_bytes())));
+    s.close()
+}
+
+fn verify_checkpoint(store: &Path, text: &str, key: &AuditKeyArgs, json: bool) -> Result<()> {
+    let old = Checkpoint::from_bytes(&unhex(text.trim())?)?;
+    let secret = key.secret()?;
+    // The MAC first: a forged checkpoint is refused before the store is even opened.
+    if let Some(k) = &secret {
+        old.verify_mac(k)?;
+    }
+    let s = open(store)?;
+    // A log shorter than the checkpoint lost entries: a failed check, not bad usage.
+    let size = s.audit().size()?;
+    if old.size > size {
+        s.close()?;
+        return Err(Error::CheckpointInvalid(format!(
+            "the checkpoint saw {} entries; the log now holds {size}",
+            old.size
+        )));
+    }
+    let (new, proof) = s.audit().prove_since(&old)?;
+    s.close()?;
+    proof.verify(&old.root, &new.root)?;
+    let v = json!({
+        "old_size": old.size, "old_time_us": old.time, "size": new.size,
+        "root": hex(&new.root), "mac_checked": secret.is_some(),
+        "signed": old.mac.is_some(),
+    });
+    emit(json, v, || {
+        let mac = match (&secret, &old.mac) {
+            (Some(_), _) => "MAC ok",
+            (None, Some(_)) => "MAC not checked (no --audit-key-file)",
+            (None, None) => "no MAC",
+        };
+        println!(
+            "checkpoint ok: {mac}; the log of {} entries at {} grew to {}, root {}",
+            old.size,
+            time::rfc3339(old.time),
+            new.size,
+            hex(&new.root)
+        );
+    });
+    Ok(())
+}
+
 pub(crate) fn audit(c: AuditCmd) -> Result<()> {
     match c {
         AuditCmd::Query {
@@ -233,16 +338,13 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             });
             s.close()
         }
-        AuditCmd::Checkpoint { store, json } => {
-            let s = open(&store)?;
-            let c = s.audit().checkpoint()?;
-            let v = json!({
-                "store_id": c.store_id.to_string(), "size": c.size, "root": hex(&c.root),
-                "time_us": c.time, "signed": c.mac.is_some(), "bytes": hex(&c.to_bytes()),
-            });
-            emit(json, v, || println!("{}", hex(&c.to_bytes())));
-            s.close()
-        }
+        AuditCmd::Checkpoint { store, key, json } => checkpoint(&store, &key, json),
+        AuditCmd::VerifyCheckpoint {
+            store,
+            checkpoint,
+            key,
+            json,
+        } => verify_checkpoint(&store, &checkpoint, &key, json),
         AuditCmd::Export { store, tenant } => {
             let s = open(&store)?;
             let q = AuditQuery::new(tenant).order(Order::OldestFirst);

@@ -59,10 +59,15 @@ enum Cmd {
 /// a writer is refused too, in the exclusive mode hardstore uses), and a read-only view
 /// would miss acknowledged writes still waiting in the redo log.
 pub(crate) fn open(path: &std::path::Path) -> Result<Store, Error> {
+    open_with(path, Options::new())
+}
+
+/// [`open`] with options, for the commands that take some (an audit key).
+pub(crate) fn open_with(path: &std::path::Path, opts: Options) -> Result<Store, Error> {
     if !path.exists() {
         return Err(Error::NotFound(format!("no store at {}", path.display())));
     }
-    Store::open(path, Options::new()).map_err(|e| match e {
+    Store::open(path, opts).map_err(|e| match e {
         Error::AlreadyOpen(_) => Error::AlreadyOpen(path.to_path_buf()),
         e => e,
     })
