@@ -585,3 +585,59 @@ fn audit_checkpoint_with_the_audit_key_carries_a_mac_that_verifies() {
         "the log lost entries"
     );
 }
+
+/// 20 requests of GET /a taking 1..=20 ms, every fourth by user u2; request i was
+/// written at T0 + (i - 1) s.
+fn twenty_requests(path: &std::path::Path) {
+    let (store, clock) = clocked_store(path);
+    for i in 1..=20u64 {
+        let user = if i % 4 == 0 { "u2" } else { "u1" };
+        let r = LogRecord::new(Level::Info, format!("request {i}"))
+            .tenant("acme")
+            .user(user)
+            .endpoint("GET /a")
+            .duration_us(i * 1_000);
+        store.logs().append(r, Durability::Durable).unwrap();
+        clock.advance(SEC);
+    }
+    store.close().unwrap();
+}
+
+#[test]
+fn logs_query_filters_by_user_and_time() {
+    let dir = common::TempDir::new("cli-logs-query");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    twenty_requests(&path);
+    let count = |args: &[&str]| json(args)["entries"].as_array().unwrap().len();
+    assert_eq!(count(&["logs", "query", p, "--user", "u2", "--json"]), 5);
+    // [T0 + 2 s, T0 + 5 s) holds requests 3, 4 and 5 (seqs 2, 3, 4).
+    let since = "2026-12-03T09:31:54.123456Z";
+    let until = (T0 + 5 * SEC).to_string();
+    let range = json(&[
+        "logs", "query", p, "--since", since, "--until", &until, "--json",
+    ]);
+    assert_eq!(seqs(&range), [4, 3, 2]);
+    assert_eq!(
+        count(&[
+            "logs", "query", p, "--user", "u2", "--since", since, "--until", &until, "--json",
+        ]),
+        1
+    );
+    assert_eq!(code(&["logs", "query", p, "--until", "noon"]), 2);
+    // Pages of logs continue with --cursor too, in either order.
+    let page = json(&["logs", "query", p, "--limit", "15", "--json"]);
+    let c = page["next_cursor"].as_str().unwrap();
+    let rest = json(&["logs", "query", p, "--limit", "15", "--cursor", c, "--json"]);
+    assert_eq!(seqs(&rest), [4, 3, 2, 1, 0]);
+    let oldest = json(&[
+        "logs",
+        "query",
+        p,
+        "--oldest-first",
+        "--limit",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(seqs(&oldest), [0, 1]);
+}

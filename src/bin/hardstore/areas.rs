@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use hardstore::audit::{Checkpoint, Cursor as AuditCursor, Order};
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
+use hardstore::logs::LogCursor;
 use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Options, Result, Timestamp};
 use serde_json::json;
 
@@ -365,7 +366,7 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Entries matching filters, newest first.
+    /// Entries matching filters, newest first (--oldest-first for the other order).
     Query {
         store: PathBuf,
         /// trace, debug, info, warn, error or fatal: this level and above.
@@ -374,10 +375,20 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         tenant: Option<String>,
         #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
         endpoint: Option<String>,
         /// Words that must appear in the message.
         #[arg(long)]
         text: Option<String>,
+        #[command(flatten)]
+        range: TimeRange,
+        /// Oldest first instead of newest first.
+        #[arg(long)]
+        oldest_first: bool,
+        /// Continue after the page that printed this cursor (same order).
+        #[arg(long, value_parser = cursor_arg)]
+        cursor: Option<CursorBytes>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
@@ -389,6 +400,47 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The filters of `logs query`.
+struct LogFilter {
+    level: Option<String>,
+    tenant: Option<String>,
+    user: Option<String>,
+    endpoint: Option<String>,
+    text: Option<String>,
+    range: TimeRange,
+    oldest_first: bool,
+    cursor: Option<CursorBytes>,
+    limit: usize,
+}
+
+impl LogFilter {
+    fn query(self) -> Result<LogQuery> {
+        let mut q = LogQuery::new()
+            .time_range(self.range.since, self.range.until)
+            .oldest_first(self.oldest_first)
+            .limit(self.limit);
+        if let Some(l) = self.level {
+            q = q.min_level(level(&l)?);
+        }
+        if let Some(t) = self.tenant {
+            q = q.tenant(t);
+        }
+        if let Some(u) = self.user {
+            q = q.user(u);
+        }
+        if let Some(e) = self.endpoint {
+            q = q.endpoint(e);
+        }
+        if let Some(t) = self.text {
+            q = q.text(t);
+        }
+        if let Some(c) = self.cursor {
+            q = q.after(LogCursor::from_bytes(&c.0)?);
+        }
+        Ok(q)
+    }
 }
 
 fn level(s: &str) -> Result<Level> {
@@ -410,6 +462,22 @@ fn print_logs(entries: &[hardstore::LogEntry]) {
     }
 }
 
+fn logs_query(store: &Path, filter: LogFilter, json: bool) -> Result<()> {
+    let q = filter.query()?;
+    let s = open(store)?;
+    let page = s.logs().query(&q)?;
+    let next = page.next.as_ref().map(|c| hex(&c.to_bytes()));
+    emit(
+        json,
+        json!({ "entries": page.entries, "next_cursor": next }),
+        || {
+            print_logs(&page.entries);
+            print_next(next.as_deref());
+        },
+    );
+    s.close()
+}
+
 pub(crate) fn logs(c: LogsCmd) -> Result<()> {
     match c {
         LogsCmd::Tail { store, n, json } => {
@@ -423,32 +491,29 @@ pub(crate) fn logs(c: LogsCmd) -> Result<()> {
         }
         LogsCmd::Query {
             store,
-            level: lvl,
+            level,
             tenant,
+            user,
             endpoint,
             text,
+            range,
+            oldest_first,
+            cursor,
             limit,
             json,
         } => {
-            let s = open(&store)?;
-            let mut q = LogQuery::new().limit(limit);
-            if let Some(l) = lvl {
-                q = q.min_level(level(&l)?);
-            }
-            if let Some(t) = tenant {
-                q = q.tenant(t);
-            }
-            if let Some(e) = endpoint {
-                q = q.endpoint(e);
-            }
-            if let Some(t) = text {
-                q = q.text(t);
-            }
-            let page = s.logs().query(&q)?;
-            emit(json, json!({ "entries": page.entries }), || {
-                print_logs(&page.entries)
-            });
-            s.close()
+            let filter = LogFilter {
+                level,
+                tenant,
+                user,
+                endpoint,
+                text,
+                range,
+                oldest_first,
+                cursor,
+                limit,
+            };
+            logs_query(&store, filter, json)
         }
         LogsCmd::Stats { store, json } => {
             let s = open(&store)?;
