@@ -641,3 +641,28 @@ fn logs_query_filters_by_user_and_time() {
     ]);
     assert_eq!(seqs(&oldest), [0, 1]);
 }
+
+#[test]
+fn logs_stats_show_mean_and_p95() {
+    let dir = common::TempDir::new("cli-logs-stats");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    twenty_requests(&path);
+    // Mean 10.5 ms; p95 by nearest rank is the 19th of 20 sorted, 19 ms.
+    let stats = text(&["logs", "stats", p]);
+    assert!(
+        stats.contains("GET /a  20 requests, 0 errors, mean 10.500 ms, p95 19.000 ms"),
+        "{stats}"
+    );
+    // Over a window: requests 3..=20, mean 11.5 ms, p95 rank 18 of 18, 20 ms.
+    let since = "2026-12-03T09:31:54.123456Z";
+    let windowed = text(&["logs", "stats", p, "--since", since]);
+    assert!(
+        windowed.contains("GET /a  18 requests, 0 errors, mean 11.500 ms, p95 20.000 ms"),
+        "{windowed}"
+    );
+    assert_eq!(
+        json(&["logs", "stats", p, "--since", since, "--json"])["total"],
+        18
+    );
+}

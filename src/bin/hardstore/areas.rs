@@ -394,9 +394,11 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Counts per level and per endpoint over the whole ring.
+    /// Counts per level, and per endpoint its requests, errors, mean and p95 duration.
     Stats {
         store: PathBuf,
+        #[command(flatten)]
+        range: TimeRange,
         #[arg(long)]
         json: bool,
     },
@@ -478,6 +480,50 @@ fn logs_query(store: &Path, filter: LogFilter, json: bool) -> Result<()> {
     s.close()
 }
 
+/// A duration in microseconds for people: ms with three decimals.
+fn ms(us: f64) -> String {
+    format!("{:.3} ms", us / 1_000.0)
+}
+
+fn logs_stats(store: &Path, range: TimeRange, json: bool) -> Result<()> {
+    let s = open(store)?;
+    let st = s.logs().stats(range.since, range.until)?;
+    let per_level: serde_json::Map<String, serde_json::Value> = Level::ALL
+        .iter()
+        .map(|l| (l.as_str().to_string(), json!(st.per_level[*l as usize])))
+        .collect();
+    let endpoints: Vec<_> = st
+        .endpoints
+        .iter()
+        .map(|e| {
+            json!({"endpoint": e.endpoint, "count": e.count, "errors": e.errors,
+                   "mean_duration_us": e.mean_duration_us, "p95_duration_us": e.p95_duration_us})
+        })
+        .collect();
+    let v = json!({"total": st.total, "per_level": per_level,
+                   "error_rate": st.error_rate, "endpoints": endpoints});
+    emit(json, v, || {
+        println!(
+            "{} entries, error rate {:.2}%",
+            st.total,
+            st.error_rate * 100.0
+        );
+        for l in Level::ALL {
+            println!("  {:<5} {}", l.as_str(), st.per_level[l as usize]);
+        }
+        for e in &st.endpoints {
+            // Both are None when none of the endpoint's entries carried a duration.
+            let mean = e.mean_duration_us.map_or("-".into(), ms);
+            let p95 = e.p95_duration_us.map_or("-".into(), |d| ms(d as f64));
+            println!(
+                "  {}  {} requests, {} errors, mean {mean}, p95 {p95}",
+                e.endpoint, e.count, e.errors
+            );
+        }
+    });
+    s.close()
+}
+
 pub(crate) fn logs(c: LogsCmd) -> Result<()> {
     match c {
         LogsCmd::Tail { store, n, json } => {
@@ -515,41 +561,7 @@ pub(crate) fn logs(c: LogsCmd) -> Result<()> {
             };
             logs_query(&store, filter, json)
         }
-        LogsCmd::Stats { store, json } => {
-            let s = open(&store)?;
-            let st = s.logs().stats(None, None)?;
-            let per_level: serde_json::Map<String, serde_json::Value> = Level::ALL
-                .iter()
-                .map(|l| (l.as_str().to_string(), json!(st.per_level[*l as usize])))
-                .collect();
-            let endpoints: Vec<_> = st
-                .endpoints
-                .iter()
-                .map(|e| {
-                    json!({"endpoint": e.endpoint, "count": e.count, "errors": e.errors,
-                           "mean_duration_us": e.mean_duration_us, "p95_duration_us": e.p95_duration_us})
-                })
-                .collect();
-            let v = json!({"total": st.total, "per_level": per_level,
-                           "error_rate": st.error_rate, "endpoints": endpoints});
-            emit(json, v, || {
-                println!(
-                    "{} entries, error rate {:.2}%",
-                    st.total,
-                    st.error_rate * 100.0
-                );
-                for l in Level::ALL {
-                    println!("  {:<5} {}", l.as_str(), st.per_level[l as usize]);
-                }
-                for e in &st.endpoints {
-                    println!(
-                        "  {}  {} requests, {} errors",
-                        e.endpoint, e.count, e.errors
-                    );
-                }
-            });
-            s.close()
-        }
+        LogsCmd::Stats { store, range, json } => logs_stats(&store, range, json),
     }
 }
 
