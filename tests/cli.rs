@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use hardstore::dead_letters::NewDeadLetter;
 use hardstore::logs::Level;
-use hardstore::{Durability, Options, Store};
+use hardstore::{AuditEvent, Checkpoint, Durability, LogRecord, ManualClock, Options, Store};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hardstore"))
@@ -31,6 +31,37 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 fn code(args: &[&str]) -> i32 {
     run(args).status.code().unwrap()
+}
+
+/// Runs a command that must succeed; its human output.
+fn text(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// 2026-12-03T09:31:52.123456Z in microseconds since the epoch.
+const T0: u64 = 1_796_290_312_123_456;
+const SEC: u64 = 1_000_000;
+
+/// A store whose clock reads T0 until the test moves it.
+fn clocked_store(path: &std::path::Path) -> (Store, ManualClock) {
+    let clock = ManualClock::new(T0);
+    let store = Store::open(path, Options::new().clock(clock.clone())).unwrap();
+    (store, clock)
+}
+
+fn seqs(v: &serde_json::Value) -> Vec<u64> {
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -110,10 +141,10 @@ fn every_command_group_answers_in_json_with_exit_codes() {
     );
 
     assert_eq!(
-        json(&["idem", "get", p, "acme", "order-1", "--json"])["state"],
+        json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"])["state"],
         "completed"
     );
-    assert_eq!(code(&["idem", "get", p, "acme", "nope"]), 5);
+    assert_eq!(code(&["idem", "get", p, "nope", "--tenant", "acme"]), 5);
     assert_eq!(json(&["idem", "purge", p, "--json"])["purged"], 0);
 
     let dead = json(&["dlq", "list", p, "--state", "dead", "--json"]);
@@ -256,4 +287,382 @@ fn every_command_group_answers_in_json_with_exit_codes() {
     held.close().unwrap();
     assert_eq!(code(&["logs", "query", p, "--level", "loud"]), 2);
     assert_eq!(code(&["nonsense"]), 2);
+}
+
+#[test]
+fn tenant_is_a_flag_everywhere() {
+    let dir = common::TempDir::new("cli-tenant");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin(
+                "acme",
+                "order-1",
+                b"POST",
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        store.close().unwrap();
+    }
+    let got = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
+    assert_eq!(got["state"], "completed");
+    // The tenant is never positional: the old form is bad usage.
+    assert_eq!(code(&["idem", "get", p, "acme", "order-1"]), 2);
+    for args in [
+        &["audit", "query", p, "--tenant", "acme"][..],
+        &["audit", "export", p, "--tenant", "acme"],
+        &["logs", "query", p, "--tenant", "acme"],
+        &["idem", "get", p, "order-1", "--tenant", "acme"],
+        &["dlq", "list", p, "--tenant", "acme"],
+        &["dlq", "redrive", p, "--tenant", "acme"],
+    ] {
+        assert_eq!(code(args), 0, "{args:?}");
+    }
+}
+
+#[test]
+fn times_print_as_rfc3339_and_json_keeps_microseconds() {
+    let dir = common::TempDir::new("cli-times");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let (store, _clock) = clocked_store(&path);
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin(
+                "acme",
+                "order-1",
+                b"POST",
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        let e = AuditEvent::new("acme", "order.paid").actor("user:1");
+        store.audit().append(e, Durability::Durable).unwrap();
+        let r = LogRecord::new(Level::Info, "request done");
+        store.logs().append(r, Durability::Durable).unwrap();
+        store.restore_points().create("before").unwrap();
+        store.close().unwrap();
+    }
+    let t0 = "2026-12-03T09:31:52.123456Z";
+    let idem = text(&["idem", "get", p, "order-1", "--tenant", "acme"]);
+    assert!(
+        idem.contains(&format!(
+            "created {t0}, expires 2026-12-04T09:31:52.123456Z"
+        )),
+        "{idem}"
+    );
+    assert!(
+        !idem.contains("lease until"),
+        "a completed key has no lease: {idem}"
+    );
+    let audit = text(&["audit", "query", p, "--tenant", "acme"]);
+    assert!(
+        audit.contains(&format!("{t0}  user:1  order.paid")),
+        "{audit}"
+    );
+    let tail = text(&["logs", "tail", p]);
+    assert!(
+        tail.contains(&format!("{t0}  info   request done")),
+        "{tail}"
+    );
+    let points = text(&["restore-point", "list", p]);
+    assert!(points.contains(t0), "{points}");
+    for out in [&idem, &audit, &tail, &points] {
+        assert!(!out.contains(&T0.to_string()), "raw microseconds: {out}");
+    }
+    // --json keeps microseconds.
+    let raw = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
+    assert_eq!(raw["created_us"], T0);
+    let raw = json(&["logs", "tail", p, "--json"]);
+    assert_eq!(raw["entries"][0]["time"], T0);
+}
+
+/// Five audit entries of tenant acme, entry i written at T0 + i s.
+fn five_audit_entries(path: &std::path::Path) {
+    let (store, clock) = clocked_store(path);
+    for i in 0..5 {
+        let e = AuditEvent::new("acme", format!("a{i}")).actor("user:1");
+        store.audit().append(e, Durability::Durable).unwrap();
+        clock.advance(SEC);
+    }
+    store.close().unwrap();
+}
+
+fn audit_query(p: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["audit", "query", p, "--tenant", "acme", "--json"];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+#[test]
+fn audit_query_is_newest_first_unless_asked() {
+    let dir = common::TempDir::new("cli-audit-order");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    five_audit_entries(&path);
+    assert_eq!(
+        seqs(&audit_query(p, &[])),
+        [4, 3, 2, 1, 0],
+        "newest first, as the help says"
+    );
+    assert_eq!(seqs(&audit_query(p, &["--oldest-first"])), [0, 1, 2, 3, 4]);
+    assert_eq!(seqs(&audit_query(p, &["--limit", "2"])), [4, 3]);
+    let help = text(&["audit", "query", "--help"]);
+    assert!(help.contains("newest first"), "{help}");
+}
+
+#[test]
+fn audit_query_takes_a_time_range_and_a_cursor() {
+    let dir = common::TempDir::new("cli-audit-query");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    five_audit_entries(&path);
+
+    // [T0 + 1 s, T0 + 4 s): RFC 3339 and raw microseconds both work as bounds.
+    let since = "2026-12-03T09:31:53.123456Z";
+    let until = (T0 + 4 * SEC).to_string();
+    let range = audit_query(p, &["--since", since, "--until", &until]);
+    assert_eq!(seqs(&range), [3, 2, 1]);
+    let shifted = audit_query(p, &["--since", "2026-12-03T10:31:53.123456+01:00"]);
+    assert_eq!(seqs(&shifted), [4, 3, 2, 1]);
+    assert_eq!(
+        code(&[
+            "audit",
+            "query",
+            p,
+            "--tenant",
+            "acme",
+            "--since",
+            "yesterday"
+        ]),
+        2
+    );
+
+    // Pages: the cursor each page prints continues the query.
+    let first = audit_query(p, &["--limit", "2"]);
+    assert_eq!(seqs(&first), [4, 3]);
+    let c1 = first["next_cursor"].as_str().unwrap().to_string();
+    let second = audit_query(p, &["--limit", "2", "--cursor", &c1]);
+    assert_eq!(seqs(&second), [2, 1]);
+    let c2 = second["next_cursor"].as_str().unwrap().to_string();
+    let last = audit_query(p, &["--limit", "2", "--cursor", &c2]);
+    assert_eq!(seqs(&last), [0]);
+    assert_eq!(last["next_cursor"], serde_json::Value::Null);
+    // A cursor of one order is refused by the other; a cursor must be hex.
+    assert_eq!(
+        code(&[
+            "audit",
+            "query",
+            p,
+            "--tenant",
+            "acme",
+            "--oldest-first",
+            "--cursor",
+            &c1
+        ]),
+        2
+    );
+    assert_eq!(
+        code(&["audit", "query", p, "--tenant", "acme", "--cursor", "zz"]),
+        2
+    );
+
+    // Human output prints the next page's cursor after the page.
+    let out = text(&["audit", "query", p, "--tenant", "acme", "--limit", "2"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[2], format!("more: --cursor {c1}"));
+}
+
+#[test]
+fn audit_checkpoint_with_the_audit_key_carries_a_mac_that_verifies() {
+    let dir = common::TempDir::new("cli-audit-key");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let secret = b"a secret of at least 32 bytes....";
+    let add = |n: u64| {
+        let store = Store::open(&path, Options::new().audit_key(secret)).unwrap();
+        for i in 0..n {
+            store
+                .audit()
+                .append(common::event(i), Durability::Durable)
+                .unwrap();
+        }
+        store.close().unwrap();
+    };
+    add(3);
+    let key = dir.file("audit.key");
+    let mut file = secret.to_vec();
+    file.push(b'\n'); // as an editor saves it
+    std::fs::write(&key, file).unwrap();
+    let k = key.to_str().unwrap();
+    let wrong = dir.file("wrong.key");
+    std::fs::write(&wrong, "another secret entirely, 32 bytes").unwrap();
+    let w = wrong.to_str().unwrap();
+
+    let cp = json(&["audit", "checkpoint", p, "--audit-key-file", k, "--json"]);
+    assert_eq!(cp["signed"], true);
+    let hex = cp["bytes"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let parsed = Checkpoint::from_bytes(&bytes).unwrap();
+    parsed.verify_mac(secret).unwrap();
+    assert!(parsed.verify_mac(b"another secret").is_err());
+    // Without the key, no MAC (as before).
+    assert_eq!(json(&["audit", "checkpoint", p, "--json"])["signed"], false);
+
+    // The CLI checks it too: MAC and growth, after the log grew.
+    add(2);
+    let v = json(&[
+        "audit",
+        "verify-checkpoint",
+        p,
+        hex,
+        "--audit-key-file",
+        k,
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            v["mac_checked"].as_bool(),
+            v["old_size"].as_u64(),
+            v["size"].as_u64()
+        ),
+        (Some(true), Some(3), Some(5))
+    );
+    let human = text(&["audit", "verify-checkpoint", p, hex]);
+    assert!(human.contains("MAC not checked"), "{human}");
+    assert_eq!(
+        code(&["audit", "verify-checkpoint", p, hex, "--audit-key-file", w]),
+        4,
+        "wrong key"
+    );
+    let mut forged = bytes.clone();
+    forged[21] ^= 1; // the size
+    let forged: String = forged.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        code(&[
+            "audit",
+            "verify-checkpoint",
+            p,
+            &forged,
+            "--audit-key-file",
+            k
+        ]),
+        4,
+        "tampered"
+    );
+    // A checkpoint from further along than the log: entries were lost.
+    let longer = dir.file("longer.hs");
+    std::fs::copy(&path, &longer).unwrap();
+    {
+        let store = Store::open(&longer, Options::new()).unwrap();
+        store
+            .audit()
+            .append(common::event(9), Durability::Durable)
+            .unwrap();
+        store.close().unwrap();
+    }
+    let l = longer.to_str().unwrap();
+    let ahead = json(&["audit", "checkpoint", l, "--json"]);
+    let ahead = ahead["bytes"].as_str().unwrap();
+    assert_eq!(
+        code(&["audit", "verify-checkpoint", p, ahead]),
+        4,
+        "the log lost entries"
+    );
+}
+
+/// 20 requests of GET /a taking 1..=20 ms, every fourth by user u2; request i was
+/// written at T0 + (i - 1) s.
+fn twenty_requests(path: &std::path::Path) {
+    let (store, clock) = clocked_store(path);
+    for i in 1..=20u64 {
+        let user = if i % 4 == 0 { "u2" } else { "u1" };
+        let r = LogRecord::new(Level::Info, format!("request {i}"))
+            .tenant("acme")
+            .user(user)
+            .endpoint("GET /a")
+            .duration_us(i * 1_000);
+        store.logs().append(r, Durability::Durable).unwrap();
+        clock.advance(SEC);
+    }
+    store.close().unwrap();
+}
+
+#[test]
+fn logs_query_filters_by_user_and_time() {
+    let dir = common::TempDir::new("cli-logs-query");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    twenty_requests(&path);
+    let count = |args: &[&str]| json(args)["entries"].as_array().unwrap().len();
+    assert_eq!(count(&["logs", "query", p, "--user", "u2", "--json"]), 5);
+    // [T0 + 2 s, T0 + 5 s) holds requests 3, 4 and 5 (seqs 2, 3, 4).
+    let since = "2026-12-03T09:31:54.123456Z";
+    let until = (T0 + 5 * SEC).to_string();
+    let range = json(&[
+        "logs", "query", p, "--since", since, "--until", &until, "--json",
+    ]);
+    assert_eq!(seqs(&range), [4, 3, 2]);
+    assert_eq!(
+        count(&[
+            "logs", "query", p, "--user", "u2", "--since", since, "--until", &until, "--json",
+        ]),
+        1
+    );
+    assert_eq!(code(&["logs", "query", p, "--until", "noon"]), 2);
+    // Pages of logs continue with --cursor too, in either order.
+    let page = json(&["logs", "query", p, "--limit", "15", "--json"]);
+    let c = page["next_cursor"].as_str().unwrap();
+    let rest = json(&["logs", "query", p, "--limit", "15", "--cursor", c, "--json"]);
+    assert_eq!(seqs(&rest), [4, 3, 2, 1, 0]);
+    let oldest = json(&[
+        "logs",
+        "query",
+        p,
+        "--oldest-first",
+        "--limit",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(seqs(&oldest), [0, 1]);
+}
+
+#[test]
+fn logs_stats_show_mean_and_p95() {
+    let dir = common::TempDir::new("cli-logs-stats");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    twenty_requests(&path);
+    // Mean 10.5 ms; p95 by nearest rank is the 19th of 20 sorted, 19 ms.
+    let stats = text(&["logs", "stats", p]);
+    assert!(
+        stats.contains("GET /a  20 requests, 0 errors, mean 10.500 ms, p95 19.000 ms"),
+        "{stats}"
+    );
+    // Over a window: requests 3..=20, mean 11.5 ms, p95 rank 18 of 18, 20 ms.
+    let since = "2026-12-03T09:31:54.123456Z";
+    let windowed = text(&["logs", "stats", p, "--since", since]);
+    assert!(
+        windowed.contains("GET /a  18 requests, 0 errors, mean 11.500 ms, p95 20.000 ms"),
+        "{windowed}"
+    );
+    assert_eq!(
+        json(&["logs", "stats", p, "--since", since, "--json"])["total"],
+        18
+    );
 }

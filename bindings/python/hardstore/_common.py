@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 import threading
 from dataclasses import dataclass
 from typing import (
@@ -23,6 +24,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store import Store
 
 T = TypeVar("T")
+
+
+def _public_caller() -> Optional[str]:
+    """The public hardstore call running now, such as ``"Audit.append"``: the innermost
+    frame of this package that is not a private helper (``_h``, ``_live``...) nor a
+    dunder. ``None`` when there is none (a closed object used from outside any call)."""
+    frame = sys._getframe(2)  # the frame that called closed_error
+    while frame is not None:
+        code = frame.f_code
+        module = str(frame.f_globals.get("__name__", ""))
+        in_package = module == "hardstore" or module.startswith("hardstore.")
+        if in_package and not code.co_name.startswith("_"):
+            qualname = getattr(code, "co_qualname", None)  # Python 3.11+
+            if qualname:
+                # A page fetcher defined inside a query method names that method.
+                return str(qualname).split(".<locals>", 1)[0]
+            owner = frame.f_locals.get("self")
+            return f"{type(owner).__name__}.{code.co_name}" if owner is not None else code.co_name
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def closed_error(message: str) -> StoreClosed:
+    """A :class:`StoreClosed` naming the call that found the store (or object) closed,
+    as every other error names the C function that failed."""
+    return StoreClosed(Result.CLOSED, message, _public_caller())
 
 
 class Durability(enum.IntEnum):
@@ -108,7 +135,7 @@ class Owned:
 
     def _live(self) -> Any:
         if not self._ptr:
-            raise StoreClosed(Result.CLOSED, f"this {type(self).__name__} was closed", None)
+            raise closed_error(f"this {type(self).__name__} was closed")
         return self._ptr
 
     def close(self) -> None:

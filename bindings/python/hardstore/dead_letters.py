@@ -10,7 +10,7 @@ from ctypes import byref, c_uint32, c_uint64
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
-from ._common import Durability, Owned, PagedQuery, StoreBound
+from ._common import Durability, Owned, PagedQuery, StoreBound, closed_error
 from ._lib import UINT64_MAX, borrowed, borrowed_field, lib, take_bytes, to_bytes, to_text
 from ._structs import (
     hardstore_bytes,
@@ -24,7 +24,6 @@ from ._structs import (
     hardstore_dlq_state_counts,
     hardstore_retry_policy,
 )
-from .errors import Result, StoreClosed
 
 Text = Union[str, bytes]
 Data = Union[bytes, bytearray, memoryview, str]
@@ -141,7 +140,7 @@ class Claim:
 
     def _live(self) -> Any:
         if self._owner.closed:
-            raise StoreClosed(Result.CLOSED, "the Claims list this claim came from was closed", None)
+            raise closed_error("the Claims list this claim came from was closed")
         return self._ptr
 
     def __repr__(self) -> str:

@@ -225,10 +225,14 @@ class Logs(StoreBound):
     """The store's log ring (``store.logs``)."""
 
     def append(self, record: Union[LogRecord, Level, int], message: Optional[Text] = None, *,
-               durability: Durability = Durability.DURABLE, **fields_: Any) -> int:
+               durability: Durability = Durability.BUFFERED, **fields_: Any) -> int:
         """Appends a :class:`LogRecord`, or ``level, message`` plus keyword fields
         (``target=``, ``tenant=``, ``user=``, ``endpoint=``, ``status=``,
-        ``duration_us=``, ``error=``, ``causes=``, ``fields=``). Returns its seq."""
+        ``duration_us=``, ``error=``, ``causes=``, ``fields=``). Returns its seq.
+
+        ``BUFFERED`` by default, as for logs everywhere in hardstore: it returns at
+        once and is synced within the flush interval; pass ``durability=DURABLE`` to
+        wait until the entry is on disk."""
         if isinstance(record, LogRecord):
             if message is not None or fields_:
                 raise TypeError("pass either a LogRecord or level, message and fields")

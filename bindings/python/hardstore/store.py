@@ -9,13 +9,12 @@ import weakref
 from ctypes import byref
 from typing import Any, List, Optional
 
-from ._common import Durability, Owned
+from ._common import Durability, Owned, closed_error
 from ._lib import lib, to_path
 from ._structs import hardstore_store
 from .audit import Audit
 from .backups import Backups
 from .dead_letters import DeadLetters
-from .errors import Result, StoreClosed
 from .idempotency import Idempotency
 from .kv import KV
 from .logs import Logs
@@ -63,7 +62,7 @@ class Store:
     def _handle(self) -> Any:
         ptr = self._ptr
         if not ptr:
-            raise StoreClosed(Result.CLOSED, "the store was closed", None)
+            raise closed_error("the store was closed")
         return ptr
 
     def _adopt(self, child: Owned, keep: bool = False) -> None:

@@ -122,3 +122,22 @@ def test_ring_survives_reopen(store_path: Path) -> None:
     with hardstore.open(store_path, log_capacity=10) as s:
         assert s.logs.range() == r == (5, 15)
         assert [e.message for e in s.logs.query(oldest_first=True)] == [f"m{i}" for i in range(5, 15)]
+
+
+def test_append_is_buffered_unless_asked(store: hardstore.Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README, the Rust docs and the C header all call Buffered the logs' default.
+    from hardstore._lib import lib
+
+    real = lib.hardstore_logs_append
+    seen = []
+
+    def spy(handle, record, durability, out_seq):  # type: ignore[no-untyped-def]
+        seen.append(durability)
+        return real(handle, record, durability, out_seq)
+
+    monkeypatch.setattr(lib, "hardstore_logs_append", spy)
+    store.logs.append(Level.INFO, "default")
+    store.logs.append(LogRecord(Level.INFO, "a record"))
+    store.logs.append(Level.INFO, "asked", durability=Durability.DURABLE)
+    assert seen == [Durability.BUFFERED, Durability.BUFFERED, Durability.DURABLE]
+    assert [e.message for e in store.logs.query(oldest_first=True)] == ["default", "a record", "asked"]

@@ -42,6 +42,33 @@ def test_closed_store_raises_store_closed(store_path: Path) -> None:
         with pytest.raises(hardstore.StoreClosed) as info:
             call()
         assert info.value.code == hardstore.Result.CLOSED
+        # Like every other error, it names the call that failed.
+        assert info.value.function, call
+        assert str(info.value).endswith(f"(in {info.value.function})")
+
+
+def test_store_closed_names_the_call(store_path: Path) -> None:
+    s = hardstore.open(store_path)
+    audit, logs = s.audit, s.logs
+    begun = s.idem.begin("acme", "k", b"r")
+    assert isinstance(begun, hardstore.Started)
+    token = begun.token
+    token.close()  # a freed object names the call too
+    s.close()
+    expected = [
+        (lambda: audit.append("acme", "x"), "Audit.append"),
+        (lambda: list(audit.query("acme")), "Audit.query"),
+        (lambda: logs.append(hardstore.Level.INFO, "m"), "Logs.append"),
+        (lambda: s.id, "Store.id"),
+        (s.flush, "Store.flush"),
+        (lambda: s.transaction(), "Store.transaction"),
+        (lambda: token.fence, "Token.fence"),
+    ]
+    for call, name in expected:
+        with pytest.raises(hardstore.StoreClosed) as info:
+            call()
+        assert info.value.function == name
+        assert str(info.value) == f"HARDSTORE_CLOSED: {info.value.message} (in {name})"
 
 
 def test_query_iterator_after_close(store_path: Path) -> None:

@@ -1,17 +1,84 @@
 //! `audit`, `logs`, `idem` and `dlq`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use hardstore::audit::{Checkpoint, Cursor as AuditCursor, Order};
 use hardstore::dead_letters::{DlqFilter, DlqQuery, DlqState};
-use hardstore::{AuditQuery, Error, Level, LogQuery, Result};
+use hardstore::logs::LogCursor;
+use hardstore::{AuditQuery, Error, KeyState, Level, LogQuery, Options, Result, Timestamp};
 use serde_json::json;
 
-use crate::{emit, hex, open};
+use crate::{emit, hex, open, open_with, time, unhex};
+
+/// A time bound on the command line: RFC 3339 or microseconds since the epoch.
+fn time_arg(s: &str) -> std::result::Result<Timestamp, String> {
+    time::parse(s).map_err(|e| e.to_string())
+}
+
+/// A page cursor's bytes (a newtype: clap would read a bare `Vec<u8>` as many values).
+#[derive(Clone)]
+pub(crate) struct CursorBytes(Vec<u8>);
+
+/// A page cursor printed by an earlier page, as hex.
+fn cursor_arg(s: &str) -> std::result::Result<CursorBytes, String> {
+    unhex(s).map(CursorBytes).map_err(|e| e.to_string())
+}
+
+/// `--since` and `--until`: a time range, its end excluded.
+#[derive(clap::Args)]
+pub(crate) struct TimeRange {
+    /// Only entries at or after this time (RFC 3339 or microseconds since the epoch).
+    #[arg(long, value_parser = time_arg)]
+    since: Option<Timestamp>,
+    /// Only entries before this time (RFC 3339 or microseconds since the epoch).
+    #[arg(long, value_parser = time_arg)]
+    until: Option<Timestamp>,
+}
+
+/// The secret checkpoint MACs are keyed with (`Options::audit_key`), read from a file so
+/// it never appears on a command line.
+#[derive(clap::Args)]
+pub(crate) struct AuditKeyArgs {
+    /// A file holding the application's audit key (its bytes as they are; one trailing
+    /// newline is ignored).
+    #[arg(long)]
+    audit_key_file: Option<PathBuf>,
+}
+
+impl AuditKeyArgs {
+    fn secret(&self) -> Result<Option<Vec<u8>>> {
+        let Some(f) = &self.audit_key_file else {
+            return Ok(None);
+        };
+        let mut key = std::fs::read(f)?;
+        // Editors end a file with a newline; the key the app passes has none.
+        if key.ends_with(b"\n") {
+            key.pop();
+            if key.ends_with(b"\r") {
+                key.pop();
+            }
+        }
+        if key.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{} holds no audit key",
+                f.display()
+            )));
+        }
+        Ok(Some(key))
+    }
+
+    fn options(&self) -> Result<Options> {
+        Ok(match self.secret()? {
+            Some(k) => Options::new().audit_key(&k),
+            None => Options::new(),
+        })
+    }
+}
 
 #[derive(Subcommand)]
 pub(crate) enum AuditCmd {
-    /// Entries of a tenant, newest first.
+    /// Entries of a tenant, newest first (--oldest-first for the other order).
     Query {
         store: PathBuf,
         #[arg(long)]
@@ -20,6 +87,14 @@ pub(crate) enum AuditCmd {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
+        #[command(flatten)]
+        range: TimeRange,
+        /// Oldest first instead of newest first.
+        #[arg(long)]
+        oldest_first: bool,
+        /// Continue after the page that printed this cursor (same filters and order).
+        #[arg(long, value_parser = cursor_arg)]
+        cursor: Option<CursorBytes>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
@@ -40,9 +115,21 @@ pub(crate) enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
-    /// A checkpoint (size and root) to keep outside the store.
+    /// A checkpoint (size and root) to keep outside the store; MAC'd with --audit-key-file.
     Checkpoint {
         store: PathBuf,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks a checkpoint (hex, as `checkpoint` prints it) against the store: its MAC
+    /// (with --audit-key-file) and that the log only grew since; exit code 4 if not.
+    VerifyCheckpoint {
+        store: PathBuf,
+        checkpoint: String,
+        #[command(flatten)]
+        key: AuditKeyArgs,
         #[arg(long)]
         json: bool,
     },
@@ -54,6 +141,128 @@ pub(crate) enum AuditCmd {
     },
 }
 
+/// The options of `audit query`.
+struct AuditFilter {
+    tenant: String,
+    actor: Option<String>,
+    action: Option<String>,
+    range: TimeRange,
+    oldest_first: bool,
+    cursor: Option<CursorBytes>,
+    limit: usize,
+}
+
+impl AuditFilter {
+    fn query(self) -> Result<AuditQuery> {
+        // The library's default is oldest first; an operator looks for the latest.
+        let order = if self.oldest_first {
+            Order::OldestFirst
+        } else {
+            Order::NewestFirst
+        };
+        let mut q = AuditQuery::new(self.tenant)
+            .order(order)
+            .time_range(self.range.since, self.range.until)
+            .limit(self.limit);
+        if let Some(a) = self.actor {
+            q = q.actor(a);
+        }
+        if let Some(a) = self.action {
+            q = q.action(a);
+        }
+        if let Some(c) = self.cursor {
+            q = q.after(AuditCursor::from_bytes(&c.0)?);
+        }
+        Ok(q)
+    }
+}
+
+fn audit_query(store: &Path, filter: AuditFilter, json: bool) -> Result<()> {
+    let q = filter.query()?;
+    let s = open(store)?;
+    let page = s.audit().query(&q)?;
+    let next = page.next.as_ref().map(|c| hex(&c.to_bytes()));
+    emit(
+        json,
+        json!({ "entries": page.entries, "next_cursor": next }),
+        || {
+            for e in &page.entries {
+                println!(
+                    "{:>8}  {}  {}  {}  {}  {}",
+                    e.seq,
+                    time::rfc3339(e.time),
+                    e.actor,
+                    e.action,
+                    e.resource,
+                    e.outcome
+                );
+            }
+            print_next(next.as_deref());
+        },
+    );
+    s.close()
+}
+
+/// After a page that has more: how to ask for the next one.
+fn print_next(next: Option<&str>) {
+    if let Some(c) = next {
+        println!("more: --cursor {c}");
+    }
+}
+
+fn checkpoint(store: &Path, key: &AuditKeyArgs, json: bool) -> Result<()> {
+    let s = open_with(store, key.options()?)?;
+    let c = s.audit().checkpoint()?;
+    let v = json!({
+        "store_id": c.store_id.to_string(), "size": c.size, "root": hex(&c.root),
+        "time_us": c.time, "signed": c.mac.is_some(), "bytes": hex(&c.to_bytes()),
+    });
+    emit(json, v, || println!("{}", hex(&c.to_bytes())));
+    s.close()
+}
+
+fn verify_checkpoint(store: &Path, text: &str, key: &AuditKeyArgs, json: bool) -> Result<()> {
+    let old = Checkpoint::from_bytes(&unhex(text.trim())?)?;
+    let secret = key.secret()?;
+    // The MAC first: a forged checkpoint is refused before the store is even opened.
+    if let Some(k) = &secret {
+        old.verify_mac(k)?;
+    }
+    let s = open(store)?;
+    // A log shorter than the checkpoint lost entries: a failed check, not bad usage.
+    let size = s.audit().size()?;
+    if old.size > size {
+        s.close()?;
+        return Err(Error::CheckpointInvalid(format!(
+            "the checkpoint saw {} entries; the log now holds {size}",
+            old.size
+        )));
+    }
+    let (new, proof) = s.audit().prove_since(&old)?;
+    s.close()?;
+    proof.verify(&old.root, &new.root)?;
+    let v = json!({
+        "old_size": old.size, "old_time_us": old.time, "size": new.size,
+        "root": hex(&new.root), "mac_checked": secret.is_some(),
+        "signed": old.mac.is_some(),
+    });
+    emit(json, v, || {
+        let mac = match (&secret, &old.mac) {
+            (Some(_), _) => "MAC ok",
+            (None, Some(_)) => "MAC not checked (no --audit-key-file)",
+            (None, None) => "no MAC",
+        };
+        println!(
+            "checkpoint ok: {mac}; the log of {} entries at {} grew to {}, root {}",
+            old.size,
+            time::rfc3339(old.time),
+            new.size,
+            hex(&new.root)
+        );
+    });
+    Ok(())
+}
+
 pub(crate) fn audit(c: AuditCmd) -> Result<()> {
     match c {
         AuditCmd::Query {
@@ -61,27 +270,22 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             tenant,
             actor,
             action,
+            range,
+            oldest_first,
+            cursor,
             limit,
             json,
         } => {
-            let s = open(&store)?;
-            let mut q = AuditQuery::new(tenant).limit(limit);
-            if let Some(a) = actor {
-                q = q.actor(a);
-            }
-            if let Some(a) = action {
-                q = q.action(a);
-            }
-            let page = s.audit().query(&q)?;
-            emit(json, json!({ "entries": page.entries }), || {
-                for e in &page.entries {
-                    println!(
-                        "{:>8}  {}  {}  {}  {}  {}",
-                        e.seq, e.time, e.actor, e.action, e.resource, e.outcome
-                    );
-                }
-            });
-            s.close()
+            let filter = AuditFilter {
+                tenant,
+                actor,
+                action,
+                range,
+                oldest_first,
+                cursor,
+                limit,
+            };
+            audit_query(&store, filter, json)
         }
         AuditCmd::Verify { store, json } => {
             let s = open(&store)?;
@@ -135,19 +339,16 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             });
             s.close()
         }
-        AuditCmd::Checkpoint { store, json } => {
-            let s = open(&store)?;
-            let c = s.audit().checkpoint()?;
-            let v = json!({
-                "store_id": c.store_id.to_string(), "size": c.size, "root": hex(&c.root),
-                "time_us": c.time, "signed": c.mac.is_some(), "bytes": hex(&c.to_bytes()),
-            });
-            emit(json, v, || println!("{}", hex(&c.to_bytes())));
-            s.close()
-        }
+        AuditCmd::Checkpoint { store, key, json } => checkpoint(&store, &key, json),
+        AuditCmd::VerifyCheckpoint {
+            store,
+            checkpoint,
+            key,
+            json,
+        } => verify_checkpoint(&store, &checkpoint, &key, json),
         AuditCmd::Export { store, tenant } => {
             let s = open(&store)?;
-            let q = AuditQuery::new(tenant).order(hardstore::audit::Order::OldestFirst);
+            let q = AuditQuery::new(tenant).order(Order::OldestFirst);
             let n = s.audit().export_jsonl(&q, std::io::stdout().lock())?;
             eprintln!("{n} entries exported");
             s.close()
@@ -165,7 +366,7 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Entries matching filters, newest first.
+    /// Entries matching filters, newest first (--oldest-first for the other order).
     Query {
         store: PathBuf,
         /// trace, debug, info, warn, error or fatal: this level and above.
@@ -174,21 +375,74 @@ pub(crate) enum LogsCmd {
         #[arg(long)]
         tenant: Option<String>,
         #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
         endpoint: Option<String>,
         /// Words that must appear in the message.
         #[arg(long)]
         text: Option<String>,
+        #[command(flatten)]
+        range: TimeRange,
+        /// Oldest first instead of newest first.
+        #[arg(long)]
+        oldest_first: bool,
+        /// Continue after the page that printed this cursor (same order).
+        #[arg(long, value_parser = cursor_arg)]
+        cursor: Option<CursorBytes>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
         json: bool,
     },
-    /// Counts per level and per endpoint over the whole ring.
+    /// Counts per level, and per endpoint its requests, errors, mean and p95 duration.
     Stats {
         store: PathBuf,
+        #[command(flatten)]
+        range: TimeRange,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The filters of `logs query`.
+struct LogFilter {
+    level: Option<String>,
+    tenant: Option<String>,
+    user: Option<String>,
+    endpoint: Option<String>,
+    text: Option<String>,
+    range: TimeRange,
+    oldest_first: bool,
+    cursor: Option<CursorBytes>,
+    limit: usize,
+}
+
+impl LogFilter {
+    fn query(self) -> Result<LogQuery> {
+        let mut q = LogQuery::new()
+            .time_range(self.range.since, self.range.until)
+            .oldest_first(self.oldest_first)
+            .limit(self.limit);
+        if let Some(l) = self.level {
+            q = q.min_level(level(&l)?);
+        }
+        if let Some(t) = self.tenant {
+            q = q.tenant(t);
+        }
+        if let Some(u) = self.user {
+            q = q.user(u);
+        }
+        if let Some(e) = self.endpoint {
+            q = q.endpoint(e);
+        }
+        if let Some(t) = self.text {
+            q = q.text(t);
+        }
+        if let Some(c) = self.cursor {
+            q = q.after(LogCursor::from_bytes(&c.0)?);
+        }
+        Ok(q)
+    }
 }
 
 fn level(s: &str) -> Result<Level> {
@@ -203,11 +457,71 @@ fn print_logs(entries: &[hardstore::LogEntry]) {
         println!(
             "{:>8}  {}  {:<5}  {}",
             e.seq,
-            e.time,
+            time::rfc3339(e.time),
             e.level.as_str(),
             e.message
         );
     }
+}
+
+fn logs_query(store: &Path, filter: LogFilter, json: bool) -> Result<()> {
+    let q = filter.query()?;
+    let s = open(store)?;
+    let page = s.logs().query(&q)?;
+    let next = page.next.as_ref().map(|c| hex(&c.to_bytes()));
+    emit(
+        json,
+        json!({ "entries": page.entries, "next_cursor": next }),
+        || {
+            print_logs(&page.entries);
+            print_next(next.as_deref());
+        },
+    );
+    s.close()
+}
+
+/// A duration in microseconds for people: ms with three decimals.
+fn ms(us: f64) -> String {
+    format!("{:.3} ms", us / 1_000.0)
+}
+
+fn logs_stats(store: &Path, range: TimeRange, json: bool) -> Result<()> {
+    let s = open(store)?;
+    let st = s.logs().stats(range.since, range.until)?;
+    let per_level: serde_json::Map<String, serde_json::Value> = Level::ALL
+        .iter()
+        .map(|l| (l.as_str().to_string(), json!(st.per_level[*l as usize])))
+        .collect();
+    let endpoints: Vec<_> = st
+        .endpoints
+        .iter()
+        .map(|e| {
+            json!({"endpoint": e.endpoint, "count": e.count, "errors": e.errors,
+                   "mean_duration_us": e.mean_duration_us, "p95_duration_us": e.p95_duration_us})
+        })
+        .collect();
+    let v = json!({"total": st.total, "per_level": per_level,
+                   "error_rate": st.error_rate, "endpoints": endpoints});
+    emit(json, v, || {
+        println!(
+            "{} entries, error rate {:.2}%",
+            st.total,
+            st.error_rate * 100.0
+        );
+        for l in Level::ALL {
+            println!("  {:<5} {}", l.as_str(), st.per_level[l as usize]);
+        }
+        for e in &st.endpoints {
+            // Both are None when none of the endpoint's entries carried a duration.
+            let mean = e.mean_duration_us.map_or("-".into(), ms);
+            let p95 = e.p95_duration_us.map_or("-".into(), |d| ms(d as f64));
+            println!(
+                "  {}  {} requests, {} errors, mean {mean}, p95 {p95}",
+                e.endpoint, e.count, e.errors
+            );
+        }
+    });
+    s.close()
 }
 
 pub(crate) fn logs(c: LogsCmd) -> Result<()> {
@@ -223,78 +537,42 @@ pub(crate) fn logs(c: LogsCmd) -> Result<()> {
         }
         LogsCmd::Query {
             store,
-            level: lvl,
+            level,
             tenant,
+            user,
             endpoint,
             text,
+            range,
+            oldest_first,
+            cursor,
             limit,
             json,
         } => {
-            let s = open(&store)?;
-            let mut q = LogQuery::new().limit(limit);
-            if let Some(l) = lvl {
-                q = q.min_level(level(&l)?);
-            }
-            if let Some(t) = tenant {
-                q = q.tenant(t);
-            }
-            if let Some(e) = endpoint {
-                q = q.endpoint(e);
-            }
-            if let Some(t) = text {
-                q = q.text(t);
-            }
-            let page = s.logs().query(&q)?;
-            emit(json, json!({ "entries": page.entries }), || {
-                print_logs(&page.entries)
-            });
-            s.close()
+            let filter = LogFilter {
+                level,
+                tenant,
+                user,
+                endpoint,
+                text,
+                range,
+                oldest_first,
+                cursor,
+                limit,
+            };
+            logs_query(&store, filter, json)
         }
-        LogsCmd::Stats { store, json } => {
-            let s = open(&store)?;
-            let st = s.logs().stats(None, None)?;
-            let per_level: serde_json::Map<String, serde_json::Value> = Level::ALL
-                .iter()
-                .map(|l| (l.as_str().to_string(), json!(st.per_level[*l as usize])))
-                .collect();
-            let endpoints: Vec<_> = st
-                .endpoints
-                .iter()
-                .map(|e| {
-                    json!({"endpoint": e.endpoint, "count": e.count, "errors": e.errors,
-                           "mean_duration_us": e.mean_duration_us, "p95_duration_us": e.p95_duration_us})
-                })
-                .collect();
-            let v = json!({"total": st.total, "per_level": per_level,
-                           "error_rate": st.error_rate, "endpoints": endpoints});
-            emit(json, v, || {
-                println!(
-                    "{} entries, error rate {:.2}%",
-                    st.total,
-                    st.error_rate * 100.0
-                );
-                for l in Level::ALL {
-                    println!("  {:<5} {}", l.as_str(), st.per_level[l as usize]);
-                }
-                for e in &st.endpoints {
-                    println!(
-                        "  {}  {} requests, {} errors",
-                        e.endpoint, e.count, e.errors
-                    );
-                }
-            });
-            s.close()
-        }
+        LogsCmd::Stats { store, range, json } => logs_stats(&store, range, json),
     }
 }
 
 #[derive(Subcommand)]
 pub(crate) enum IdemCmd {
-    /// The state of key KEY of TENANT.
+    /// The state of key KEY of --tenant (a flag, as in every other command).
     Get {
         store: PathBuf,
-        tenant: String,
         key: String,
+        #[arg(long)]
+        tenant: String,
         #[arg(long)]
         json: bool,
     },
@@ -326,9 +604,18 @@ pub(crate) fn idem(c: IdemCmd) -> Result<()> {
             let v = json!({"state": state, "fence": k.fence, "created_us": k.created,
                            "expires_us": k.expires, "lease_until_us": k.lease_until});
             emit(json, v, || {
+                // A lease means something only while the key is in progress.
+                let lease = match k.state {
+                    KeyState::InProgress => {
+                        format!(", lease until {}", time::rfc3339(k.lease_until))
+                    }
+                    _ => String::new(),
+                };
                 println!(
-                    "{state}, fence {}, created {}, expires {}, lease until {}",
-                    k.fence, k.created, k.expires, k.lease_until
+                    "{state}, fence {}, created {}, expires {}{lease}",
+                    k.fence,
+                    time::rfc3339(k.created),
+                    time::rfc3339(k.expires),
                 )
             });
             Ok(())

@@ -73,7 +73,10 @@ pub(crate) fn restore_point(c: RestorePointCmd) -> Result<()> {
                 for p in &all {
                     println!(
                         "{:>4}  {}  audit {}  {:?}",
-                        p.id, p.created, p.audit_size, p.label
+                        p.id,
+                        crate::time::rfc3339(p.created),
+                        p.audit_size,
+                        p.label
                     );
                 }
             });

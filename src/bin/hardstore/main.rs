@@ -1,11 +1,13 @@
 //! `hardstore`: the operator's command line (cargo feature `cli`).
 //!
-//! Every query command takes `--json` (one JSON document on stdout). Exit codes: 0 done,
+//! Every query command takes `--json` (one JSON document on stdout; times in it are
+//! microseconds since the Unix epoch, printed as RFC 3339 in UTC otherwise). Exit codes: 0 done,
 //! 1 failed, 2 bad usage, 3 the store is held by another process, 4 verification
 //! failed (a damaged file or log, a wrong key, a broken chain), 5 not found.
 
 mod areas;
 mod backups;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,10 +59,15 @@ enum Cmd {
 /// a writer is refused too, in the exclusive mode hardstore uses), and a read-only view
 /// would miss acknowledged writes still waiting in the redo log.
 pub(crate) fn open(path: &std::path::Path) -> Result<Store, Error> {
+    open_with(path, Options::new())
+}
+
+/// [`open`] with options, for the commands that take some (an audit key).
+pub(crate) fn open_with(path: &std::path::Path, opts: Options) -> Result<Store, Error> {
     if !path.exists() {
         return Err(Error::NotFound(format!("no store at {}", path.display())));
     }
-    Store::open(path, Options::new()).map_err(|e| match e {
+    Store::open(path, opts).map_err(|e| match e {
         Error::AlreadyOpen(_) => Error::AlreadyOpen(path.to_path_buf()),
         e => e,
     })
