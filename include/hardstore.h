@@ -21,6 +21,11 @@
 #include <stdint.h>
 
 /*
+ The most restore points a store may be set to keep.
+ */
+#define HARDSTORE_MAX_RESTORE_POINTS 1024
+
+/*
  Longest tenant, in bytes (at least 1 byte is required).
  */
 #define HARDSTORE_LIMIT_TENANT 128
@@ -348,11 +353,6 @@
  Longest label, in bytes.
  */
 #define HARDSTORE_MAX_RESTORE_POINT_LABEL 256
-
-/*
- The most restore points a store may be set to keep.
- */
-#define MAX_RESTORE_POINTS_LIMIT 1024
 
 /*
  Every outcome of a hardstore C function. Values are stable: never renumbered.
@@ -2235,7 +2235,7 @@ enum hardstore_result hardstore_settings_set_dead_letter_policy(const struct har
 enum hardstore_result hardstore_settings_set_dead_letter_purge_after_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t age_us, struct hardstore_setting_change *out_change);
 
 /*
- Sets the most restore points that may exist at once (1..=1024). A cap below the
+ Sets the most restore points that may exist at once (1..=HARDSTORE_MAX_RESTORE_POINTS). A cap below the
  points that exist is `HARDSTORE_INVALID_ARGUMENT`: delete points first.
  */
 enum hardstore_result hardstore_settings_set_max_restore_points(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t max_points, struct hardstore_setting_change *out_change);

@@ -1001,7 +1001,7 @@ pub fn backup_reader(data: &[u8]) {
 }
 
 /// BLAKE3 over every row a backup holds (every table with an id below
-/// `backup::BACKED_UP`), as the store's latest commit has them: two stores with equal
+/// backed up in the catalog), as the store's latest commit has them: two stores with equal
 /// digests hold equal data, whatever their ids.
 pub fn backed_up_digest(store: &crate::Store) -> crate::Result<[u8; 32]> {
     digest_rows(&store.begin_read()?, &[])
@@ -1015,7 +1015,10 @@ pub fn backed_up_digest_across_opens(store: &crate::Store) -> crate::Result<[u8;
 
 /// BLAKE3 over the audit log's tables (entries, Merkle nodes, tenant index).
 pub fn audit_digest(store: &crate::Store) -> crate::Result<[u8; 32]> {
-    let skip: Vec<u16> = (3..crate::backup::BACKED_UP).collect();
+    let skip: Vec<u16> = crate::engine::catalog::with(|f| f.backed_up)
+        .map(|t| t.id())
+        .filter(|id| *id >= 3)
+        .collect();
     digest_rows(&store.begin_read()?, &skip)
 }
 
@@ -1031,9 +1034,12 @@ pub fn backed_up_digest_of_file(path: impl AsRef<std::path::Path>) -> crate::Res
 
 fn digest_rows(read: &redb::ReadTransaction, skip: &[u16]) -> crate::Result<[u8; 32]> {
     let mut h = blake3::Hasher::new();
-    for id in (0..crate::backup::BACKED_UP).filter(|id| !skip.contains(id)) {
+    for id in crate::engine::catalog::with(|f| f.backed_up)
+        .map(|t| t.id())
+        .filter(|id| !skip.contains(id))
+    {
         h.update(&id.to_le_bytes());
-        crate::redo::for_each_row(read, id, &mut |k, v| {
+        crate::engine::catalog::for_each_row(read, id, &mut |k, v| {
             h.update(&(k.len() as u64).to_le_bytes());
             h.update(k);
             h.update(&(v.len() as u64).to_le_bytes());

@@ -3,6 +3,7 @@
 //!
 //! Limits: namespace 1..=64 bytes, key 1..=1024 bytes, value at most 1 MiB.
 
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::error::{Error, Result};
@@ -11,17 +12,15 @@ use crate::redo::{RedoBuf, Tracked};
 /// (namespace, key) -> value.
 pub(crate) const KV: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("app.kv");
 
+/// App state in the catalog: mutable, rolled back by restore points.
+pub(crate) static TABLES: [&dyn CatalogTable; 1] = [&Table::new(7, KV, Flags::MUTABLE)];
+
 /// Longest namespace, in bytes.
 pub const MAX_NAMESPACE: usize = 64;
 /// Longest key, in bytes.
 pub const MAX_KEY: usize = 1024;
 /// Longest value, in bytes.
 pub const MAX_VALUE: usize = 1 << 20;
-
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(KV)?;
-    Ok(())
-}
 
 pub(crate) fn check(ns: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
     if ns.is_empty() || key.is_empty() {

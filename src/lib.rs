@@ -22,25 +22,22 @@
 //! ```
 #![warn(missing_docs)]
 
+mod areas;
 pub mod audit;
 pub mod backup;
-pub mod clock;
-mod codec;
 pub mod dead_letters;
-mod error;
+mod engine;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idempotency;
 pub mod kv;
 pub mod logs;
-mod options;
-mod redo;
 pub mod restore_points;
-mod settings;
-mod store;
-mod tx;
-mod writer;
+
+// The core's modules keep their crate paths (`crate::store`, ...).
+pub use engine::clock;
+pub(crate) use engine::{codec, error, options, redo, settings, store, tx, writer};
 
 pub use audit::{
     Audit, AuditEntry, AuditEvent, AuditPage, AuditQuery, AuditReceipt, Checkpoint,

@@ -227,53 +227,148 @@ fn counter(store: &Store) -> u64 {
         .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
 }
 
+/// What the power-loss workload has acknowledged: the state a reopened store must show.
+#[derive(Debug, Clone, Default)]
+struct Model {
+    /// The app counter: the last burst's number, or a restored point's.
+    counter: u64,
+    /// Bursts acknowledged (each numbered, from 1).
+    bursts: u64,
+    /// Audit entries: one per burst and one per restore.
+    audit: u64,
+    /// Dead letters: one per burst, rolled back by a restore.
+    dead_letters: u64,
+    /// Live restore points: id, and the counter and dead letters at it.
+    points: Vec<(u64, u64, u64)>,
+    /// The burst whose idempotency key must be there (none right after a restore).
+    last_key: Option<u64>,
+}
+
+/// The operation the power cut interrupted: it may or may not have taken effect.
+#[derive(Debug, Clone, Copy)]
+enum InFlight {
+    None,
+    Burst(u64),
+    Create,
+    Restore(usize),
+    Delete(usize),
+}
+
+impl Model {
+    fn burst(&mut self, n: u64) {
+        self.counter = n;
+        self.bursts = n;
+        self.audit += 1;
+        self.dead_letters += 1;
+        self.last_key = Some(n);
+    }
+
+    fn restore(&mut self, i: usize) {
+        let (_, counter, dead_letters) = self.points[i];
+        self.counter = counter;
+        self.dead_letters = dead_letters;
+        self.audit += 1;
+        self.points.truncate(i + 1);
+        self.last_key = None;
+    }
+
+    /// Takes in the in-flight operation if the reopened store shows it took effect.
+    fn settle(&mut self, op: InFlight, store: &Store, cycle: u64) {
+        let ids: Vec<u64> = store
+            .restore_points()
+            .list()
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        match op {
+            InFlight::None => {}
+            InFlight::Burst(n) => {
+                if counter(store) == n {
+                    self.burst(n);
+                }
+            }
+            InFlight::Create => {
+                if ids.len() == self.points.len() + 1 {
+                    let id = *ids.last().unwrap();
+                    self.points.push((id, self.counter, self.dead_letters));
+                }
+            }
+            InFlight::Restore(i) => {
+                if store.audit().size().unwrap() == self.audit + 1 {
+                    self.restore(i);
+                }
+            }
+            InFlight::Delete(i) => {
+                if !ids.contains(&self.points[i].0) {
+                    self.points.remove(i);
+                }
+            }
+        }
+        let want: Vec<u64> = self.points.iter().map(|p| p.0).collect();
+        assert_eq!(ids, want, "cycle {cycle}: restore points after {op:?}");
+    }
+}
+
+/// Power loss with restore points alive: created, restored and deleted during the
+/// cycles. Every cycle, after the in-flight operation is settled (it took effect or
+/// not): the counter, the audit log (which verifies), the dead letters, the last key and
+/// every point (which verifies) are exactly what was acknowledged; the file stays under
+/// a bound.
 #[test]
 fn power_loss_never_loses_an_acknowledged_write() {
+    const MAX_POINTS: usize = 4;
+    const FILE_BOUND: usize = 8 << 20;
     let cycles = std::env::var("HARDSTORE_CRASH_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000u64);
     let mut rng = Rng(0x5eed);
     let mut image = Vec::new();
-    let mut acked = 0u64;
-    let (mut torn_cycles, mut in_flight_lost) = (0u64, 0u64);
+    let mut model = Model::default();
+    let mut in_flight = InFlight::None;
+    let (mut torn_cycles, mut in_flight_lost, mut max_image) = (0u64, 0u64, 0usize);
+    let (mut created, mut restored, mut deleted) = (0u64, 0u64, 0u64);
     // Cataloged backups whose run was acknowledged.
     let mut backups = std::collections::BTreeSet::new();
     let dir = common::TempDir::new("power-loss");
+    let opts = || opts().max_restore_points(MAX_POINTS);
     for cycle in 0..cycles {
         let disk = SimDisk::from_image(image.clone());
         let store = Store::open_with_backend(disk.clone(), opts())
             .unwrap_or_else(|e| panic!("cycle {cycle}: the store does not open: {e}"));
-        let c = counter(&store);
-        // Every acknowledged burst is there; at most the one in flight is extra.
-        assert!(
-            c == acked || c == acked + 1,
-            "cycle {cycle}: counter {c}, {acked} acknowledged"
-        );
-        if c == acked && cycle > 0 {
+        let before = model.clone();
+        model.settle(in_flight, &store, cycle);
+        if matches!(in_flight, InFlight::Burst(_)) && model.bursts == before.bursts {
             in_flight_lost += 1;
         }
-        acked = c;
+        assert_eq!(counter(&store), model.counter, "cycle {cycle}: the counter");
         let report = store.audit().verify().unwrap();
         assert_eq!(
             (report.size, report.first_bad_seq),
-            (c, None),
+            (model.audit, None),
             "cycle {cycle}"
         );
         assert_eq!(
             store.dead_letters().counts().unwrap().total(),
-            c,
+            model.dead_letters,
             "cycle {cycle}"
         );
-        if c > 0 {
+        if let Some(n) = model.last_key {
             let key = store
                 .idempotency()
-                .get("acme", &format!("req-{c}"))
+                .get("acme", &format!("req-{n}"))
                 .unwrap();
             assert!(
                 key.is_some(),
                 "cycle {cycle}: the last acknowledged request's key"
             );
+        }
+        for (id, ..) in &model.points {
+            store
+                .restore_points()
+                .verify(*id)
+                .unwrap_or_else(|e| panic!("cycle {cycle}: point {id}: {e}"));
         }
         let cataloged = store.backups().list().unwrap();
         for id in &backups {
@@ -283,12 +378,15 @@ fn power_loss_never_loses_an_acknowledged_write() {
                 "cycle {cycle}: backup {id} is not cataloged as complete"
             );
         }
-        // A burst of writes (now and then a backup run), with the power cut at a random
-        // mutation.
+        // A burst of writes (now and then a backup run or a restore-point operation),
+        // with the power cut at a random mutation.
         disk.set_fault(Some(Fault::Forever(1 + rng.below(150))));
+        in_flight = InFlight::None;
         for _ in 0..1 + rng.below(5) {
-            let ok = match rng.below(10) {
-                1 => store
+            let pick = rng.below(40);
+            let n_points = model.points.len();
+            let ok = match pick {
+                0..=3 => store
                     .backups()
                     .run(
                         hardstore::BackupKind::Incremental,
@@ -297,19 +395,59 @@ fn power_loss_never_loses_an_acknowledged_write() {
                     )
                     .map(|r| backups.insert(r.id))
                     .is_ok(),
+                4..=5 if n_points < MAX_POINTS => {
+                    in_flight = InFlight::Create;
+                    let r = store.restore_points().create(&format!("c{cycle}"));
+                    if let Ok(p) = &r {
+                        model.points.push((p.id, model.counter, model.dead_letters));
+                        created += 1;
+                    }
+                    r.is_ok()
+                }
+                6 if n_points > 0 => {
+                    let i = rng.below(n_points as u64) as usize;
+                    in_flight = InFlight::Restore(i);
+                    let r = store.restore_points().restore(model.points[i].0, "ops");
+                    if r.is_ok() {
+                        model.restore(i);
+                        restored += 1;
+                    }
+                    r.is_ok()
+                }
+                7 if n_points > 0 => {
+                    let i = rng.below(n_points as u64) as usize;
+                    in_flight = InFlight::Delete(i);
+                    let r = store.restore_points().delete(model.points[i].0);
+                    if r.is_ok() {
+                        model.points.remove(i);
+                        deleted += 1;
+                    }
+                    r.is_ok()
+                }
                 _ => {
-                    let ok = burst(&store, acked + 1).is_ok();
-                    acked += u64::from(ok);
+                    let n = model.bursts + 1;
+                    in_flight = InFlight::Burst(n);
+                    let ok = burst(&store, n).is_ok();
+                    if ok {
+                        model.burst(n);
+                    }
                     ok
                 }
             };
             if !ok {
                 break;
             }
+            in_flight = InFlight::None;
         }
         // The process is gone: nothing it does from here reaches the disk.
         drop(store);
         image = disk.crash_image(&mut rng);
+        max_image = max_image.max(image.len());
+        assert!(
+            image.len() <= FILE_BOUND,
+            "cycle {cycle}: the file is {} bytes, over the {FILE_BOUND} bound",
+            image.len()
+        );
         if std::env::var_os("HARDSTORE_CRASH_TRACE").is_some() && cycle % 50 == 0 {
             eprintln!("cycle {cycle}: image {} bytes", image.len());
         }
@@ -318,7 +456,8 @@ fn power_loss_never_loses_an_acknowledged_write() {
         }
     }
     eprintln!(
-        "{cycles} power cuts: {acked} bursts and {} backup runs acknowledged, none lost; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)",
+        "{cycles} power cuts: {} bursts and {} backup runs acknowledged, none lost; restore points {created} created, {restored} restored, {deleted} deleted, every live one verified each cycle; largest file {max_image} bytes; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)",
+        model.bursts,
         backups.len()
     );
 }

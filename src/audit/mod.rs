@@ -26,7 +26,7 @@ pub use proof::{ConsistencyProof, InclusionProof};
 pub use query::{AuditPage, AuditQuery, Cursor, Order, MAX_PAGE};
 pub use verify::VerifyReport;
 
-pub(crate) use tables::{create_tables, AuditState, AuditTables};
+pub(crate) use tables::{AuditState, AuditTables};
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};

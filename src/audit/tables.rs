@@ -13,6 +13,7 @@
 //!   queries filter on actor and action without reading the entries.
 //! - Nothing here is ever updated or deleted: the API has no path that does.
 
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::audit::entry::{AuditEvent, RecordV1Ref};
@@ -30,6 +31,13 @@ pub(crate) const NODES: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(crate) const BY_TENANT: TableDefinition<(&str, u64, u64), (&str, &str)> =
     TableDefinition::new("audit.by_tenant");
 
+/// The audit log's tables in the catalog: append-only, never rolled back.
+pub(crate) static TABLES: [&dyn CatalogTable; 3] = [
+    &Table::new(0, ENTRIES, Flags::KEPT),
+    &Table::new(1, NODES, Flags::KEPT),
+    &Table::new(2, BY_TENANT, Flags::KEPT),
+];
+
 /// The `NODES` key of node (`level`, `index`): its last leaf, then its level, packed as
 /// `last_leaf << 6 | level` (levels are below 64; leaves below 2^58).
 pub(crate) fn node_key(level: u8, index: u64) -> u64 {
@@ -46,14 +54,6 @@ pub(crate) fn node_value(bytes: &[u8]) -> Result<Hash> {
     bytes
         .try_into()
         .map_err(|_| Error::Corrupted(format!("a Merkle node is {} bytes, not 32", bytes.len())))
-}
-
-/// Creates every audit table (so readers of a new store find them).
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(ENTRIES)?;
-    txn.open_table(NODES)?;
-    txn.open_table(BY_TENANT)?;
-    Ok(())
 }
 
 /// What the writer keeps in memory about the log: its size and Merkle frontier.

@@ -69,11 +69,11 @@ fn read_into(
     i: usize,
     prev: Option<&BackupInfo>,
 ) -> Result<(super::format::Summary, Option<u32>)> {
-    type Batch = (u16, crate::redo::RowOps);
+    type Batch = (u16, crate::engine::redo::RowOps);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut pending: (u16, crate::redo::RowOps, usize) = (0, Vec::new(), 0);
+            let mut pending: (u16, crate::engine::redo::RowOps, usize) = (0, Vec::new(), 0);
             let stopped = || Error::Storage("the restore stopped writing rows".into());
             let out = file::read(
                 path,
@@ -94,7 +94,7 @@ fn read_into(
         });
         let mut applied = Ok(());
         for (t, rows) in rx.iter() {
-            applied = crate::redo::apply_rows(txn, t, &rows);
+            applied = crate::engine::catalog::apply_rows(txn, t, &rows);
             if applied.is_err() {
                 break;
             }

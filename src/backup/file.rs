@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::crypto::{self, BackupKey, DecryptReader, EncryptWriter};
 use super::format::{self, FrameFn, Header, HeaderFn, Summary, Written};
-use super::{Progress, BACKED_UP};
+use super::Progress;
+use crate::engine::catalog;
 use crate::error::{Error, Result};
 
 /// Which rows a backup file holds.
@@ -139,14 +140,15 @@ pub(crate) fn write(
     let written = (|| {
         let total = match (rows, progress) {
             (_, None) => 0,
-            (Rows::All, Some(_)) => (0..BACKED_UP)
-                .map(|id| crate::redo::stored_bytes(read, id))
+            (Rows::All, Some(_)) => catalog::with(|f| f.backed_up)
+                .map(|t| t.stored_bytes(read))
                 .sum::<Result<u64>>()?,
             (Rows::Touched(set), Some(_)) => {
                 let mut n = 0;
                 for (id, k) in set {
                     n += k.len() as u64
-                        + crate::redo::get_row(read, *id, k)?.map_or(0, |v| v.len() as u64);
+                        + crate::engine::catalog::get_row(read, *id, k)?
+                            .map_or(0, |v| v.len() as u64);
                 }
                 n
             }
@@ -171,13 +173,14 @@ pub(crate) fn write(
         };
         match rows {
             Rows::All => {
-                for id in 0..BACKED_UP {
-                    crate::redo::for_each_row(read, id, &mut |k, v| frame(&mut w, id, k, Some(v)))?;
+                for t in catalog::with(|f| f.backed_up) {
+                    let id = t.id();
+                    t.for_each_row(read, &mut |k, v| frame(&mut w, id, k, Some(v)))?;
                 }
             }
             Rows::Touched(set) => {
                 for (id, k) in set {
-                    let v = crate::redo::get_row(read, *id, k)?;
+                    let v = crate::engine::catalog::get_row(read, *id, k)?;
                     frame(&mut w, *id, k, v.as_deref())?;
                 }
             }

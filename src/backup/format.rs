@@ -11,7 +11,7 @@
 //!          | BLAKE3 of every byte before the trailer [32] | CRC32 of the above u32
 //! ```
 //!
-//! All integers little-endian. Table ids are the redo log's (`redo::TABLES`): the same
+//! All integers little-endian. Table ids are the catalog's (`engine::catalog`): the same
 //! append-only list names a table in both files. A delete carries no value. Kind 1 is a
 //! full backup (puts only, no base), 2 incremental and 3 differential (puts and deletes
 //! on top of the base, named by its id and digest). "Covered" is the change journal's
@@ -310,7 +310,7 @@ pub(crate) fn read(
                         "frame {frames} at byte {before}: CRC does not match"
                     )));
                 }
-                if table >= super::BACKED_UP {
+                if !crate::engine::catalog::is(table, |f| f.backed_up) {
                     return Err(bad(format!("frame {frames} names table id {table}")));
                 }
                 if tag[0] == DEL && header.kind == 1 {

@@ -35,17 +35,8 @@ pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("ba
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("backup.meta");
 pub(crate) const FLOOR: &str = "floor";
 
-/// Tables copied whole into every backup (written outside batches: see the module docs).
-pub(crate) const ALWAYS_WHOLE: [u16; 1] = [15];
-
 /// Rows removed per batch when pruning, so a prune never holds the writer long.
 const PRUNE_BATCH: usize = 4096;
-
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(CHANGES)?;
-    txn.open_table(META)?;
-    Ok(())
-}
 
 /// The next change number, or `None` when tracking is off.
 pub(crate) fn next_change(read: &ReadTransaction) -> Result<Option<u64>> {
@@ -66,7 +57,7 @@ pub(crate) fn floor(read: &ReadTransaction) -> Result<Option<u64>> {
 pub(crate) fn record(txn: &WriteTransaction, redo: &RedoBuf, n: u64) -> Result<bool> {
     let mut touched = BTreeSet::new();
     redo.for_each_key(|id, key| {
-        if id < super::BACKED_UP {
+        if crate::engine::catalog::is(id, |f| f.backed_up) {
             touched.insert((id, key.to_vec()));
         }
     });
@@ -110,15 +101,17 @@ pub(crate) fn touched(
             let id = u16::from_le_bytes([head[0], head[1]]);
             let klen = u32::from_le_bytes([head[2], head[3], head[4], head[5]]) as usize;
             let key = b.get(at + 6..at + 6 + klen).ok_or_else(bad)?;
-            if id >= super::BACKED_UP {
+            if !crate::engine::catalog::is(id, |f| f.backed_up) {
                 return Err(bad());
             }
             out.insert((id, key.to_vec()));
             at += 6 + klen;
         }
     }
-    for id in ALWAYS_WHOLE {
-        crate::redo::for_each_row(read, id, &mut |k, _| {
+    // Tables written outside batches (see the module docs) are copied whole.
+    for t in crate::engine::catalog::with(|f| f.backed_up && f.whole) {
+        let id = t.id();
+        t.for_each_row(read, &mut |k, _| {
             out.insert((id, k.to_vec()));
             Ok(())
         })?;

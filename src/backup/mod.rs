@@ -41,13 +41,17 @@ pub use schedule::{Schedule, ScheduleHandle};
 
 use crate::audit::Hash;
 use crate::clock::Timestamp;
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use crate::error::{Error, Result};
 use crate::options::Durability;
 use crate::store::{Store, StoreId};
 
-/// Tables with ids below this are backed up (the redo log's ids, `redo::TABLES`); the
-/// backup module's own tables come after.
-pub(crate) const BACKED_UP: u16 = 16;
+/// The backup module's own tables in the catalog: in no backup themselves.
+pub(crate) static TABLES: [&dyn CatalogTable; 3] = [
+    &Table::new(16, journal::CHANGES, Flags::INTERNAL),
+    &Table::new(17, catalog::CATALOG, Flags::INTERNAL),
+    &Table::new(18, journal::META, Flags::INTERNAL),
+];
 
 /// Called with (bytes done, bytes total) while a backup is written. The total is an
 /// estimate taken before the copy (redb's count of stored bytes); the last call has
@@ -138,12 +142,6 @@ pub struct SuccessRate {
     pub failed: u64,
     /// `ok / (ok + failed)`, 1.0 when there were none.
     pub rate: f64,
-}
-
-pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
-    journal::create_tables(txn)?;
-    txn.open_table(catalog::CATALOG)?;
-    Ok(())
 }
 
 /// Backups of one store.

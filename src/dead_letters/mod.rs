@@ -43,7 +43,7 @@ pub use query::{DlqCursor, DlqFilter, DlqPage, DlqQuery, MAX_DLQ_PAGE};
 pub use retry::{retry, Failure, RetryOutcome};
 pub use tables::LEASE_EXPIRED;
 
-pub(crate) use tables::{create_tables, DlqTables};
+pub(crate) use tables::DlqTables;
 
 use std::time::Duration;
 

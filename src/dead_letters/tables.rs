@@ -26,6 +26,7 @@
 //! - `claims` only grows (a redrive does not reset it): a claim's token is the value it
 //!   set, so a worker whose lease ran out can never ack or fail a later claim.
 
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,18 @@ pub(crate) const BY_STATE: TableDefinition<(u8, u64), (&str, &str, u64)> =
     TableDefinition::new("dlq.by_state");
 pub(crate) const COUNTS: TableDefinition<u8, u64> = TableDefinition::new("dlq.counts");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("dlq.meta");
+
+/// The dead-letter tables in the catalog. `META` (the next id) only grows: a restore
+/// keeps it, so no id handed out after a point is ever reused.
+pub(crate) static TABLES: [&dyn CatalogTable; 7] = [
+    &Table::new(8, ITEMS, Flags::MUTABLE),
+    &Table::new(9, PAYLOADS, Flags::MUTABLE),
+    &Table::new(10, DUE, Flags::MUTABLE),
+    &Table::new(11, FINISHED, Flags::MUTABLE),
+    &Table::new(12, BY_STATE, Flags::MUTABLE),
+    &Table::new(13, COUNTS, Flags::MUTABLE),
+    &Table::new(14, META, Flags::KEPT),
+];
 const NEXT_ID: &str = "next_id";
 
 /// The `BY_STATE` bucket of items in `state` (see the module docs).
@@ -60,18 +73,6 @@ pub(crate) fn bucket(state: u8) -> u8 {
 
 /// The history error written when a lease runs out before its worker acks or fails.
 pub const LEASE_EXPIRED: &str = "lease expired before the worker acked or failed it";
-
-/// Creates every dead-letter table (so readers of a new store find them).
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(ITEMS)?;
-    txn.open_table(PAYLOADS)?;
-    txn.open_table(DUE)?;
-    txn.open_table(FINISHED)?;
-    txn.open_table(BY_STATE)?;
-    txn.open_table(COUNTS)?;
-    txn.open_table(META)?;
-    Ok(())
-}
 
 /// Whether `BY_STATE` holds rows under the Leased bucket, which only builds before
 /// [`bucket`] wrote (see [`DlqTables::upgrade_index`]).

@@ -164,7 +164,7 @@ pub unsafe extern "C" fn hardstore_settings_set_dead_letter_purge_after_us(
     })
 }
 
-/// Sets the most restore points that may exist at once (1..=1024). A cap below the
+/// Sets the most restore points that may exist at once (1..=HARDSTORE_MAX_RESTORE_POINTS). A cap below the
 /// points that exist is `HARDSTORE_INVALID_ARGUMENT`: delete points first.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_settings_set_max_restore_points(

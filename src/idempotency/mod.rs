@@ -44,7 +44,7 @@ mod snapshot;
 pub(crate) mod tables;
 
 pub(crate) use flights::Flights;
-pub(crate) use tables::{bump_epoch, create_tables, IdemTables};
+pub(crate) use tables::{bump_epoch, IdemTables};
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};

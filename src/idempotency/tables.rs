@@ -6,6 +6,7 @@
 //! - A row is only written by the current holder of the key (checked against the
 //!   in-memory flights before the write), or removed once expired.
 
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -21,18 +22,26 @@ pub(crate) const EXPIRY: TableDefinition<(u64, &str, &str), ()> =
     TableDefinition::new("idem.expiry");
 /// Counters: `EPOCH`, bumped at every open.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("idem.meta");
+
+/// The idempotency tables in the catalog. The epoch (`META`) only grows and is written at
+/// every open, outside any batch: backups copy it whole.
+pub(crate) static TABLES: [&dyn CatalogTable; 3] = [
+    &Table::new(5, KEYS, Flags::MUTABLE),
+    &Table::new(6, EXPIRY, Flags::MUTABLE),
+    &Table::new(
+        15,
+        META,
+        Flags {
+            whole: true,
+            ..Flags::KEPT
+        },
+    ),
+];
 const EPOCH: &str = "epoch";
 
 pub(crate) const IN_PROGRESS: u8 = 0;
 pub(crate) const COMPLETED: u8 = 1;
 pub(crate) const FAILED: u8 = 2;
-
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(KEYS)?;
-    txn.open_table(EXPIRY)?;
-    txn.open_table(META)?;
-    Ok(())
-}
 
 /// Starts a new open of the store: returns an epoch greater than every earlier one.
 /// Fencing numbers are `epoch << 32 | n`, so no two opens ever hand out the same one,

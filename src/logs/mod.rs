@@ -21,7 +21,7 @@ pub use entry::{limits, Level, LogEntry, LogError, LogRecord};
 pub use layer::RingLayer;
 pub use query::{EndpointStats, LogCursor, LogPage, LogQuery, LogStats, MAX_LOG_PAGE};
 
-pub(crate) use ring::{create_tables, RingState, RingTables};
+pub(crate) use ring::{RingState, RingTables};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

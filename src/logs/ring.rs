@@ -14,6 +14,7 @@
 //! - A chunk's bytes are `[CHUNK_V1] ++ postcard(Vec<StoredLog>)`; appending to a chunk
 //!   re-writes its length prefix and copies the existing elements' bytes unchanged.
 
+use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::error::{Error, Result};
@@ -26,15 +27,14 @@ const CHUNK_V1: u8 = 1;
 
 pub(crate) const CHUNKS: TableDefinition<u64, &[u8]> = TableDefinition::new("logs.chunks");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("logs.meta");
+
+/// The ring's tables in the catalog: never rolled back by a restore point.
+pub(crate) static TABLES: [&dyn CatalogTable; 2] = [
+    &Table::new(3, CHUNKS, Flags::KEPT),
+    &Table::new(4, META, Flags::KEPT),
+];
 const HEAD: &str = "head";
 const NEXT: &str = "next";
-
-/// Creates the ring's tables (so readers of a new store find them).
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(CHUNKS)?;
-    txn.open_table(META)?;
-    Ok(())
-}
 
 /// What the writer keeps in memory about the ring.
 #[derive(Clone, Debug, Default)]

@@ -3,7 +3,7 @@
 //!
 //! Every live point has a generation (its id). While any point is alive, the first
 //! change in a generation to a row of a digested table (the mutable state:
-//! `digest::DIGESTED`) keeps the row's value from before that change under
+//! digested in the catalog) keeps the row's value from before that change under
 //! `(generation, table id, key)`, where the generation is the newest point's.
 //!
 //! Invariants:
@@ -73,11 +73,6 @@ fn decode_value(v: &[u8]) -> Result<Option<Vec<u8>>> {
             "a restore-point image is malformed".into(),
         )),
     }
-}
-
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(BEFORE)?;
-    Ok(())
 }
 
 /// Keeps, under `generation`, the first old value of each row in `images` (a batch's

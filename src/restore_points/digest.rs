@@ -12,19 +12,15 @@
 //! Invariants:
 //! - The accumulator is stored in `restore.state` (under `digest`) in the same commit as
 //!   the rows it covers; the writer keeps a copy in memory (`WriterState::digest`).
-//! - Every change to a table in [`DIGESTED`] goes through `redo::Tracked`, which reports
+//! - Every change to a digested table (catalog flag) goes through `redo::Tracked`, which reports
 //!   it here (the redo log needs the same, so nothing escapes).
 //! - A store without the row (created by an earlier build, restored from a backup or
 //!   exported) gets it by a scan at open.
 //! - The audit log and the log ring are not in it: a restore never rolls them back.
 
-use redb::{Key, ReadableTable, TableDefinition, TableHandle, Value};
+use redb::TableDefinition;
 
 use crate::error::{Error, Result};
-
-/// Tables whose rows are in the digest, by redo table id: app.kv, idem.keys,
-/// idem.expiry, and the dead-letter tables but their metadata.
-pub(crate) const DIGESTED: [u16; 9] = [7, 5, 6, 8, 9, 10, 11, 12, 13];
 
 /// Where the accumulator is kept.
 pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("restore.state");
@@ -125,76 +121,28 @@ impl StateDigest {
     }
 }
 
-/// Opens a table by its definition, from a read or a write transaction.
-pub(crate) trait OpenTable {
-    /// Adds `def`'s rows to `d`.
-    fn digest_table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-        d: &mut StateDigest,
-    ) -> Result<()>;
-
-    /// The stored accumulator, if there is one.
-    fn stored_digest(&self) -> Result<Option<StateDigest>>;
+/// The stored accumulator, if there is one.
+pub(crate) fn stored_digest(read: &redb::ReadTransaction) -> Result<Option<StateDigest>> {
+    let t = match read.open_table(STATE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let v = t.get(DIGEST_KEY)?;
+    v.map(|v| StateDigest::from_bytes(v.value())).transpose()
 }
 
-// Read and write transactions open tables through the same-named inherent methods.
-macro_rules! open_table_impl {
-    ($($t:ty),*) => {$(
-        impl OpenTable for $t {
-            fn digest_table<K: Key + 'static, V: Value + 'static>(
-                &self,
-                def: TableDefinition<K, V>,
-                d: &mut StateDigest,
-            ) -> Result<()> {
-                digest_rows(&self.open_table(def)?, crate::redo::table_id(def.name())?, d)
-            }
-
-            fn stored_digest(&self) -> Result<Option<StateDigest>> {
-                let t = match self.open_table(STATE) {
-                    Ok(t) => t,
-                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                };
-                let v = t.get(DIGEST_KEY)?;
-                v.map(|v| StateDigest::from_bytes(v.value())).transpose()
-            }
-        }
-    )*};
-}
-
-open_table_impl!(redb::ReadTransaction, redb::WriteTransaction);
-
-fn digest_rows<K: Key + 'static, V: Value + 'static>(
-    t: &impl ReadableTable<K, V>,
-    id: u16,
-    d: &mut StateDigest,
-) -> Result<()> {
-    for row in t.range::<K::SelfType<'_>>(..)? {
-        let (k, v) = row?;
-        d.add_row(
-            id,
-            K::as_bytes(&k.value()).as_ref(),
-            V::as_bytes(&v.value()).as_ref(),
-        );
-    }
-    Ok(())
-}
-
-/// The digest of the mutable state `src` sees, computed from its rows.
-pub(crate) fn scan(src: &impl OpenTable) -> Result<StateDigest> {
-    use crate::dead_letters::tables as dlq;
-    use crate::idempotency::tables as idem;
+/// The digest of the mutable state `read` sees, computed from the rows of every
+/// digested table in the catalog.
+pub(crate) fn scan(read: &redb::ReadTransaction) -> Result<StateDigest> {
     let mut d = StateDigest::default();
-    src.digest_table(crate::kv::KV, &mut d)?;
-    src.digest_table(idem::KEYS, &mut d)?;
-    src.digest_table(idem::EXPIRY, &mut d)?;
-    src.digest_table(dlq::ITEMS, &mut d)?;
-    src.digest_table(dlq::PAYLOADS, &mut d)?;
-    src.digest_table(dlq::DUE, &mut d)?;
-    src.digest_table(dlq::FINISHED, &mut d)?;
-    src.digest_table(dlq::BY_STATE, &mut d)?;
-    src.digest_table(dlq::COUNTS, &mut d)?;
+    for t in crate::engine::catalog::with(|f| f.digested) {
+        let id = t.id();
+        t.for_each_row(read, &mut |k, v| {
+            d.add_row(id, k, v);
+            Ok(())
+        })?;
+    }
     Ok(d)
 }
 
@@ -212,7 +160,7 @@ pub(crate) fn store(
 /// it) a scan, stored durably before anything else writes.
 pub(crate) fn load_or_init(db: &redb::Database) -> Result<StateDigest> {
     let read = redb::ReadableDatabase::begin_read(db)?;
-    if let Some(d) = read.stored_digest()? {
+    if let Some(d) = stored_digest(&read)? {
         return Ok(d);
     }
     let d = scan(&read)?;

@@ -106,7 +106,7 @@ fn copy_all(
     n += copy(src, &dst, crate::settings::SETTINGS)?;
     let images = before::resolve(&src.open_table(before::BEFORE)?, point.id)?;
     for (table, rows) in before::by_table(images) {
-        crate::redo::apply_rows(&dst, table, &rows)?;
+        crate::engine::catalog::apply_rows(&dst, table, &rows)?;
     }
     dst.commit()?;
     drop(db);

@@ -31,8 +31,6 @@ mod export;
 pub(crate) mod tables;
 pub(crate) mod upgrade;
 
-pub(crate) use tables::create_tables;
-
 use std::sync::atomic::Ordering::Relaxed;
 
 use redb::ReadableTable;
@@ -42,6 +40,19 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::store::Store;
 use tables::{PointRecordV1, META, NEXT_ID, POINTS};
+
+/// The restore points' own tables in the catalog. `POINTS` and `META` are written only
+/// by exclusive jobs (checkpoints), outside the redo log.
+pub(crate) static TABLES: [&dyn crate::engine::catalog::CatalogTable; 4] = [
+    &crate::engine::catalog::Table::new(19, digest::STATE, crate::engine::catalog::Flags::INTERNAL),
+    &crate::engine::catalog::Table::new(
+        21,
+        before::BEFORE,
+        crate::engine::catalog::Flags::INTERNAL,
+    ),
+    &crate::engine::catalog::Table::new(22, POINTS, crate::engine::catalog::Flags::INTERNAL),
+    &crate::engine::catalog::Table::new(23, META, crate::engine::catalog::Flags::INTERNAL),
+];
 
 /// The newest live point (the generation old values are kept under), as `read` sees it.
 pub(crate) fn newest(read: &redb::ReadTransaction) -> Result<Option<u64>> {
@@ -224,7 +235,7 @@ impl<'s> RestorePoints<'s> {
         let images = before::resolve(&read.open_table(before::BEFORE)?, id)?;
         let mut d = digest::scan(&read)?;
         for ((table, key), old) in &images {
-            if let Some(now) = crate::redo::get_row(&read, *table, key)? {
+            if let Some(now) = crate::engine::catalog::get_row(&read, *table, key)? {
                 d.sub_row(*table, key, &now);
             }
             if let Some(old) = old {
@@ -267,7 +278,7 @@ impl<'s> RestorePoints<'s> {
                     redo.keep_before_images(false);
                     let images = before::resolve(&txn.open_table(before::BEFORE)?, id)?;
                     for (table, rows) in before::by_table(images) {
-                        crate::redo::apply_rows_tracked(txn, redo, table, &rows)?;
+                        crate::engine::catalog::apply_rows_tracked(txn, redo, table, &rows)?;
                     }
                     before::drop_from(txn, redo, id + 1)?;
                     let mut points = txn.open_table(POINTS)?;

@@ -6,7 +6,7 @@
 //! - Rows are written only by exclusive jobs (create, delete, restore), which commit
 //!   durably as checkpoints, so they are not in the redo log.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
@@ -26,13 +26,6 @@ pub(crate) struct PointRecordV1 {
     pub(crate) audit_size: u64,
     pub(crate) audit_root: [u8; 32],
     pub(crate) digest: [u8; 32],
-}
-
-pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(POINTS)?;
-    txn.open_table(META)?;
-    super::before::create_tables(txn)?;
-    Ok(())
 }
 
 /// Every point in a table, in id order.

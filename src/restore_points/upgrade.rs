@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use super::before::{self, BEFORE};
-use super::digest::DIGESTED;
 use super::tables::{META, NEXT_ID, POINTS};
 use crate::error::{Error, Result};
 
@@ -57,16 +56,16 @@ pub(crate) fn convert_savepoints(db: &Database) -> Result<usize> {
         txn.restore_savepoint(&sp)
             .map_err(|e| Error::Corrupted(format!("restore point {id}'s savepoint: {e}")))?;
         let mut diff = Vec::new();
-        for table in DIGESTED {
+        for table in crate::engine::catalog::with(|f| f.digested).map(|t| t.id()) {
             let newer_value = |key: &[u8]| -> Result<Option<Vec<u8>>> {
                 match newer.get(&(table, key.to_vec())) {
                     Some(v) => Ok(v.clone()),
-                    None => crate::redo::get_row(&current, table, key),
+                    None => crate::engine::catalog::get_row(&current, table, key),
                 }
             };
             // Rows the point has: kept where the newer state differs.
             let mut at_point = std::collections::HashSet::new();
-            crate::redo::for_each_row_in(&txn, table, &mut |k, v| {
+            crate::engine::catalog::for_each_row_in(&txn, table, &mut |k, v| {
                 at_point.insert(k.to_vec());
                 if newer_value(k)?.as_deref() != Some(v) {
                     diff.push(((table, k.to_vec()), Some(v.to_vec())));
@@ -75,7 +74,7 @@ pub(crate) fn convert_savepoints(db: &Database) -> Result<usize> {
             })?;
             // Rows only the newer state has: absent at the point.
             let mut only_newer = Vec::new();
-            crate::redo::for_each_row(&current, table, &mut |k, _| {
+            crate::engine::catalog::for_each_row(&current, table, &mut |k, _| {
                 if !at_point.contains(k) && !matches!(newer.get(&(table, k.to_vec())), Some(None)) {
                     only_newer.push(k.to_vec());
                 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::backup::{Retention, Schedule};
 use crate::codec;
 use crate::dead_letters::{Jitter, RetryPolicy};
+use crate::engine::catalog::{Flags, Table};
 use crate::error::{Error, Result};
 use crate::options::Durability;
 use crate::store::Store;
@@ -32,6 +33,10 @@ use crate::store::Store;
 /// Setting name -> its record. Owned by this module.
 pub(crate) const SETTINGS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("hardstore.settings");
+
+/// The settings table in the catalog: backed up and exported (a store restored from a
+/// backup keeps its settings), never rolled back by a restore point.
+pub(crate) static TABLE: Table<&str, &[u8]> = Table::new(20, SETTINGS, Flags::KEPT);
 
 const LOG_CAPACITY: &str = "log_capacity";
 const IDEM_TTL: &str = "idempotency_ttl";
@@ -229,11 +234,6 @@ fn decode_into(s: &mut Settings, name: &str, bytes: &[u8]) -> Result<()> {
         // Written by a newer build: kept, not read.
         _ => {}
     }
-    Ok(())
-}
-
-pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
-    txn.open_table(SETTINGS)?;
     Ok(())
 }
 

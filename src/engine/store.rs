@@ -12,7 +12,7 @@ use crate::audit::{self, Audit, AuditState};
 use crate::clock::Timestamp;
 use crate::dead_letters::{self, DeadLetters, DlqConfig};
 use crate::error::{Error, Result};
-use crate::logs::{self, LogQueue, Logs, RingState};
+use crate::logs::{LogQueue, Logs, RingState};
 use crate::options::{Durability, Options};
 use crate::redo::RedoLog;
 use crate::tx::WriteTx;
@@ -475,18 +475,9 @@ pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Time
     Ok((StoreId(id), created, epoch))
 }
 
-/// Creates every area's tables that do not exist yet. Each module owns its tables; this
-/// is the one list of areas.
+/// Creates every cataloged table that does not exist yet (each area declares its own).
 fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
-    audit::create_tables(txn)?;
-    logs::create_tables(txn)?;
-    crate::idempotency::create_tables(txn)?;
-    crate::kv::create_tables(txn)?;
-    dead_letters::create_tables(txn)?;
-    crate::restore_points::create_tables(txn)?;
-    crate::backup::create_tables(txn)?;
-    crate::settings::create_tables(txn)?;
-    Ok(())
+    crate::engine::catalog::create_all(txn)
 }
 
 /// The store's settings; those a file written by an earlier build lacks are seeded from

@@ -22,8 +22,8 @@
 //! - At open, records with a sequence above `APPLIED` are applied in order, stopping at
 //!   the first torn or corrupt one (a write that was never acknowledged as durable).
 //!
-//! Every table a batch may write is listed in [`TABLES`]: its position is the id that
-//! records carry, so the list is append-only.
+//! Every table a batch may write is in the catalog (`catalog.rs`): its id is what
+//! records carry.
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
@@ -37,7 +37,7 @@ use redb::{
 };
 
 use crate::error::{Error, Result};
-use crate::restore_points::digest::{StateDigest, DIGESTED};
+use crate::restore_points::digest::StateDigest;
 
 /// The batch sequence number held by the redb state.
 const REDO_META: TableDefinition<&str, u64> = TableDefinition::new("hardstore.redo");
@@ -51,234 +51,11 @@ const HEADER: usize = 12;
 const MAGIC: &[u8; 8] = b"hsredo\x00\x01";
 const LOG_HEADER: usize = 8 + 16;
 
-/// Every table a batch may write, by id (the position). Append only.
-pub(crate) const TABLES: [&str; 22] = [
-    "audit.entries",
-    "audit.nodes",
-    "audit.by_tenant",
-    "logs.chunks",
-    "logs.meta",
-    "idem.keys",
-    "idem.expiry",
-    "app.kv",
-    "dlq.items",
-    "dlq.payloads",
-    "dlq.due",
-    "dlq.finished",
-    "dlq.by_state",
-    "dlq.counts",
-    "dlq.meta",
-    "idem.meta",
-    "backup.changes",
-    "backup.catalog",
-    "backup.meta",
-    "restore.state",
-    "hardstore.settings",
-    "restore.before",
-];
-
-pub(crate) fn table_id(name: &str) -> Result<u16> {
-    TABLES
-        .iter()
-        .position(|t| *t == name)
-        .map(|i| i as u16)
-        .ok_or_else(|| Error::Storage(format!("table {name} is not registered for the redo log")))
-}
-
-/// Calls the generic function `$f` with the arguments given and then the definition of
-/// the table with id `$id`: the one place that maps ids to tables.
-macro_rules! with_table {
-    ($id:expr, $f:ident($($arg:expr),*)) => {{
-        use crate::{audit, backup, dead_letters, idempotency, kv, logs};
-        match $id {
-            0 => $f($($arg,)* audit::tables::ENTRIES),
-            1 => $f($($arg,)* audit::tables::NODES),
-            2 => $f($($arg,)* audit::tables::BY_TENANT),
-            3 => $f($($arg,)* logs::ring::CHUNKS),
-            4 => $f($($arg,)* logs::ring::META),
-            5 => $f($($arg,)* idempotency::tables::KEYS),
-            6 => $f($($arg,)* idempotency::tables::EXPIRY),
-            7 => $f($($arg,)* kv::KV),
-            8 => $f($($arg,)* dead_letters::tables::ITEMS),
-            9 => $f($($arg,)* dead_letters::tables::PAYLOADS),
-            10 => $f($($arg,)* dead_letters::tables::DUE),
-            11 => $f($($arg,)* dead_letters::tables::FINISHED),
-            12 => $f($($arg,)* dead_letters::tables::BY_STATE),
-            13 => $f($($arg,)* dead_letters::tables::COUNTS),
-            14 => $f($($arg,)* dead_letters::tables::META),
-            15 => $f($($arg,)* idempotency::tables::META),
-            16 => $f($($arg,)* backup::journal::CHANGES),
-            17 => $f($($arg,)* backup::catalog::CATALOG),
-            18 => $f($($arg,)* backup::journal::META),
-            19 => $f($($arg,)* crate::restore_points::digest::STATE),
-            20 => $f($($arg,)* crate::settings::SETTINGS),
-            21 => $f($($arg,)* crate::restore_points::before::BEFORE),
-            other => Err(Error::Corrupted(format!("no table has id {other}"))),
-        }
-    }};
-}
-
-/// Applies one recorded change to the table with id `id`.
-fn apply(txn: &WriteTransaction, id: u16, op: u8, key: &[u8], value: &[u8]) -> Result<()> {
-    with_table!(id, apply_to(txn, op, key, value))
-}
-
-fn apply_to<K: Key + 'static, V: Value + 'static>(
-    txn: &WriteTransaction,
-    op: u8,
-    key: &[u8],
-    value: &[u8],
-    def: TableDefinition<K, V>,
-) -> Result<()> {
-    let mut t = txn.open_table(def)?;
-    match op {
-        PUT => {
-            t.insert(K::from_bytes(key), V::from_bytes(value))?;
-        }
-        DEL => {
-            t.remove(K::from_bytes(key))?;
-        }
-        other => return Err(Error::Corrupted(format!("redo op {other}"))),
-    }
-    Ok(())
-}
-
 /// Row changes as key bytes and the new value's bytes (`None`: the row is deleted).
 pub(crate) type RowOps = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-/// Applies row changes to the table with id `id`, opening it once.
-pub(crate) fn apply_rows(txn: &WriteTransaction, id: u16, rows: &RowOps) -> Result<()> {
-    with_table!(id, apply_rows_to(txn, rows))
-}
-
-fn apply_rows_to<K: Key + 'static, V: Value + 'static>(
-    txn: &WriteTransaction,
-    rows: &RowOps,
-    def: TableDefinition<K, V>,
-) -> Result<()> {
-    let mut t = txn.open_table(def)?;
-    for (k, v) in rows {
-        match v {
-            Some(v) => {
-                t.insert(K::from_bytes(k), V::from_bytes(v))?;
-            }
-            None => {
-                t.remove(K::from_bytes(k))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Applies row changes to the table with id `id` through the write path: the redo
-/// buffer records them, and the state digest and the change journal see them.
-pub(crate) fn apply_rows_tracked(
-    txn: &WriteTransaction,
-    redo: &RedoBuf,
-    id: u16,
-    rows: &RowOps,
-) -> Result<()> {
-    with_table!(id, apply_rows_tracked_to(txn, redo, rows))
-}
-
-fn apply_rows_tracked_to<K: Key + 'static, V: Value + 'static>(
-    txn: &WriteTransaction,
-    redo: &RedoBuf,
-    rows: &RowOps,
-    def: TableDefinition<K, V>,
-) -> Result<()> {
-    let mut t = Tracked::open(txn, def, redo)?;
-    for (k, v) in rows {
-        match v {
-            Some(v) => {
-                t.insert(K::from_bytes(k), V::from_bytes(v))?;
-            }
-            None => {
-                t.remove(K::from_bytes(k))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Calls `f` with every row of the table with id `id` as the write transaction `txn`
-/// sees it (a savepoint restored inside it, say).
-pub(crate) fn for_each_row_in(txn: &WriteTransaction, id: u16, f: &mut RowFn<'_>) -> Result<()> {
-    with_table!(id, rows_in(txn, f))
-}
-
-fn rows_in<K: Key + 'static, V: Value + 'static>(
-    txn: &WriteTransaction,
-    f: &mut RowFn<'_>,
-    def: TableDefinition<K, V>,
-) -> Result<()> {
-    let t = txn.open_table(def)?;
-    for row in t.range::<K::SelfType<'_>>(..)? {
-        let (k, v) = row?;
-        f(
-            K::as_bytes(&k.value()).as_ref(),
-            V::as_bytes(&v.value()).as_ref(),
-        )?;
-    }
-    Ok(())
-}
-
-/// The value bytes of row `key` of the table with id `id`, as `read` sees it.
-pub(crate) fn get_row(
-    read: &redb::ReadTransaction,
-    id: u16,
-    key: &[u8],
-) -> Result<Option<Vec<u8>>> {
-    with_table!(id, get_row_of(read, key))
-}
-
-fn get_row_of<K: Key + 'static, V: Value + 'static>(
-    read: &redb::ReadTransaction,
-    key: &[u8],
-    def: TableDefinition<K, V>,
-) -> Result<Option<Vec<u8>>> {
-    let t = read.open_table(def)?;
-    let v = t.get(K::from_bytes(key))?;
-    Ok(v.map(|v| V::as_bytes(&v.value()).as_ref().to_vec()))
-}
-
-/// The bytes the rows of the table with id `id` hold (redb's count of stored bytes).
-pub(crate) fn stored_bytes(read: &redb::ReadTransaction, id: u16) -> Result<u64> {
-    with_table!(id, stored_bytes_of(read))
-}
-
-fn stored_bytes_of<K: Key + 'static, V: Value + 'static>(
-    read: &redb::ReadTransaction,
-    def: TableDefinition<K, V>,
-) -> Result<u64> {
-    use redb::ReadableTableMetadata;
-    Ok(read.open_table(def)?.stats()?.stored_bytes())
-}
-
 /// Receives one row's key and value bytes.
 pub(crate) type RowFn<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
-
-/// Calls `f` with every row (key and value bytes) of the table with id `id`, in key
-/// order, as `read` sees it.
-pub(crate) fn for_each_row(read: &redb::ReadTransaction, id: u16, f: &mut RowFn<'_>) -> Result<()> {
-    with_table!(id, rows_of(read, f))
-}
-
-fn rows_of<K: Key + 'static, V: Value + 'static>(
-    read: &redb::ReadTransaction,
-    f: &mut RowFn<'_>,
-    def: TableDefinition<K, V>,
-) -> Result<()> {
-    let t = read.open_table(def)?;
-    for row in t.range::<K::SelfType<'_>>(..)? {
-        let (k, v) = row?;
-        f(
-            K::as_bytes(&k.value()).as_ref(),
-            V::as_bytes(&v.value()).as_ref(),
-        )?;
-    }
-    Ok(())
-}
 
 /// The changes of one batch, as they are made.
 #[derive(Debug, Default)]
@@ -344,7 +121,7 @@ impl RedoBuf {
         std::mem::take(&mut self.digest.borrow_mut())
     }
 
-    /// Notes a row of table `id` (one of `DIGESTED`) going from `old` to `new`.
+    /// Notes a row of a digested table `id` going from `old` to `new`.
     fn note(&self, id: u16, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) {
         if let Some(images) = self.before.borrow_mut().as_mut() {
             images.push((id, key.to_vec(), old.map(<[u8]>::to_vec)));
@@ -391,11 +168,11 @@ impl<'t, K: Key + 'static, V: Value + 'static> Tracked<'t, K, V> {
         def: TableDefinition<K, V>,
         redo: &'t RedoBuf,
     ) -> Result<Self> {
-        let id = table_id(def.name())?;
+        let (id, flags) = crate::engine::catalog::by_name(def.name())?;
         Ok(Self {
             table: txn.open_table(def)?,
             id,
-            digested: DIGESTED.contains(&id),
+            digested: flags.digested,
             redo,
         })
     }
@@ -664,7 +441,11 @@ fn apply_ops(txn: &WriteTransaction, mut ops: &[u8]) -> Result<()> {
         let key = take(klen as usize, &mut ops)?;
         let vlen = u32::from_le_bytes(take(4, &mut ops)?.try_into().map_err(|_| bad())?);
         let value = take(vlen as usize, &mut ops)?;
-        apply(txn, id, op, &key, &value)?;
+        let row = (key, (op == PUT).then_some(value));
+        if op != PUT && op != DEL {
+            return Err(Error::Corrupted(format!("redo op {op}")));
+        }
+        crate::engine::catalog::table(id)?.apply_rows(txn, &vec![row])?;
     }
     Ok(())
 }
@@ -687,7 +468,7 @@ mod tests {
     fn kv_put(key: &[u8], value: &[u8]) -> Vec<u8> {
         let buf = RedoBuf::default();
         let k = <(&str, &[u8]) as Value>::as_bytes(&("ns", key));
-        buf.push(table_id("app.kv").unwrap(), PUT, k.as_ref(), value);
+        buf.push(7, PUT, k.as_ref(), value);
         buf.take()
     }
 
