@@ -131,10 +131,15 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
             "dead letters pending {}, leased {}, done {}, dead {}",
             dlq.pending, dlq.leased, dlq.done, dlq.dead
         );
-        println!(
-            "restore points {} of {} (pinning ~{} bytes)",
-            space.points, space.max_points, space.pinned_bytes
-        );
+        // The old values kept for points: none without points.
+        if space.points == 0 {
+            println!("restore points 0 of {}", space.max_points);
+        } else {
+            println!(
+                "restore points {} of {} (keeping {} bytes of old values)",
+                space.points, space.max_points, space.pinned_bytes
+            );
+        }
         println!("backups     {} cataloged", backups.len());
     });
     s.close()
