@@ -5,10 +5,14 @@
 mod common;
 
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use hardstore::dead_letters::NewDeadLetter;
 use hardstore::logs::Level;
-use hardstore::{AuditEvent, Checkpoint, Durability, LogRecord, ManualClock, Options, Store};
+use hardstore::{
+    AuditEvent, BackupKind, BackupOptions, Checkpoint, Durability, LogRecord, ManualClock, Options,
+    Retention, Settings, Store,
+};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hardstore"))
@@ -665,4 +669,540 @@ fn logs_stats_show_mean_and_p95() {
         json(&["logs", "stats", p, "--since", since, "--json"])["total"],
         18
     );
+}
+
+/// Microseconds since the epoch now, as the CLI's clock reads it.
+fn wall_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+const DAY: u64 = 86_400 * SEC;
+
+/// The settings the tests below give their stores: none of them the default.
+fn own_settings() -> Options {
+    Options::new()
+        .log_capacity(150)
+        .idempotency_ttl(Duration::from_secs(3600))
+        .dead_letter_purge_after(Duration::from_secs(2 * 86_400))
+        .max_restore_points(4)
+        .backup_retention(Retention {
+            max_age: None,
+            keep_fulls: Some(2),
+        })
+}
+
+/// What a read-only command must leave as it was, read through the library.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    digest: [u8; 32],
+    settings: Settings,
+    ring: (u64, u64),
+    capacity: u64,
+    audit: (u64, [u8; 32]),
+    points: Vec<(u64, [u8; 32])>,
+    backups: Vec<(u64, String)>,
+    dlq: (u64, u64, u64, u64),
+    file_names: Vec<String>,
+}
+
+fn snapshot(path: &std::path::Path, dir: &std::path::Path) -> Snapshot {
+    // Opened with the default options, as the CLI does: that too must change nothing.
+    let s = Store::open(path, Options::new()).unwrap();
+    let size = s.audit().size().unwrap();
+    let c = s.dead_letters().counts().unwrap();
+    let mut file_names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    file_names.sort();
+    let snap = Snapshot {
+        digest: hardstore::fuzzing::backed_up_digest_across_opens(&s).unwrap(),
+        settings: s.settings().get(),
+        ring: s.logs().range().unwrap(),
+        capacity: s.logs().capacity(),
+        audit: (size, s.audit().root(size).unwrap()),
+        points: s
+            .restore_points()
+            .list()
+            .unwrap()
+            .iter()
+            .map(|p| (p.id, p.digest))
+            .collect(),
+        backups: s
+            .backups()
+            .list()
+            .unwrap()
+            .iter()
+            .map(|r| (r.id, format!("{}:{:?}", r.file, r.result)))
+            .collect(),
+        dlq: (c.pending, c.leased, c.done, c.dead),
+        file_names,
+    };
+    s.close().unwrap();
+    snap
+}
+
+#[test]
+fn read_only_commands_use_and_keep_the_stores_own_settings() {
+    let dir = common::TempDir::new("cli-own-settings");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let folder = dir.file("backups");
+    let point;
+    {
+        let store = Store::open(&path, own_settings()).unwrap();
+        for i in 0..120 {
+            let level = if i % 10 == 0 {
+                Level::Error
+            } else {
+                Level::Info
+            };
+            common::audit_and_log(&store, i, level, format!("line {i}"));
+        }
+        store
+            .kv_put("app", b"k", b"v", Durability::Durable)
+            .unwrap();
+        store
+            .dead_letters()
+            .record(
+                NewDeadLetter::new("acme", "email", b"x".to_vec()).permanent(true),
+                Durability::Durable,
+            )
+            .unwrap();
+        let hardstore::Begin::Started(t) = store
+            .idempotency()
+            .begin("acme", "order-1", b"POST", Duration::from_secs(60))
+            .unwrap()
+        else {
+            panic!("starts")
+        };
+        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        point = store.restore_points().create("alive").unwrap().id;
+        // A change after the point, so that it keeps an old value.
+        store
+            .kv_put("app", b"k", b"v2", Durability::Durable)
+            .unwrap();
+        for _ in 0..3 {
+            store
+                .backups()
+                .run(BackupKind::Full, &folder, &BackupOptions::default())
+                .unwrap();
+        }
+        store.close().unwrap();
+    }
+    let before = snapshot(&path, &dir.file(""));
+    assert_eq!(before.ring.1 - before.ring.0, 120);
+
+    let cp = json(&["audit", "checkpoint", p, "--json"]);
+    let cp_hex = cp["bytes"].as_str().unwrap().to_string();
+    let backups = json(&["backup", "list", p, "--json"]);
+    let first_full = backups["backups"][0]["file"].as_str().unwrap().to_string();
+    let point_s = point.to_string();
+    let export_to = dir.file("exported.hs");
+    let restore_to = dir.file("restored.hs");
+
+    // Every command of main.rs that only reads the store (the writes are create,
+    // restore, redrive, purge, prune without --dry-run, run-due and settings set). The
+    // last field: whether it takes --json.
+    let tenant = common::event(0).tenant;
+    let commands: Vec<(Vec<&str>, bool)> = vec![
+        (vec!["info", p], true),
+        (vec!["audit", "query", p, "--tenant", &tenant], true),
+        (vec!["audit", "verify", p], true),
+        (vec!["audit", "prove", p, "3"], true),
+        (vec!["audit", "checkpoint", p], true),
+        (vec!["audit", "verify-checkpoint", p, &cp_hex], true),
+        (vec!["audit", "export", p, "--tenant", &tenant], false),
+        (vec!["logs", "tail", p], true),
+        (vec!["logs", "query", p, "--level", "error"], true),
+        (vec!["logs", "stats", p], true),
+        (vec!["idem", "get", p, "order-1", "--tenant", "acme"], true),
+        (vec!["dlq", "list", p], true),
+        (vec!["restore-point", "list", p], true),
+        (vec!["restore-point", "verify", p, &point_s], false),
+        (vec!["backup", "list", p], true),
+        (vec!["backup", "verify", &first_full], true),
+        (vec!["backup", "prune", p, "--dry-run"], true),
+        (vec!["settings", "show", p], true),
+    ];
+    for (args, takes_json) in &commands {
+        text(args);
+        if *takes_json {
+            json(&[&args[..], &["--json"]].concat());
+        }
+    }
+    // Those that write a new file elsewhere, and one that fails (not found).
+    text(&[
+        "restore-point",
+        "export",
+        p,
+        &point_s,
+        export_to.to_str().unwrap(),
+    ]);
+    let out = run(&[
+        "backup",
+        "restore",
+        &first_full,
+        "--to",
+        restore_to.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    // A backup holds no settings (a library limit): the restore says the new store
+    // starts from the defaults.
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("do not carry the store's settings"), "{note}");
+    assert_eq!(code(&["idem", "get", p, "nope", "--tenant", "acme"]), 5);
+
+    // What they showed is the store's own settings.
+    let info = json(&["info", p, "--json"]);
+    assert_eq!(info["logs"]["len"], 120);
+    assert_eq!(info["logs"]["capacity"], 150);
+    assert_eq!(info["restore_points"]["count"], 1);
+    assert_eq!(info["restore_points"]["max"], 4);
+    assert!(info["restore_points"]["pinned_bytes"].as_u64().unwrap() > 0);
+    let info_text = text(&["info", p]);
+    assert!(
+        info_text.contains("log ring    120 of 150 entries"),
+        "{info_text}"
+    );
+    assert!(
+        info_text.contains("restore points 1 of 4 (keeping "),
+        "{info_text}"
+    );
+    let shown = json(&["settings", "show", p, "--json"]);
+    assert_eq!(shown["log_capacity"], 150);
+    assert_eq!(shown["idempotency_ttl"], "1h");
+    assert_eq!(shown["idempotency_ttl_us"], 3600 * SEC);
+    assert_eq!(shown["dead_letter_purge_after"], "2d");
+    assert_eq!(shown["dead_letter_purge_after_us"], 2 * DAY);
+    assert_eq!(shown["max_restore_points"], 4);
+    assert_eq!(shown["backup_retention"]["keep_fulls"], 2);
+    assert_eq!(shown["backup_retention"]["max_age"], "none");
+    assert_eq!(shown["backup_schedule"]["full_every"], "24h");
+    let shown_text = text(&["settings", "show", p]);
+    for line in [
+        "log-capacity                 150",
+        "idempotency-ttl              1h",
+        "dead-letter-purge-after      2d",
+        "max-restore-points           4",
+        "backup-retention-max-age     none",
+        "backup-retention-keep-fulls  2",
+    ] {
+        assert!(shown_text.contains(line), "{line:?} in\n{shown_text}");
+    }
+    let key = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
+    assert_eq!(
+        key["expires_us"].as_u64().unwrap() - key["created_us"].as_u64().unwrap(),
+        3600 * SEC
+    );
+    // The dry run prunes by the store's keep-fulls of 2: the oldest of three would go.
+    let pruned = json(&["backup", "prune", p, "--dry-run", "--json"]);
+    assert_eq!(pruned["pruned"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        pruned["pruned"][0]["file"].as_str(),
+        Some(first_full.as_str())
+    );
+    assert_eq!(pruned["retention"]["keep_fulls"], 2);
+    // A flag replaces its part of the store's retention only.
+    let flagged = json(&[
+        "backup",
+        "prune",
+        p,
+        "--keep-fulls",
+        "3",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(flagged["pruned"].as_array().unwrap().len(), 0);
+    assert_eq!(flagged["retention"]["max_age_us"], serde_json::Value::Null);
+
+    // And nothing changed: rows, settings, ring, audit log, points, catalog, files
+    // beside the store (but the two written on purpose).
+    let mut after = snapshot(&path, &dir.file(""));
+    after
+        .file_names
+        .retain(|n| n != "exported.hs" && n != "restored.hs");
+    assert_eq!(after, before);
+    let s = Store::open(&path, Options::new()).unwrap();
+    s.restore_points().verify(point).unwrap();
+    assert_eq!(s.logs().len().unwrap(), 120);
+    assert_eq!(s.settings().get(), own_settings_values());
+    s.close().unwrap();
+    assert!(std::path::Path::new(&first_full).exists());
+}
+
+/// The settings [`own_settings`] gives a new store.
+fn own_settings_values() -> Settings {
+    Settings {
+        log_capacity: 150,
+        idempotency_ttl: Duration::from_secs(3600),
+        dead_letter_purge_after: Duration::from_secs(2 * 86_400),
+        max_restore_points: 4,
+        backup_retention: Retention {
+            max_age: None,
+            keep_fulls: Some(2),
+        },
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn dlq_purge_keeps_items_inside_the_stores_window() {
+    let dir = common::TempDir::new("cli-dlq-window");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let now = wall_now();
+    // Items that became Done or Dead 3 days and 1 day ago, by the store's clock. The
+    // store keeps them 2 days (the default would keep them all 7).
+    let clock = ManualClock::new(now - 3 * DAY);
+    let store = Store::open(&path, own_settings().clock(clock.clone())).unwrap();
+    let dlq = store.dead_letters();
+    let finish = |kind: &str| {
+        let dead =
+            NewDeadLetter::new("acme", format!("{kind}-dead"), b"x".to_vec()).permanent(true);
+        dlq.record(dead, Durability::Durable).unwrap();
+        dlq.record(
+            NewDeadLetter::new("acme", format!("{kind}-done"), b"x".to_vec()),
+            Durability::Durable,
+        )
+        .unwrap();
+        for c in dlq.claim_due(10, Duration::from_secs(60)).unwrap() {
+            dlq.ack(&c).unwrap();
+        }
+    };
+    finish("old");
+    clock.set(now - DAY);
+    finish("young");
+    assert_eq!(
+        (dlq.counts().unwrap().done, dlq.counts().unwrap().dead),
+        (2, 2)
+    );
+    store.close().unwrap();
+
+    assert_eq!(json(&["dlq", "purge", p, "--json"])["purged"], 2);
+    let left = json(&["dlq", "list", p, "--json"]);
+    let mut kinds: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["young-dead", "young-done"]);
+    // The window is the store's: the open with default options did not change it.
+    assert_eq!(
+        json(&["settings", "show", p, "--json"])["dead_letter_purge_after"],
+        "2d"
+    );
+}
+
+#[test]
+fn settings_set_asks_before_it_evicts_and_every_change_is_audited() {
+    let dir = common::TempDir::new("cli-settings-set");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let store = Store::open(&path, own_settings()).unwrap();
+        for i in 0..120 {
+            common::audit_and_log(&store, i, Level::Info, format!("line {i}"));
+        }
+        store.close().unwrap();
+    }
+
+    // A ring of 100 would evict 20: refused, exit 1, nothing changed.
+    for confirm in [None, Some("19")] {
+        let mut args = vec!["settings", "set", p, "log-capacity", "100"];
+        if let Some(n) = confirm {
+            args.extend(["--confirm-evict", n]);
+        }
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("evicts the oldest 20 entries"), "{err}");
+        assert!(err.contains("--confirm-evict 20"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    let info = json(&["info", p, "--json"]);
+    assert_eq!(
+        (
+            &info["logs"]["len"],
+            &info["logs"]["capacity"],
+            &info["audit"]["size"]
+        ),
+        (&120.into(), &150.into(), &120.into())
+    );
+
+    // Confirmed: it says what it deleted and which audit entry records it.
+    let out = text(&[
+        "settings",
+        "set",
+        p,
+        "log-capacity",
+        "100",
+        "--confirm-evict",
+        "20",
+        "--actor",
+        "ops:ann",
+    ]);
+    assert_eq!(
+        out,
+        "log-capacity: 150 -> 100 (audit entry 120)\ndeleted the oldest 20 log entries\n"
+    );
+    let info = json(&["info", p, "--json"]);
+    assert_eq!(
+        (&info["logs"]["len"], &info["logs"]["capacity"]),
+        (&100.into(), &100.into())
+    );
+    let entry = json(&[
+        "audit",
+        "query",
+        p,
+        "--tenant",
+        "hardstore",
+        "--limit",
+        "1",
+        "--json",
+    ]);
+    let e = &entry["entries"][0];
+    assert_eq!(
+        (e["seq"].as_u64(), e["actor"].as_str()),
+        (Some(120), Some("ops:ann"))
+    );
+    assert_eq!(e["action"], "settings.set");
+
+    // Every other setting, from the command line to the stored value and back.
+    let changes = [
+        ("log-capacity", "300", "300"),
+        ("idempotency-ttl", "90m", "90m"),
+        ("dead-letter-max-attempts", "9", "9"),
+        ("dead-letter-retry-base", "2s", "2s"),
+        ("dead-letter-retry-cap", "7200000000", "2h"),
+        ("dead-letter-purge-after", "0", "0s"),
+        ("max-restore-points", "8", "8"),
+        ("backup-retention-max-age", "14d", "14d"),
+        ("backup-retention-keep-fulls", "none", "none"),
+        ("backup-full-every", "12h", "12h"),
+        ("backup-incremental-every", "3h", "3h"),
+        ("backup-differential-every", "15m", "15m"),
+    ];
+    for (i, (name, value, shown)) in changes.iter().enumerate() {
+        let v = json(&["settings", "set", p, name, value, "--json"]);
+        assert_eq!(v["new"], *shown, "{name}");
+        assert_eq!(v["deleted"], 0);
+        assert_eq!(v["audit_seq"], 121 + i as u64, "{name}");
+    }
+    let s = Store::open(&path, Options::new()).unwrap();
+    let got = s.settings().get();
+    s.close().unwrap();
+    let h = Duration::from_secs(3600);
+    assert_eq!(got.log_capacity, 300);
+    assert_eq!(got.idempotency_ttl, Duration::from_secs(90 * 60));
+    assert_eq!(
+        (
+            got.dead_letter_policy.max_attempts,
+            got.dead_letter_policy.base,
+            got.dead_letter_policy.cap
+        ),
+        (9, Duration::from_secs(2), 2 * h)
+    );
+    assert_eq!(got.dead_letter_purge_after, Duration::ZERO);
+    assert_eq!(got.max_restore_points, 8);
+    assert_eq!(
+        got.backup_retention,
+        Retention {
+            max_age: Some(14 * 24 * h),
+            keep_fulls: None
+        }
+    );
+    let sch = &got.backup_schedule;
+    assert_eq!(
+        (
+            sch.full_every,
+            sch.incremental_every,
+            sch.differential_every
+        ),
+        (12 * h, 3 * h, Duration::from_secs(900))
+    );
+
+    // Bad usage: exit 2, nothing recorded.
+    for args in [
+        &["settings", "set", p, "ring-size", "5"][..],
+        &["settings", "set", p, "idempotency-ttl", "1w"],
+        &["settings", "set", p, "idempotency-ttl", "0"],
+        &["settings", "set", p, "log-capacity", "many"],
+        &["settings", "set", p, "max-restore-points", "5000"],
+        &["settings", "set", p, "dead-letter-purge-after", "none"],
+        &[
+            "settings",
+            "set",
+            p,
+            "idempotency-ttl",
+            "2h",
+            "--confirm-evict",
+            "1",
+        ],
+    ] {
+        assert_eq!(code(args), 2, "{args:?}");
+    }
+    assert_eq!(json(&["info", p, "--json"])["audit"]["size"], 133);
+    // The cap as set, and no kept bytes to speak of without points.
+    let info = text(&["info", p]);
+    assert!(info.contains("restore points 0 of 8\n"), "{info}");
+    assert!(info.contains("log ring    100 of 300 entries"), "{info}");
+}
+
+#[test]
+fn backup_run_due_and_prune_follow_the_stores_schedule_and_retention() {
+    let dir = common::TempDir::new("cli-backup-settings");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let folder = dir.file("backups");
+    let f = folder.to_str().unwrap();
+    {
+        // A full is always due; two fulls are kept (the defaults: a full a day, 30 days).
+        let schedule = hardstore::Schedule {
+            full_every: Duration::ZERO,
+            ..hardstore::Schedule::default()
+        };
+        let store = Store::open(&path, own_settings().backup_schedule(schedule)).unwrap();
+        common::audit_and_log(&store, 0, Level::Info, "one".into());
+        store.close().unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            json(&["backup", "run-due", p, "--folder", f, "--json"])["kind"],
+            "full"
+        );
+    }
+    let listed = json(&["backup", "list", p, "--json"]);
+    let ids: Vec<u64> = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3], "the run-due prune kept the newest 2 fulls");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 2);
+
+    // The schedule as set: a full a day, just taken, and nothing else due for an hour.
+    text(&["settings", "set", p, "backup-full-every", "24h"]);
+    assert_eq!(
+        json(&["backup", "run-due", p, "--folder", f, "--json"]),
+        serde_json::Value::Null
+    );
+    // `backup prune` keeps 2 by the store's settings; keep 1 when set so.
+    assert_eq!(
+        json(&["backup", "prune", p, "--dry-run", "--json"])["pruned"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    text(&["settings", "set", p, "backup-retention-keep-fulls", "1"]);
+    let gone = json(&["backup", "prune", p, "--json"]);
+    assert_eq!(gone["pruned"][0]["id"], 2);
+    assert_eq!(gone["pruned"].as_array().unwrap().len(), 1);
 }

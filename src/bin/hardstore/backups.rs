@@ -176,13 +176,16 @@ pub(crate) enum BackupCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Deletes backups past retention (never one a kept backup depends on).
+    /// Deletes backups past retention (never one a kept backup depends on): the store's
+    /// backup-retention settings (`settings show`), a flag given replacing its one.
     Prune {
         store: PathBuf,
-        /// Full backups older than this many days go (default 30).
+        /// Full backups older than this many days go (default: the store's
+        /// backup-retention-max-age).
         #[arg(long)]
         max_age_days: Option<u64>,
-        /// Keep at most this many full backups.
+        /// Keep at most this many full backups (default: the store's
+        /// backup-retention-keep-fulls).
         #[arg(long)]
         keep_fulls: Option<usize>,
         #[arg(long)]
@@ -190,8 +193,9 @@ pub(crate) enum BackupCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Runs the backup due now under the default schedule (full daily, incremental every
-    /// 6 h, differential hourly), then prunes.
+    /// Runs the backup due now under the store's schedule (backup-full-every,
+    /// backup-incremental-every, backup-differential-every in `settings show`), then
+    /// prunes by the store's backup-retention, as `backup prune` does.
     RunDue {
         store: PathBuf,
         #[arg(long)]
@@ -320,6 +324,13 @@ pub(crate) fn backup(c: BackupCmd) -> Result<()> {
             let res = backup::restore_chain(&files, &to, &Options::new(), key.key()?.as_ref());
             pb.finish_and_clear();
             let i = res?;
+            // A backup holds the data, not the store's settings: the new store starts
+            // from the defaults, which an operator should know before using it.
+            eprintln!(
+                "note: backups do not carry the store's settings; {} has the defaults \
+                 (`hardstore settings show`; change them with `hardstore settings set`)",
+                to.display()
+            );
             emit(json, info_json(&i), || {
                 println!(
                     "restored into {}: audit log of {} entries, root {}",
@@ -347,15 +358,27 @@ pub(crate) fn backup(c: BackupCmd) -> Result<()> {
             json,
         } => {
             let s = open(&store)?;
-            let mut policy = Retention::default();
+            // The store's own retention; a flag replaces its part.
+            let mut policy: Retention = s.settings().get().backup_retention;
             if let Some(d) = max_age_days {
-                policy.max_age = Some(Duration::from_secs(d * 86_400));
+                let secs = d.checked_mul(86_400).ok_or_else(|| {
+                    Error::InvalidArgument(format!("--max-age-days {d} is too long"))
+                })?;
+                policy.max_age = Some(Duration::from_secs(secs));
             }
-            policy.keep_fulls = keep_fulls;
+            if keep_fulls.is_some() {
+                policy.keep_fulls = keep_fulls;
+            }
             let gone = s.backups().prune(&policy, SystemClock.now(), dry_run)?;
             let v: Vec<_> = gone.iter().map(record_json).collect();
-            emit(json, json!({"dry_run": dry_run, "pruned": v}), || {
+            let retention = json!({
+                "max_age_us": policy.max_age.map(|d| d.as_micros() as u64),
+                "keep_fulls": policy.keep_fulls,
+            });
+            let out = json!({"dry_run": dry_run, "retention": retention, "pruned": v});
+            emit(json, out, || {
                 let verb = if dry_run { "would delete" } else { "deleted" };
+                println!("retention: {}", crate::settings::retention_text(&policy));
                 println!("{verb} {} backup(s)", gone.len());
                 gone.iter().for_each(print_record);
             });
@@ -368,12 +391,19 @@ pub(crate) fn backup(c: BackupCmd) -> Result<()> {
             json,
         } => {
             let s = open(&store)?;
+            let settings = s.settings().get();
+            let mut schedule: Schedule = settings.backup_schedule;
+            // One retention for the operator: the one `backup prune` and
+            // `settings set backup-retention-*` use (a schedule without one prunes nothing).
+            if schedule.retention.is_some() {
+                schedule.retention = Some(settings.backup_retention);
+            }
             let pb = bar();
             pb.set_message("scheduled backup");
             let res = s.backups().run_due(
                 SystemClock.now(),
                 &folder,
-                &Schedule::default(),
+                &schedule,
                 &options(key.key()?, &pb),
             );
             pb.finish_and_clear();

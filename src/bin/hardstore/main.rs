@@ -2,11 +2,16 @@
 //!
 //! Every query command takes `--json` (one JSON document on stdout; times in it are
 //! microseconds since the Unix epoch, printed as RFC 3339 in UTC otherwise). Exit codes: 0 done,
-//! 1 failed, 2 bad usage, 3 the store is held by another process, 4 verification
-//! failed (a damaged file or log, a wrong key, a broken chain), 5 not found.
+//! 1 failed (a change refused for want of `--confirm-evict` among them: nothing
+//! changed), 2 bad usage, 3 the store is held by another process, 4 verification failed
+//! (a damaged file or log, a wrong key, a broken chain), 5 not found.
+//!
+//! Every command reads the store's own settings (`store.settings()`): the default
+//! `Options` it opens with only seed a new store, and never change an existing one.
 
 mod areas;
 mod backups;
+mod settings;
 mod time;
 
 use std::path::PathBuf;
@@ -52,6 +57,9 @@ enum Cmd {
     /// Backups: create, verify, restore, list, prune, run-due.
     #[command(subcommand)]
     Backup(backups::BackupCmd),
+    /// The store's own settings: show, set (audited).
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
 }
 
 /// Opens a store for a command. A store held by a running app is refused with a clear
@@ -131,10 +139,15 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
             "dead letters pending {}, leased {}, done {}, dead {}",
             dlq.pending, dlq.leased, dlq.done, dlq.dead
         );
-        println!(
-            "restore points {} of {} (pinning ~{} bytes)",
-            space.points, space.max_points, space.pinned_bytes
-        );
+        // The old values kept for points: none without points.
+        if space.points == 0 {
+            println!("restore points 0 of {}", space.max_points);
+        } else {
+            println!(
+                "restore points {} of {} (keeping {} bytes of old values)",
+                space.points, space.max_points, space.pinned_bytes
+            );
+        }
         println!("backups     {} cataloged", backups.len());
     });
     s.close()
@@ -149,6 +162,8 @@ fn exit_code(e: &Error) -> u8 {
         | Error::WrongKey(_) => 4,
         Error::NotFound(_) => 5,
         Error::InvalidArgument(_) | Error::TooLong { .. } => 2,
+        // Refused, nothing changed: a failure, not bad usage (the command was well formed).
+        Error::ConfirmationRequired { .. } => 1,
         _ => 1,
     }
 }
@@ -163,6 +178,7 @@ fn main() -> ExitCode {
         Cmd::Dlq(c) => areas::dlq(c),
         Cmd::RestorePoint(c) => backups::restore_point(c),
         Cmd::Backup(c) => backups::backup(c),
+        Cmd::Settings(c) => settings::settings(c),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,6 +190,10 @@ fn main() -> ExitCode {
                      acknowledged writes still in the redo log. Stop the application, or use \
                      its API.",
                     p.display()
+                ),
+                Error::ConfirmationRequired { what, deletes } => eprintln!(
+                    "hardstore: refused, nothing changed: {what}. To delete them, run it again \
+                     with --confirm-evict {deletes}."
                 ),
                 e => eprintln!("hardstore: {e}"),
             }
