@@ -200,11 +200,8 @@ fn hardstore_space(dir: &std::path::Path, commits: u64, points: u64) -> (u64, u6
             })
             .unwrap();
     }
-    let every = if points > 0 {
-        commits / points
-    } else {
-        u64::MAX
-    };
+    // A point every `commits / points` commits; none without points.
+    let every = commits.checked_div(points).unwrap_or(u64::MAX).max(1);
     for c in 0..commits {
         if points > 0 && c % every == 0 && c / every < points {
             store.restore_points().create("space").unwrap();

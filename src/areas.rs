@@ -3,6 +3,20 @@
 
 use crate::engine::catalog::CatalogTable;
 
+/// What runs before every batch commits, in this order (`WriteTx::finish`): counters an
+/// area gathers over the batch first, then what observes changes (restore-point old
+/// values, the state digest), and last the backup change journal, which lists every
+/// change above.
+pub(crate) static OBSERVERS: [Observer; 4] = [
+    crate::dead_letters::tables::flush_counts_observer,
+    crate::restore_points::before::record_observer,
+    crate::restore_points::digest::store_observer,
+    crate::backup::journal::record_observer,
+];
+
+/// A commit observer: gets the batch's transaction before it commits.
+pub(crate) type Observer = fn(&mut crate::WriteTx<'_>) -> crate::Result<()>;
+
 /// Every area's cataloged tables (see `engine::catalog`).
 pub(crate) static TABLES: [&[&dyn CatalogTable]; 7] = [
     &crate::audit::tables::TABLES,

@@ -28,6 +28,8 @@ pub mod backup;
 pub mod dead_letters;
 mod engine;
 pub mod ffi;
+/// Fuzz targets' bodies and test digests (feature `fuzzing`): not part of the API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idempotency;

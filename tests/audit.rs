@@ -481,6 +481,21 @@ fn open_refuses_foreign_and_newer_files_untouched() {
 }
 
 #[test]
+fn a_store_cut_in_half_is_corrupted_and_a_clean_close_leaves_the_redo_header_alone() {
+    let dir = TempDir::new("cut");
+    let path = filled(&dir, 300);
+    // A clean close leaves the redo log as its header alone (magic and store id).
+    let redo = dir.file("s.hs.redo");
+    assert_eq!(std::fs::metadata(&redo).map(|m| m.len()).ok(), Some(24));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    match Store::open(&path, Options::new()) {
+        Err(Error::Corrupted(msg)) => assert!(msg.contains("s.hs"), "{msg}"),
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+}
+
+#[test]
 fn second_open_is_refused_and_id_persists() {
     let dir = TempDir::new("twice");
     let path = dir.file("s.hs");

@@ -74,6 +74,16 @@ pub(crate) fn record(txn: &WriteTransaction, redo: &RedoBuf, n: u64) -> Result<b
     Ok(true)
 }
 
+/// Commit observer (the last): writes the batch's journal row while tracking is on.
+pub(crate) fn record_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
+    if let Some(n) = *tx.changes_mut() {
+        if tx.with_txn(|txn, redo| record(txn, redo, n))? {
+            *tx.changes_mut() = Some(n + 1);
+        }
+    }
+    Ok(())
+}
+
 /// Every (table id, key) changed by batches numbered `from..to`, as `read` sees the
 /// journal, plus every row of the tables copied whole. Fails if the journal no longer
 /// covers `from`.

@@ -180,8 +180,8 @@ impl<'t> DlqTables<'t> {
         Ok(())
     }
 
-    /// Writes the counts changed in this transaction. Must run before it commits (the
-    /// writer calls it through `WriteTx::finish`).
+    /// Writes the counts changed in this transaction. Must run before it commits
+    /// (`flush_counts_observer`).
     pub(crate) fn flush_counts(&mut self) -> Result<()> {
         for state in 0..self.deltas.len() {
             let delta = std::mem::take(&mut self.deltas[state]);
@@ -535,6 +535,15 @@ impl<'t> DlqTables<'t> {
             self.add_count(item.state, -1)?;
         }
         Ok(keys.len() as u64)
+    }
+}
+
+/// Commit observer: writes the batch's dead-letter count changes (gathered per batch so
+/// a busy batch writes each counter once).
+pub(crate) fn flush_counts_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
+    match tx.dlq_if_open() {
+        Some(dlq) => dlq.flush_counts(),
+        None => Ok(()),
     }
 }
 

@@ -109,6 +109,17 @@ fn rows_of<K: Key + 'static, V: Value + 'static>(
     Ok(())
 }
 
+/// Calls `f` with each row change decoded as `K` and `V` (`None`: delete).
+fn apply_each<K: Key + 'static, V: Value + 'static>(
+    rows: &RowOps,
+    mut f: impl FnMut(K::SelfType<'_>, Option<V::SelfType<'_>>) -> Result<()>,
+) -> Result<()> {
+    for (k, v) in rows {
+        f(K::from_bytes(k), v.as_deref().map(V::from_bytes))?;
+    }
+    Ok(())
+}
+
 impl<K: Key + 'static, V: Value + 'static> CatalogTable for Table<K, V>
 where
     Table<K, V>: Sync,
@@ -132,17 +143,13 @@ where
 
     fn apply_rows(&self, txn: &WriteTransaction, rows: &RowOps) -> Result<()> {
         let mut t = txn.open_table(self.def)?;
-        for (k, v) in rows {
+        apply_each::<K, V>(rows, |k, v| {
             match v {
-                Some(v) => {
-                    t.insert(K::from_bytes(k), V::from_bytes(v))?;
-                }
-                None => {
-                    t.remove(K::from_bytes(k))?;
-                }
+                Some(v) => drop(t.insert(k, v)?),
+                None => drop(t.remove(k)?),
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn apply_rows_tracked(
@@ -152,17 +159,13 @@ where
         rows: &RowOps,
     ) -> Result<()> {
         let mut t = Tracked::open(txn, self.def, redo)?;
-        for (k, v) in rows {
+        apply_each::<K, V>(rows, |k, v| {
             match v {
-                Some(v) => {
-                    t.insert(K::from_bytes(k), V::from_bytes(v))?;
-                }
-                None => {
-                    t.remove(K::from_bytes(k))?;
-                }
+                Some(v) => drop(t.insert(k, v)?),
+                None => drop(t.remove(k)?),
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn get_row(&self, read: &ReadTransaction, key: &[u8]) -> Result<Option<Vec<u8>>> {

@@ -404,6 +404,16 @@ impl RedoLog {
         Ok(())
     }
 
+    /// Cuts the emptied log to its header, at a clean close (after the final checkpoint):
+    /// a closed store's `.redo` is its header alone, with no stale bytes.
+    pub(crate) fn truncate(&mut self) -> Result<()> {
+        debug_assert_eq!(self.len, 0, "only an emptied log is cut");
+        self.file.set_len(LOG_HEADER as u64)?;
+        self.file.sync_data()?;
+        self.allocated = LOG_HEADER as u64;
+        Ok(())
+    }
+
     /// Bytes appended since the log was last emptied.
     pub(crate) fn len(&self) -> u64 {
         self.len

@@ -400,13 +400,14 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
+/// The error of an open redb refused. The file starts with redb's magic (checked
+/// before), so damage redb reports is corruption of a store, not a foreign file.
 fn open_error(e: redb::DatabaseError, path: &Path) -> Error {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen(path.to_path_buf()),
-        redb::DatabaseError::Storage(redb::StorageError::Corrupted(msg)) => Error::NotAStore {
-            path: path.to_path_buf(),
-            reason: format!("redb refused it: {msg}"),
-        },
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(msg)) => {
+            Error::Corrupted(format!("{}: {msg}", path.display()))
+        }
         other => other.into(),
     }
 }

@@ -117,32 +117,34 @@ impl<'a> WriteTx<'a> {
         self.hooks.push(hook);
     }
 
-    /// Completes the transaction's writes that are gathered until the end (the
-    /// dead-letter counters). The writer calls it after the last job, before committing.
+    /// Runs the commit observers (`crate::areas::OBSERVERS`, in their order) once the
+    /// last job ran, before the writer commits: each may write what it gathered over the
+    /// batch, and each sees the changes of those before it.
     pub(crate) fn finish(&mut self) -> Result<()> {
-        if let Some(dlq) = &mut self.dlq {
-            dlq.flush_counts()?;
-        }
-        // Old values of the rows changed, while a restore point needs them.
-        if let Some(generation) = self.state.points {
-            let images = self.redo.take_before_images();
-            if !images.is_empty() {
-                crate::restore_points::before::record(self.txn, self.redo, generation, images)?;
-            }
-        }
-        // The digest covers every change above.
-        let delta = self.redo.take_digest();
-        if !delta.is_zero() {
-            self.state.digest.merge(&delta);
-            crate::restore_points::digest::store(self.txn, self.redo, &self.state.digest)?;
-        }
-        // Last: the journal row lists every change above.
-        if let Some(n) = self.state.changes {
-            if crate::backup::journal::record(self.txn, self.redo, n)? {
-                self.state.changes = Some(n + 1);
-            }
+        for observe in crate::areas::OBSERVERS {
+            observe(self)?;
         }
         Ok(())
+    }
+
+    /// The dead-letter tables, if this transaction opened them.
+    pub(crate) fn dlq_if_open(&mut self) -> Option<&mut DlqTables<'a>> {
+        self.dlq.as_mut()
+    }
+
+    /// The batch's redo buffer (its changes so far).
+    pub(crate) fn redo(&self) -> &'a RedoBuf {
+        self.redo
+    }
+
+    /// The newest restore point, if any (the generation old values are kept under).
+    pub(crate) fn points(&self) -> Option<u64> {
+        self.state.points
+    }
+
+    /// The state digest as of the last commit, to be updated by this batch's changes.
+    pub(crate) fn digest_mut(&mut self) -> &mut crate::restore_points::digest::StateDigest {
+        &mut self.state.digest
     }
 
     pub(crate) fn take_hooks(&mut self) -> Vec<Hook> {

@@ -371,7 +371,13 @@ impl Writer {
         {
             Ok(())
         } else {
-            self.shared.final_sync()
+            self.shared.final_sync().and_then(|()| {
+                // Everything is in a synced redb commit: the log holds nothing.
+                match &mut self.shared.committed.lock().redo {
+                    Some(log) if log.len() == 0 => log.truncate(),
+                    _ => Ok(()),
+                }
+            })
         };
         self.shared.queue.lock().leader = false;
         res

@@ -97,6 +97,19 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// Commit observer: keeps the old values of the rows the batch changed, while a restore
+/// point needs them.
+pub(crate) fn record_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
+    let Some(generation) = tx.points() else {
+        return Ok(());
+    };
+    let images = tx.redo().take_before_images();
+    if images.is_empty() {
+        return Ok(());
+    }
+    tx.with_txn(|txn, redo| record(txn, redo, generation, images))
+}
+
 /// Every row's value at point `generation` that differs from (or may differ from) the
 /// current one: the image of the lowest generation `>= generation` holding the row.
 pub(crate) fn resolve(

@@ -146,6 +146,18 @@ pub(crate) fn scan(read: &redb::ReadTransaction) -> Result<StateDigest> {
     Ok(d)
 }
 
+/// Commit observer: adds the batch's changes to the digest and stores it, in the commit
+/// of the rows it covers.
+pub(crate) fn store_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
+    let delta = tx.redo().take_digest();
+    if delta.is_zero() {
+        return Ok(());
+    }
+    tx.digest_mut().merge(&delta);
+    let d = *tx.digest_mut();
+    tx.with_txn(|txn, redo| store(txn, redo, &d))
+}
+
 /// Stores `d` as the accumulator, through the redo log (`redo` records the change).
 pub(crate) fn store(
     txn: &redb::WriteTransaction,

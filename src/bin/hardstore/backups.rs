@@ -324,13 +324,6 @@ pub(crate) fn backup(c: BackupCmd) -> Result<()> {
             let res = backup::restore_chain(&files, &to, &Options::new(), key.key()?.as_ref());
             pb.finish_and_clear();
             let i = res?;
-            // A backup holds the data, not the store's settings: the new store starts
-            // from the defaults, which an operator should know before using it.
-            eprintln!(
-                "note: backups do not carry the store's settings; {} has the defaults \
-                 (`hardstore settings show`; change them with `hardstore settings set`)",
-                to.display()
-            );
             emit(json, info_json(&i), || {
                 println!(
                     "restored into {}: audit log of {} entries, root {}",
