@@ -1,7 +1,19 @@
 //! The areas' registry: the one list a new area adds itself to. The engine core
 //! (`engine/`) never names an area; it reaches their tables through this list.
 
+use crate::engine::area::Area;
 use crate::engine::catalog::CatalogTable;
+
+/// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
+/// open first: a store of format 2 has its savepoints converted before anything reads.
+pub(crate) static AREAS: [&dyn Area; 6] = [
+    &crate::restore_points::RestorePointsArea,
+    &crate::audit::AuditArea,
+    &crate::logs::LogsArea,
+    &crate::idempotency::IdempotencyArea,
+    &crate::dead_letters::DeadLettersArea,
+    &crate::backup::BackupArea,
+];
 
 /// What runs before every batch commits, in this order (`WriteTx::finish`): counters an
 /// area gathers over the batch first, then what observes changes (restore-point old

@@ -72,3 +72,66 @@ pub(crate) fn get(read: &ReadTransaction, ns: &str, key: &[u8]) -> Result<Option
     let v = t.get((ns, key))?.map(|v| v.value().to_vec());
     Ok(v)
 }
+
+impl crate::Store {
+    /// Reads app state `(namespace, key)` (written through [`Store::write`](crate::Store::write)).
+    pub fn kv_get(&self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        get(&self.begin_read()?, namespace, key)
+    }
+
+    /// Writes app state `(namespace, key) = value` on its own; to write it together with
+    /// other areas, use [`WriteTx::kv_put`](crate::WriteTx::kv_put) inside
+    /// [`Store::write`](crate::Store::write).
+    pub fn kv_put(
+        &self,
+        namespace: &str,
+        key: &[u8],
+        value: &[u8],
+        durability: crate::Durability,
+    ) -> Result<()> {
+        check(namespace, key, Some(value))?;
+        let (ns, k, v) = (namespace.to_owned(), key.to_vec(), value.to_vec());
+        self.write(durability, move |tx| tx.kv_put(&ns, &k, &v))
+    }
+
+    /// Deletes app state `(namespace, key)` on its own; returns whether it existed.
+    pub fn kv_delete(
+        &self,
+        namespace: &str,
+        key: &[u8],
+        durability: crate::Durability,
+    ) -> Result<bool> {
+        check(namespace, key, None)?;
+        let (ns, k) = (namespace.to_owned(), key.to_vec());
+        self.write(durability, move |tx| tx.kv_delete(&ns, &k))
+    }
+}
+
+/// The app-state table a transaction opened.
+struct KvPart;
+
+impl crate::engine::area::Family for KvPart {
+    type Of<'a> = KvTable<'a>;
+}
+
+impl<'a> crate::WriteTx<'a> {
+    fn kv(&mut self) -> Result<&mut KvTable<'a>> {
+        self.part::<KvPart>(KvTable::open)
+    }
+
+    /// Reads app state `(namespace, key)`, seeing this transaction's own writes.
+    pub fn kv_get(&mut self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.kv()?.get(namespace, key)
+    }
+
+    /// Writes app state `(namespace, key) = value` (namespace 1..=64 bytes, key
+    /// 1..=1024 bytes, value at most 1 MiB).
+    pub fn kv_put(&mut self, namespace: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.kv()?.put(namespace, key, value)
+    }
+
+    /// Deletes app state `(namespace, key)`; returns whether it existed.
+    pub fn kv_delete(&mut self, namespace: &str, key: &[u8]) -> Result<bool> {
+        self.kv()?.delete(namespace, key)
+    }
+}

@@ -120,7 +120,7 @@ impl<'s> Audit<'s> {
             size,
             root,
             self.store.clock_now(),
-            self.store.inner.mac_key.as_ref(),
+            self.store.shared::<MacKey>()?.0.as_ref(),
         ))
     }
 
@@ -142,7 +142,7 @@ impl<'s> Audit<'s> {
             size,
             merkle::root(&src, size)?,
             self.store.clock_now(),
-            self.store.inner.mac_key.as_ref(),
+            self.store.shared::<MacKey>()?.0.as_ref(),
         );
         let proof = ConsistencyProof {
             old_size: old.size,
@@ -180,4 +180,54 @@ fn check_size(asked: u64, size: u64) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+impl Store {
+    /// The tamper-evident audit log.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(self)
+    }
+}
+
+/// The checkpoint MAC key derived from `Options::audit_key`, shared for the open.
+pub(crate) struct MacKey(pub(crate) Option<[u8; 32]>);
+
+/// The audit log's hooks: its Merkle frontier is kept by the writer.
+pub(crate) struct AuditArea;
+
+impl crate::engine::area::Area for AuditArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        let read = redb::ReadableDatabase::begin_read(ctx.db)?;
+        ctx.states.insert(AuditState::load(&read)?);
+        let key = ctx.opts.audit_key.as_deref().map(derive_mac_key);
+        ctx.shared.insert(std::sync::Arc::new(MacKey(key)));
+        Ok(())
+    }
+}
+
+/// The audit tables a transaction opened.
+struct AuditPart;
+
+impl crate::engine::area::Family for AuditPart {
+    type Of<'a> = AuditTables<'a>;
+}
+
+impl<'a> crate::WriteTx<'a> {
+    /// Appends an audit entry; its seq and time are assigned here.
+    pub fn audit_append(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
+        event.validate()?;
+        self.audit_append_validated(event)
+    }
+
+    pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
+        let time = self.now();
+        let (tables, state) = self.part_and_state::<AuditPart, AuditState>(AuditTables::open)?;
+        tables.append(state, event, time)
+    }
+
+    /// The audit log's size and root, with this transaction's appends.
+    pub(crate) fn audit_frontier(&self) -> Result<(u64, Hash)> {
+        let f = &self.state::<AuditState>()?.frontier;
+        Ok((f.size, f.root()))
+    }
 }

@@ -189,9 +189,9 @@ pub(crate) fn begin_run(
         None => (BackupKind::Full, None),
     };
     if kind == BackupKind::Full {
-        let next = *tx.changes_mut();
+        let next = *tx.changes_mut()?;
         let n = tx.with_txn(|txn, redo| journal::start(txn, redo, next))?;
-        *tx.changes_mut() = Some(n);
+        *tx.changes_mut()? = Some(n);
     }
     let id = {
         let mut meta = tx.tracked(journal::META)?;

@@ -76,9 +76,9 @@ pub(crate) fn record(txn: &WriteTransaction, redo: &RedoBuf, n: u64) -> Result<b
 
 /// Commit observer (the last): writes the batch's journal row while tracking is on.
 pub(crate) fn record_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
-    if let Some(n) = *tx.changes_mut() {
+    if let Some(n) = *tx.changes_mut()? {
         if tx.with_txn(|txn, redo| record(txn, redo, n))? {
-            *tx.changes_mut() = Some(n + 1);
+            *tx.changes_mut()? = Some(n + 1);
         }
     }
     Ok(())

@@ -235,7 +235,7 @@ impl<'s> Backups<'s> {
                 "the backup folder's path is not UTF-8".into(),
             ));
         }
-        let _one_at_a_time = self.store.inner.backup_running.lock();
+        let _one_at_a_time = self.store.shared::<BackupLock>()?.0.lock();
         std::fs::create_dir_all(&folder)?;
         // The catalog keeps absolute paths: a relative one would depend on the caller's
         // working directory.
@@ -340,7 +340,7 @@ impl<'s> Backups<'s> {
     /// Every cataloged run, oldest first. A run left `Running` by a process that
     /// stopped is reported as `Interrupted`.
     pub fn list(&self) -> Result<Vec<BackupRecord>> {
-        let idle = self.store.inner.backup_running.try_lock();
+        let idle = self.store.shared::<BackupLock>()?.0.try_lock();
         let mut all = catalog::list(&self.store.begin_read()?)?;
         if idle.is_some() {
             for r in all.iter_mut().filter(|r| r.result == BackupResult::Running) {
@@ -429,4 +429,40 @@ pub fn restore(
     opts: &crate::Options,
 ) -> Result<BackupInfo> {
     restore_chain(&[backup.as_ref()], new_path, opts, None)
+}
+
+impl Store {
+    /// Backups: full, incremental and differential, the catalog, retention and the
+    /// schedule (see [`crate::backup`]).
+    pub fn backups(&self) -> Backups<'_> {
+        Backups::new(self)
+    }
+}
+
+/// The next change-journal number while backups track changes (`journal.rs`), kept by
+/// the writer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Changes(pub(crate) Option<u64>);
+
+/// Held while a cataloged backup runs: one at a time per store.
+pub(crate) struct BackupLock(pub(crate) parking_lot::Mutex<()>);
+
+/// The backups' hooks.
+pub(crate) struct BackupArea;
+
+impl crate::engine::area::Area for BackupArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        let read = redb::ReadableDatabase::begin_read(ctx.db)?;
+        ctx.states.insert(Changes(journal::next_change(&read)?));
+        ctx.shared
+            .insert(Arc::new(BackupLock(parking_lot::Mutex::new(()))));
+        Ok(())
+    }
+}
+
+impl crate::WriteTx<'_> {
+    /// The next change-journal number (`None`: change tracking is off).
+    pub(crate) fn changes_mut(&mut self) -> Result<&mut Option<u64>> {
+        Ok(&mut self.state_mut::<Changes>()?.0)
+    }
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::catalog::{self, BackupKind, BackupRecord, BackupResult};
-use super::Backups;
+use super::{BackupLock, Backups};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::options::Durability;
@@ -93,7 +93,7 @@ impl Backups<'_> {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<Vec<BackupRecord>> {
-        let _one_at_a_time = self.store.inner.backup_running.lock();
+        let _one_at_a_time = self.store.shared::<BackupLock>()?.0.lock();
         let all = catalog::list(&self.store.begin_read()?)?;
         let gone = policy.expired(&all, now);
         if dry_run || gone.is_empty() {

@@ -492,7 +492,7 @@ impl WriteTx<'_> {
 
     fn dlq_record_validated(&mut self, new: &NewDeadLetter) -> Result<u64> {
         let now = self.now();
-        let cfg = self.dlq_config();
+        let cfg = self.dlq_config()?;
         self.dlq()?.record(new, now, &cfg)
     }
 
@@ -504,7 +504,60 @@ impl WriteTx<'_> {
         retryable: bool,
     ) -> Result<Outcome> {
         let now = self.now();
-        let cfg = self.dlq_config();
+        let cfg = self.dlq_config()?;
         self.dlq()?.fail(id, token, error, retryable, now, &cfg)
+    }
+}
+
+impl Store {
+    /// The dead letters: failed work kept and retried on a schedule.
+    pub fn dead_letters(&self) -> DeadLetters<'_> {
+        DeadLetters::new(self)
+    }
+}
+
+/// The dead letters' hooks: the retry policy (a setting) is kept by the writer.
+pub(crate) struct DeadLettersArea;
+
+impl crate::engine::area::Area for DeadLettersArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        ctx.states
+            .insert(DlqConfig::from_policy(ctx.settings.dead_letter_policy)?);
+        Ok(())
+    }
+
+    fn after_open(&self, store: &Store) -> Result<()> {
+        if tables::has_leased_bucket(&store.begin_read()?)? {
+            // Written by an earlier build: moved like any write, so the redo log, the
+            // state digest and the backup journal all see it.
+            store.write(Durability::Durable, |tx| {
+                tx.dlq()?.upgrade_index().map(drop)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn apply_settings(&self, tx: &mut WriteTx<'_>, s: &crate::settings::Settings) -> Result<u64> {
+        let cfg = tx.state_mut::<DlqConfig>()?;
+        *cfg = cfg.with_policy(s.dead_letter_policy);
+        Ok(0)
+    }
+}
+
+/// The dead-letter tables a transaction opened.
+pub(crate) struct DlqPart;
+
+impl crate::engine::area::Family for DlqPart {
+    type Of<'a> = DlqTables<'a>;
+}
+
+impl<'a> WriteTx<'a> {
+    /// The dead-letter tables, opened on first use.
+    pub(crate) fn dlq(&mut self) -> Result<&mut DlqTables<'a>> {
+        self.part::<DlqPart>(DlqTables::open)
+    }
+
+    pub(crate) fn dlq_config(&self) -> Result<DlqConfig> {
+        self.state::<DlqConfig>().copied()
     }
 }

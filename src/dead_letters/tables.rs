@@ -541,7 +541,7 @@ impl<'t> DlqTables<'t> {
 /// Commit observer: writes the batch's dead-letter count changes (gathered per batch so
 /// a busy batch writes each counter once).
 pub(crate) fn flush_counts_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
-    match tx.dlq_if_open() {
+    match tx.part_if_open::<super::DlqPart>() {
         Some(dlq) => dlq.flush_counts(),
         None => Ok(()),
     }

@@ -36,8 +36,8 @@ use redb::{
     AccessGuard, Key, ReadableTable, Table, TableDefinition, TableHandle, Value, WriteTransaction,
 };
 
+use crate::engine::digest::StateDigest;
 use crate::error::{Error, Result};
-use crate::restore_points::digest::StateDigest;
 
 /// The batch sequence number held by the redb state.
 const REDO_META: TableDefinition<&str, u64> = TableDefinition::new("hardstore.redo");

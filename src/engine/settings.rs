@@ -12,8 +12,8 @@
 //! - `hardstore.settings` holds one row per setting, each a versioned record
 //!   (`codec`). A row this build does not know is kept untouched.
 //! - A setting missing from the file (a store written by an earlier build) is written at
-//!   open from the seed, except the ring capacity, which never drops below the entries
-//!   the ring already holds: an open deletes nothing.
+//!   open from the seed, which the areas may raise so that nothing stored is lost
+//!   (`Area::seed_settings`: the ring capacity never below the entries it holds).
 //! - The in-memory copy (`Inner::settings`) changes only after the commit that wrote
 //!   the row, and the writer's state (ring capacity, retry policy) in the same batch.
 
@@ -237,25 +237,18 @@ fn decode_into(s: &mut Settings, name: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Reads the stored settings; those the file lacks come from `seed`, with the ring
-/// capacity raised to `ring_held` (the entries the ring holds) so that nothing is
-/// evicted. Returns the settings and whether any was missing.
+/// Reads the stored settings; those the file lacks come from `seed`. Returns the
+/// settings and whether any was missing.
 pub(crate) fn load(
     read: &impl ReadableTable<&'static str, &'static [u8]>,
     seed: &Settings,
-    ring_held: u64,
 ) -> Result<(Settings, bool)> {
     let mut s = seed.clone();
     let mut missing = false;
     for (name, _) in encode_all(seed)? {
         match read.get(name)? {
             Some(v) => decode_into(&mut s, name, v.value())?,
-            None => {
-                missing = true;
-                if name == LOG_CAPACITY {
-                    s.log_capacity = s.log_capacity.max(ring_held);
-                }
-            }
+            None => missing = true,
         }
     }
     s.validate()
@@ -441,7 +434,6 @@ impl<'s> StoreSettings<'s> {
             let published = shared.clone();
             tx.after(Box::new(move |committed| {
                 if committed {
-                    published.flights.set_ttl(next.idempotency_ttl);
                     *published.settings.write() = next;
                 }
             }));

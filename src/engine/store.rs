@@ -8,11 +8,9 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, TableDefinition};
 
-use crate::audit::{self, Audit, AuditState};
 use crate::clock::Timestamp;
-use crate::dead_letters::{self, DeadLetters, DlqConfig};
+use crate::engine::area::{OpenCtx, Shared, States};
 use crate::error::{Error, Result};
-use crate::logs::{LogQueue, Logs, RingState};
 use crate::options::{Durability, Options};
 use crate::redo::RedoLog;
 use crate::tx::WriteTx;
@@ -56,20 +54,15 @@ impl fmt::Debug for StoreId {
 
 pub(crate) struct Inner {
     pub(crate) db: Arc<Database>,
-    pub(crate) logs: Arc<LogQueue>,
     pub(crate) writer: Writer,
-    /// Idempotency keys in flight (begun, not yet finished): memory only.
-    pub(crate) flights: Arc<crate::idempotency::Flights>,
     pub(crate) opts: Options,
     /// The store's own settings (read at open, changed by `StoreSettings`).
     pub(crate) settings: parking_lot::RwLock<crate::settings::Settings>,
     pub(crate) id: StoreId,
     pub(crate) created: Timestamp,
     pub(crate) path: PathBuf,
-    /// Derived from `Options::audit_key`; the raw key is not kept.
-    pub(crate) mac_key: Option<[u8; 32]>,
-    /// Held while a cataloged backup runs: one at a time per store.
-    pub(crate) backup_running: parking_lot::Mutex<()>,
+    /// The areas' shared objects (keys in flight, the log queue, ...): `engine::area`.
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// An open hardstore file. Cheap to clone; clones share one writer and one file.
@@ -130,23 +123,19 @@ impl Store {
             builder.create(&path)
         };
         let db = opened.map_err(|e| open_error(e, &path))?;
-        let (id, created, epoch, redo) = if existing {
+        let (id, created, redo) = if existing {
             // Re-read under the write lock: the file may have changed between the two opens.
             let (id, created) = read_meta(&db, &path)?;
             // Batches acknowledged as durable may live only in the redo log: apply them
             // before anything else writes.
             let redo = RedoLog::recover(&db, &path, id.0, false)?;
-            (id, created, begin_open(&db)?, redo)
+            begin_open(&db)?;
+            (id, created, redo)
         } else {
-            let (id, created, epoch) = init_store(&db, &opts)?;
-            (
-                id,
-                created,
-                epoch,
-                RedoLog::recover(&db, &path, id.0, true)?,
-            )
+            let (id, created) = init_store(&db, &opts)?;
+            (id, created, RedoLog::recover(&db, &path, id.0, true)?)
         };
-        Self::start(db, opts, path, id, created, epoch, Some(redo))
+        Self::start(db, opts, path, id, created, Some(redo))
     }
 
     /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
@@ -161,14 +150,15 @@ impl Store {
         let db = builder
             .create_with_backend(backend)
             .map_err(|e| open_error(e, &path))?;
-        let (id, created, epoch) = if existing {
+        let (id, created) = if existing {
             let (id, created) = read_meta(&db, &path)?;
-            (id, created, begin_open(&db)?)
+            begin_open(&db)?;
+            (id, created)
         } else {
             init_store(&db, &opts)?
         };
         // Without a file there is no redo log: durable batches are synced redb commits.
-        Self::start(db, opts, path, id, created, epoch, None)
+        Self::start(db, opts, path, id, created, None)
     }
 
     /// A store that lives in memory only, for tests and fuzzing.
@@ -182,63 +172,53 @@ impl Store {
         path: PathBuf,
         id: StoreId,
         created: Timestamp,
-        epoch: u64,
         redo: Option<(RedoLog, u64)>,
     ) -> Result<Store> {
         let db = Arc::new(db);
         let settings = load_settings(&db, &opts)?;
-        crate::restore_points::upgrade::convert_savepoints(&db)?;
-        let flights = Arc::new(crate::idempotency::Flights::new(
-            settings.idempotency_ttl,
-            epoch,
-        ));
-        let state = {
-            let read = db.begin_read()?;
-            WriterState {
-                audit: AuditState::load(&read)?,
-                logs: RingState::load(&read, settings.log_capacity)?,
-                dlq: DlqConfig::from_policy(settings.dead_letter_policy)?,
-                changes: crate::backup::journal::next_change(&read)?,
-                digest: Default::default(),
-                points: crate::restore_points::newest(&read)?,
-                settings: settings.clone(),
+        // Every area builds its state and shared objects (upgrading what earlier builds
+        // wrote) before anything writes.
+        let (mut states, mut shared, mut queue) = (States::default(), Shared::default(), None);
+        {
+            let mut ctx = OpenCtx {
+                db: &db,
+                opts: &opts,
+                settings: &settings,
+                states: &mut states,
+                shared: &mut shared,
+                queue: &mut queue,
+            };
+            for area in crate::areas::AREAS {
+                area.open(&mut ctx)?;
             }
+        }
+        let shared = Arc::new(shared);
+        let state = WriterState {
+            areas: states,
+            settings: settings.clone(),
         };
-        let mut state = state;
-        state.digest = crate::restore_points::digest::load_or_init(&db)?;
-        let logs = Arc::new(LogQueue::new(state.logs.next));
-        let writer = Writer::start(
-            db.clone(),
-            logs.clone(),
-            state,
-            &opts,
-            flights.clone(),
-            redo,
-        )?;
-        let mac_key = opts.audit_key.as_deref().map(audit::derive_mac_key);
+        let writer = Writer::start(db.clone(), queue, state, &opts, shared.clone(), redo)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,
-                logs,
                 writer,
                 opts,
                 settings: parking_lot::RwLock::new(settings),
                 id,
                 created,
                 path,
-                mac_key,
-                flights,
-                backup_running: parking_lot::Mutex::new(()),
+                shared,
             }),
         };
-        if dead_letters::tables::has_leased_bucket(&store.inner.db.begin_read()?)? {
-            // Written by an earlier build: moved like any write, so the redo log, the
-            // state digest and the backup journal all see it.
-            store.write(Durability::Durable, |tx| {
-                tx.dlq()?.upgrade_index().map(drop)
-            })?;
+        for area in crate::areas::AREAS {
+            area.after_open(&store)?;
         }
         Ok(store)
+    }
+
+    /// An area's shared object `T` (see `engine::area`).
+    pub(crate) fn shared<T: std::any::Any + Send + Sync>(&self) -> Result<&T> {
+        self.inner.shared.get::<T>()
     }
 
     /// The store's random 128-bit id.
@@ -256,71 +236,10 @@ impl Store {
         &self.inner.path
     }
 
-    /// The tamper-evident audit log.
-    pub fn audit(&self) -> Audit<'_> {
-        Audit::new(self)
-    }
-
-    /// Restore points.
-    pub fn restore_points(&self) -> crate::restore_points::RestorePoints<'_> {
-        crate::restore_points::RestorePoints::new(self)
-    }
-
-    /// Backups: full, incremental and differential, the catalog, retention and the
-    /// schedule (see [`crate::backup`]).
-    pub fn backups(&self) -> crate::backup::Backups<'_> {
-        crate::backup::Backups::new(self)
-    }
-
     /// The store's own settings (ring capacity, TTLs, retention, caps, schedules): read
     /// them, or change one with an audited call.
     pub fn settings(&self) -> crate::settings::StoreSettings<'_> {
         crate::settings::StoreSettings::new(self)
-    }
-
-    /// Idempotency keys.
-    pub fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
-        crate::idempotency::Idempotency::new(self)
-    }
-
-    pub(crate) fn flights(&self) -> &Arc<crate::idempotency::Flights> {
-        &self.inner.flights
-    }
-
-    /// Reads app state `(namespace, key)` (written through [`Store::write`]).
-    pub fn kv_get(&self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        crate::kv::get(&self.begin_read()?, namespace, key)
-    }
-
-    /// Writes app state `(namespace, key) = value` on its own; to write it together with
-    /// other areas, use [`WriteTx::kv_put`] inside [`Store::write`].
-    pub fn kv_put(
-        &self,
-        namespace: &str,
-        key: &[u8],
-        value: &[u8],
-        durability: Durability,
-    ) -> Result<()> {
-        crate::kv::check(namespace, key, Some(value))?;
-        let (ns, k, v) = (namespace.to_owned(), key.to_vec(), value.to_vec());
-        self.write(durability, move |tx| tx.kv_put(&ns, &k, &v))
-    }
-
-    /// Deletes app state `(namespace, key)` on its own; returns whether it existed.
-    pub fn kv_delete(&self, namespace: &str, key: &[u8], durability: Durability) -> Result<bool> {
-        crate::kv::check(namespace, key, None)?;
-        let (ns, k) = (namespace.to_owned(), key.to_vec());
-        self.write(durability, move |tx| tx.kv_delete(&ns, &k))
-    }
-
-    /// The ring of recent log entries.
-    pub fn logs(&self) -> Logs<'_> {
-        Logs::new(self)
-    }
-
-    /// The dead letters: failed work kept and retried on a schedule.
-    pub fn dead_letters(&self) -> DeadLetters<'_> {
-        DeadLetters::new(self)
     }
 
     /// Runs `f` in a transaction shared with concurrent writers (group commit) and returns
@@ -456,8 +375,8 @@ fn read_meta(db: &impl ReadableDatabase, path: &Path) -> Result<(StoreId, Timest
 }
 
 /// Writes the metadata and creates every area's tables, durably, in one transaction;
-/// returns the id, the creation time and the first open's epoch.
-pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp, u64)> {
+/// returns the id and the creation time.
+pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Timestamp)> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)
         .map_err(|e| Error::Storage(format!("no OS randomness for the store id: {e}")))?;
@@ -471,9 +390,8 @@ pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Time
     }
     create_area_tables(&txn)?;
     crate::settings::fill_missing(&txn, &opts.seed)?;
-    let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;
-    Ok((StoreId(id), created, epoch))
+    Ok((StoreId(id), created))
 }
 
 /// Creates every cataloged table that does not exist yet (each area declares its own).
@@ -482,33 +400,35 @@ fn create_area_tables(txn: &redb::WriteTransaction) -> Result<()> {
 }
 
 /// The store's settings; those a file written by an earlier build lacks are seeded from
-/// `opts` (never below what the ring holds) and written durably before anything else.
+/// `opts`, adjusted by the areas so that nothing stored is lost (the ring's capacity never
+/// below what it holds), and written durably before anything else.
 fn load_settings(db: &Database, opts: &Options) -> Result<crate::settings::Settings> {
     let read = db.begin_read()?;
-    let ring = RingState::load(&read, opts.seed.log_capacity)?;
-    let (settings, missing) = crate::settings::load(
-        &read.open_table(crate::settings::SETTINGS)?,
-        &opts.seed,
-        ring.next - ring.head,
-    )?;
-    drop(read);
-    if missing {
-        let txn = db.begin_write()?;
-        crate::settings::fill_missing(&txn, &settings)?;
-        txn.commit()?;
+    let table = read.open_table(crate::settings::SETTINGS)?;
+    let (settings, missing) = crate::settings::load(&table, &opts.seed)?;
+    if !missing {
+        return Ok(settings);
     }
+    let mut seed = opts.seed.clone();
+    for area in crate::areas::AREAS {
+        area.seed_settings(&read, &mut seed)?;
+    }
+    let (settings, _) = crate::settings::load(&table, &seed)?;
+    drop((table, read));
+    let txn = db.begin_write()?;
+    crate::settings::fill_missing(&txn, &settings)?;
+    txn.commit()?;
     Ok(settings)
 }
 
 /// Starts an open of an existing store, durably: adds the tables of areas newer than the
 /// file (a store created by an earlier release of this format), so that reads never meet
-/// a missing table, and returns this open's epoch.
-fn begin_open(db: &Database) -> Result<u64> {
+/// a missing table.
+fn begin_open(db: &Database) -> Result<()> {
     let txn = db.begin_write()?;
     txn.open_table(META)?
         .insert(KEY_FORMAT, FORMAT_VERSION.to_le_bytes().as_slice())?;
     create_area_tables(&txn)?;
-    let epoch = crate::idempotency::bump_epoch(&txn)?;
     txn.commit()?;
-    Ok(epoch)
+    Ok(())
 }

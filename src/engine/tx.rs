@@ -1,16 +1,14 @@
 //! [`WriteTx`]: the handle a write closure gets inside a group-committed transaction.
-
-use std::sync::Arc;
+//!
+//! The core's part of it knows no area: areas add their methods (`tx.kv_put`,
+//! `tx.audit_append`, ...) in their own modules, keep their open tables in the
+//! transaction's slots (`part`) and their in-memory state in the writer's (`state_mut`).
 
 use redb::WriteTransaction;
 
-use crate::audit::{AuditEvent, AuditReceipt, AuditTables};
 use crate::clock::{Clock, Timestamp};
-use crate::dead_letters::{DlqConfig, DlqTables};
-use crate::error::{Error, Result};
-use crate::idempotency::{Flights, IdemTables};
-use crate::kv::KvTable;
-use crate::logs::{LogEntry, RingTables};
+use crate::engine::area::{Family, Shared, Slots};
+use crate::error::Result;
 use crate::redo::RedoBuf;
 use crate::writer::WriterState;
 
@@ -29,12 +27,9 @@ pub struct WriteTx<'a> {
     redo: &'a RedoBuf,
     state: &'a mut WriterState,
     clock: &'a dyn Clock,
-    audit: Option<AuditTables<'a>>,
-    logs: Option<RingTables<'a>>,
-    idem: Option<IdemTables<'a>>,
-    kv: Option<KvTable<'a>>,
-    flights: &'a Arc<Flights>,
-    dlq: Option<DlqTables<'a>>,
+    shared: &'a Shared,
+    /// The areas' open tables, one value per family; dropped with the transaction.
+    slots: Slots<'a>,
     /// Run once the transaction committed (`true`) or was abandoned (`false`): they keep
     /// in-memory state (keys in flight) in step with what committed.
     hooks: Vec<Hook>,
@@ -46,30 +41,17 @@ impl<'a> WriteTx<'a> {
         redo: &'a RedoBuf,
         state: &'a mut WriterState,
         clock: &'a dyn Clock,
-        flights: &'a Arc<Flights>,
+        shared: &'a Shared,
     ) -> Self {
         Self {
             txn,
             redo,
             state,
             clock,
-            audit: None,
-            logs: None,
-            idem: None,
-            kv: None,
-            flights,
-            dlq: None,
+            shared,
+            slots: Slots::default(),
             hooks: Vec::new(),
         }
-    }
-
-    pub(crate) fn idem(&mut self) -> Result<&mut IdemTables<'a>> {
-        if self.idem.is_none() {
-            self.idem = Some(IdemTables::open(self.txn, self.redo)?);
-        }
-        self.idem
-            .as_mut()
-            .ok_or_else(|| Error::Storage("idempotency tables did not open".into()))
     }
 
     /// The bare transaction, for a module's own tables written outside the redo log (only
@@ -91,24 +73,66 @@ impl<'a> WriteTx<'a> {
         f(self.txn, self.redo)
     }
 
-    /// The mutable state's digest with this transaction's changes so far.
-    pub(crate) fn digest(&self) -> crate::restore_points::digest::StateDigest {
-        self.redo.peek_digest(&self.state.digest)
+    /// The batch's redo buffer (its changes so far).
+    pub(crate) fn redo(&self) -> &'a RedoBuf {
+        self.redo
     }
 
-    /// The audit log's size and root, with this transaction's appends.
-    pub(crate) fn audit_frontier(&self) -> (u64, crate::audit::Hash) {
-        let f = &self.state.audit.frontier;
-        (f.size, f.root())
+    /// An area's open tables of family `F`, opened by `open` on first use in this
+    /// transaction.
+    pub(crate) fn part<F: Family>(
+        &mut self,
+        open: impl FnOnce(&'a WriteTransaction, &'a RedoBuf) -> Result<F::Of<'a>>,
+    ) -> Result<&mut F::Of<'a>> {
+        let (txn, redo) = (self.txn, self.redo);
+        self.slots.get_or_insert::<F>(|| open(txn, redo))
     }
 
-    /// The next change-journal number (`None`: change tracking is off).
-    pub(crate) fn changes_mut(&mut self) -> &mut Option<u64> {
-        &mut self.state.changes
+    /// An area's open tables of family `F`, if this transaction opened them.
+    pub(crate) fn part_if_open<F: Family>(&mut self) -> Option<&mut F::Of<'a>> {
+        self.slots.get_mut::<F>()
     }
 
-    pub(crate) fn flights(&self) -> &'a Arc<Flights> {
-        self.flights
+    /// An area's open tables (as [`Self::part`]) together with its state `S`.
+    pub(crate) fn part_and_state<F: Family, S: 'static>(
+        &mut self,
+        open: impl FnOnce(&'a WriteTransaction, &'a RedoBuf) -> Result<F::Of<'a>>,
+    ) -> Result<(&mut F::Of<'a>, &mut S)> {
+        let (txn, redo) = (self.txn, self.redo);
+        let part = self.slots.get_or_insert::<F>(|| open(txn, redo))?;
+        let state = self.state.areas.get_mut::<S>()?;
+        Ok((part, state))
+    }
+
+    /// The area state `S` as this batch sees it.
+    pub(crate) fn state<S: 'static>(&self) -> Result<&S> {
+        self.state.areas.get::<S>()
+    }
+
+    /// The area state `S`, to change it (published only if the batch commits).
+    pub(crate) fn state_mut<S: 'static>(&mut self) -> Result<&mut S> {
+        self.state.areas.get_mut::<S>()
+    }
+
+    /// An area's shared object `T` (see `engine::area`).
+    pub(crate) fn shared<T: std::any::Any + Send + Sync>(&self) -> Result<&'a T> {
+        self.shared.get::<T>()
+    }
+
+    /// The store's settings as this batch sees them.
+    pub(crate) fn settings(&self) -> &crate::settings::Settings {
+        &self.state.settings
+    }
+
+    /// Makes `s` the settings of this batch and of the writer's state, and lets every
+    /// area apply them (a smaller ring is cut here); returns the entries that deleted.
+    pub(crate) fn apply_settings(&mut self, s: &crate::settings::Settings) -> Result<u64> {
+        self.state.settings = s.clone();
+        let mut deleted = 0;
+        for area in crate::areas::AREAS {
+            deleted += area.apply_settings(self, s)?;
+        }
+        Ok(deleted)
     }
 
     /// Runs `hook` when the transaction is over: with `true` once it committed, with
@@ -127,123 +151,12 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
-    /// The dead-letter tables, if this transaction opened them.
-    pub(crate) fn dlq_if_open(&mut self) -> Option<&mut DlqTables<'a>> {
-        self.dlq.as_mut()
-    }
-
-    /// The batch's redo buffer (its changes so far).
-    pub(crate) fn redo(&self) -> &'a RedoBuf {
-        self.redo
-    }
-
-    /// The newest restore point, if any (the generation old values are kept under).
-    pub(crate) fn points(&self) -> Option<u64> {
-        self.state.points
-    }
-
-    /// The state digest as of the last commit, to be updated by this batch's changes.
-    pub(crate) fn digest_mut(&mut self) -> &mut crate::restore_points::digest::StateDigest {
-        &mut self.state.digest
-    }
-
     pub(crate) fn take_hooks(&mut self) -> Vec<Hook> {
         std::mem::take(&mut self.hooks)
-    }
-
-    fn kv(&mut self) -> Result<&mut KvTable<'a>> {
-        if self.kv.is_none() {
-            self.kv = Some(KvTable::open(self.txn, self.redo)?);
-        }
-        self.kv
-            .as_mut()
-            .ok_or_else(|| Error::Storage("app state table did not open".into()))
-    }
-
-    /// Reads app state `(namespace, key)`, seeing this transaction's own writes.
-    pub fn kv_get(&mut self, namespace: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.kv()?.get(namespace, key)
-    }
-
-    /// Writes app state `(namespace, key) = value` (namespace 1..=64 bytes, key
-    /// 1..=1024 bytes, value at most 1 MiB).
-    pub fn kv_put(&mut self, namespace: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        self.kv()?.put(namespace, key, value)
-    }
-
-    /// Deletes app state `(namespace, key)`; returns whether it existed.
-    pub fn kv_delete(&mut self, namespace: &str, key: &[u8]) -> Result<bool> {
-        self.kv()?.delete(namespace, key)
     }
 
     /// The time this write is stamped with, from the store's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
-    }
-
-    /// Appends an audit entry; its seq and time are assigned here.
-    pub fn audit_append(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
-        event.validate()?;
-        self.audit_append_validated(event)
-    }
-
-    /// Writes queued log entries (consecutive seqs) into the ring, evicting the oldest.
-    pub(crate) fn logs_write(&mut self, entries: &[LogEntry]) -> Result<()> {
-        let state = &mut self.state.logs;
-        let tables = match &mut self.logs {
-            Some(t) => t,
-            None => self.logs.insert(RingTables::open(self.txn, self.redo)?),
-        };
-        tables.append(state, entries)
-    }
-
-    /// The store's settings as this batch sees them.
-    pub(crate) fn settings(&self) -> &crate::settings::Settings {
-        &self.state.settings
-    }
-
-    /// Makes `s` the settings of this batch and of the writer's state: the ring is cut
-    /// to its capacity here (returns the entries evicted), and the retry policy applies
-    /// to the dead letters failed from here on.
-    pub(crate) fn apply_settings(&mut self, s: &crate::settings::Settings) -> Result<u64> {
-        self.state.settings = s.clone();
-        self.state.dlq = self.state.dlq.with_policy(s.dead_letter_policy);
-        let state = &mut self.state.logs;
-        state.capacity = s.log_capacity;
-        let held = state.next - state.head;
-        let tables = match &mut self.logs {
-            Some(t) => t,
-            None => self.logs.insert(RingTables::open(self.txn, self.redo)?),
-        };
-        tables.evict(state)?;
-        Ok(held - (state.next - state.head))
-    }
-
-    /// The newest restore point (the generation old row values are kept under).
-    pub(crate) fn points_mut(&mut self) -> &mut Option<u64> {
-        &mut self.state.points
-    }
-
-    pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
-        let time = self.clock.now();
-        let tables = match &mut self.audit {
-            Some(t) => t,
-            None => self.audit.insert(AuditTables::open(self.txn, self.redo)?),
-        };
-        tables.append(&mut self.state.audit, event, time)
-    }
-
-    /// The dead-letter tables, opened on first use.
-    pub(crate) fn dlq(&mut self) -> Result<&mut DlqTables<'a>> {
-        if self.dlq.is_none() {
-            self.dlq = Some(DlqTables::open(self.txn, self.redo)?);
-        }
-        self.dlq
-            .as_mut()
-            .ok_or_else(|| Error::Storage("dead-letter tables did not open".into()))
-    }
-
-    pub(crate) fn dlq_config(&self) -> DlqConfig {
-        self.state.dlq
     }
 }

@@ -36,12 +36,9 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use redb::{Database, ReadableDatabase};
 
-use crate::audit::AuditState;
 use crate::clock::Clock;
-use crate::dead_letters::DlqConfig;
+use crate::engine::area::{Queued, Shared as AreaShared, States, WriteQueue};
 use crate::error::{Error, Result};
-use crate::idempotency::Flights;
-use crate::logs::{LogEntry, LogQueue, RingState};
 use crate::options::{Durability, Options};
 use crate::redo::{self, RedoBuf, RedoLog};
 use crate::tx::WriteTx;
@@ -51,18 +48,9 @@ type RunFn = Box<dyn FnMut(&mut WriteTx<'_>) -> Result<()> + Send>;
 /// State derived from the tables that the leader keeps in memory between batches.
 #[derive(Clone, Debug)]
 pub(crate) struct WriterState {
-    pub(crate) audit: AuditState,
-    pub(crate) logs: RingState,
-    /// Dead-letter settings (not derived from tables, but every write closure needs them).
-    pub(crate) dlq: DlqConfig,
-    /// The next change-journal number, while backups track changes (`backup::journal`).
-    pub(crate) changes: Option<u64>,
-    /// The mutable state's digest (`restore_points::digest`), as of the last commit.
-    pub(crate) digest: crate::restore_points::digest::StateDigest,
-    /// The newest restore point, whose generation the old values of changed rows are
-    /// kept under (`restore_points::before`); `None`: no point, nothing kept.
-    pub(crate) points: Option<u64>,
-    /// The store's settings as this batch sees them.
+    /// Every area's in-memory state (see `engine::area`).
+    pub(crate) areas: States,
+    /// The store's settings as batches see them.
     pub(crate) settings: crate::settings::Settings,
 }
 
@@ -189,11 +177,13 @@ const LEAD_STREAK: usize = 8;
 struct Shared {
     db: Arc<Database>,
     /// Log entries appended but not yet written; every batch writes them first.
-    logs: Arc<LogQueue>,
+    /// Work queued outside batches that every batch writes first (the log queue).
+    pending: Option<Arc<dyn WriteQueue>>,
     clock: Arc<dyn Clock>,
     flush_interval: Duration,
     max_batch: usize,
-    flights: Arc<Flights>,
+    /// The areas' shared objects, for `WriteTx` and the batch hooks.
+    areas: Arc<AreaShared>,
     queue: Mutex<Queue>,
     /// Signalled when the queue drains with no leader (shutdown waits for it).
     idle: Condvar,
@@ -224,20 +214,20 @@ impl Writer {
     /// sequence number, for a store in a file.
     pub(crate) fn start(
         db: Arc<Database>,
-        logs: Arc<LogQueue>,
+        queue: Option<Arc<dyn WriteQueue>>,
         state: WriterState,
         opts: &Options,
-        flights: Arc<Flights>,
+        areas: Arc<AreaShared>,
         redo: Option<(RedoLog, u64)>,
     ) -> Result<Writer> {
         let flush_interval = opts.flush_interval;
         let shared = Arc::new(Shared {
             db,
-            logs,
+            pending: queue,
             clock: opts.clock.clone(),
             flush_interval,
             max_batch: opts.max_batch,
-            flights,
+            areas,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 leader: false,
@@ -352,7 +342,9 @@ impl Writer {
     /// Refuses new writes, lets queued ones finish, syncs, and stops the flusher.
     /// Idempotent; reports a failure of the final sync.
     pub(crate) fn shutdown(&self) -> Result<()> {
-        self.shared.logs.close();
+        if let Some(q) = &self.shared.pending {
+            q.close();
+        }
         {
             let mut q = self.shared.queue.lock();
             q.shutdown = true;
@@ -397,7 +389,45 @@ enum BatchError {
     Storage(Error),
 }
 
+/// No queued work (a store whose areas queue nothing).
+struct Nothing;
+
+impl Queued for Nothing {
+    fn is_empty(&self) -> bool {
+        true
+    }
+    fn write(&self, _tx: &mut WriteTx<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn extend(&mut self, more: Box<dyn Queued>) -> Result<()> {
+        if more.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Storage(
+            "queued work taken without a queue to take it from".into(),
+        ))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 impl Shared {
+    /// Takes the work queued outside batches (the log queue), in order.
+    fn take_queued(&self) -> Box<dyn Queued> {
+        match &self.pending {
+            Some(q) => q.take(),
+            None => Box::new(Nothing),
+        }
+    }
+
+    /// Lets every area know a batch ended, before any caller is answered.
+    fn end_batch(&self) {
+        for area in crate::areas::AREAS {
+            area.end_batch(&self.areas);
+        }
+    }
+
     fn run_job(&self, run: RunFn, durable: bool) -> Result<()> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned);
@@ -552,7 +582,7 @@ impl Shared {
         let mut committed = self.committed.lock();
         // Taken under the `committed` lock, so queued logs are written in seq order; they
         // go into the first commit.
-        let mut logs = Some(self.logs.take());
+        let mut logs = Some(self.take_queued());
         let streams = !durable.is_empty();
         for (group, sync) in [(buffered, false), (durable, true)] {
             if group.is_empty() && logs.as_ref().is_none_or(|l| l.is_empty()) {
@@ -564,7 +594,7 @@ impl Shared {
                 }
                 continue;
             }
-            let mut logs = logs.take().unwrap_or_default();
+            let mut logs = logs.take().unwrap_or_else(|| Box::new(Nothing));
             let intake = (sync == streams).then_some(intake);
             self.commit_group(&mut committed, &mut logs, group, sync, own, intake);
         }
@@ -576,7 +606,7 @@ impl Shared {
     fn commit_group(
         &self,
         committed: &mut Committed,
-        logs: &mut Vec<LogEntry>,
+        logs: &mut Box<dyn Queued>,
         mut jobs: Vec<Job>,
         durable: bool,
         own: &Arc<Slot>,
@@ -633,7 +663,7 @@ impl Shared {
     fn try_batch(
         &self,
         committed: &mut Committed,
-        logs: &mut Vec<LogEntry>,
+        logs: &mut Box<dyn Queued>,
         jobs: &mut Vec<Job>,
         durable: bool,
         force_checkpoint: bool,
@@ -664,9 +694,11 @@ impl Shared {
         // than a copy at every doubling.
         let changes = RedoBuf::with_capacity(32 << 10);
         let mut next = committed.state.clone();
-        changes.keep_before_images(next.points.is_some());
+        for area in crate::areas::AREAS {
+            area.begin_batch(&next.areas, &changes);
+        }
         let (ran, hooks) = {
-            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas);
             let ran = self.run_jobs(&mut tx, logs, jobs, durable, intake);
             (ran, tx.take_hooks())
         };
@@ -685,7 +717,7 @@ impl Shared {
         });
         // Readers' shared snapshot is dropped, and hooks learn the outcome, before any
         // caller is answered.
-        self.flights.snapshot.invalidate();
+        self.end_batch();
         let ok = outcome.is_ok();
         for hook in hooks {
             hook(ok);
@@ -706,13 +738,13 @@ impl Shared {
     fn run_jobs(
         &self,
         tx: &mut WriteTx<'_>,
-        logs: &mut Vec<LogEntry>,
+        logs: &mut Box<dyn Queued>,
         jobs: &mut Vec<Job>,
         durable: bool,
         intake: Option<&Intake>,
     ) -> Result<(), BatchError> {
         if !logs.is_empty() {
-            tx.logs_write(logs).map_err(BatchError::Storage)?;
+            logs.write(tx).map_err(BatchError::Storage)?;
         }
         let mut i = 0;
         loop {
@@ -732,10 +764,16 @@ impl Shared {
                     // is a log entry, then an empty durable job): they join this batch,
                     // so its answer covers them. Taken after the jobs, so every one of
                     // theirs is here; a re-run writes them with the rest.
-                    let more = self.logs.take();
+                    let more = self.take_queued();
                     if !more.is_empty() {
-                        tx.logs_write(&more).map_err(BatchError::Storage)?;
-                        logs.extend(more);
+                        more.write(tx).map_err(BatchError::Storage)?;
+                        // Kept for a re-run. A group that started with nothing queued
+                        // holds a placeholder: the work taken replaces it.
+                        if logs.is_empty() {
+                            *logs = more;
+                        } else {
+                            logs.extend(more).map_err(BatchError::Storage)?;
+                        }
                     }
                 }
                 _ => break,
@@ -774,13 +812,15 @@ impl Shared {
         let seq = committed.next_seq;
         let changes = RedoBuf::default();
         let mut next = committed.state.clone();
-        changes.keep_before_images(next.points.is_some());
+        for area in crate::areas::AREAS {
+            area.begin_batch(&next.areas, &changes);
+        }
         let mut hooks = Vec::new();
         let ran = (|| {
             let p = pre(&mut txn, &before, &committed.state)?;
             drop(before);
             redo::set_applied(&txn, seq)?;
-            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.flights);
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas);
             let r = catch_unwind(AssertUnwindSafe(|| job(&mut tx, p)))
                 .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
             let r = r.and_then(|r| tx.finish().map(|()| r));
@@ -806,7 +846,7 @@ impl Shared {
                 Err(e)
             }
         };
-        self.flights.snapshot.invalidate();
+        self.end_batch();
         let ok = outcome.is_ok();
         for hook in hooks {
             hook(ok);
@@ -828,7 +868,7 @@ impl Shared {
 
     fn final_sync(&self) -> Result<()> {
         let mut committed = self.committed.lock();
-        let mut logs = self.logs.take();
+        let mut logs = self.take_queued();
         let redo_pending = committed.redo.as_ref().is_some_and(|l| l.len() > 0);
         if committed.unsynced_since.is_none() && logs.is_empty() && !redo_pending {
             return Ok(());
@@ -867,7 +907,8 @@ impl Shared {
                 }
             }
             // Any commit pending at a tick is at most one interval old.
-            let pending = self.committed.lock().unsynced_since.is_some() || !self.logs.is_empty();
+            let pending = self.committed.lock().unsynced_since.is_some()
+                || self.pending.as_ref().is_some_and(|q| !q.is_empty());
             if pending {
                 // Errors reach the writers through poisoning; nothing to report here.
                 let _ = self.run_job(Box::new(|_| Ok(())), true);

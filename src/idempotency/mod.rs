@@ -194,7 +194,7 @@ impl<'s> Idempotency<'s> {
         let now = self.store.clock_now();
         // A completed key answers from a read snapshot without the lock: its record is
         // final until it expires.
-        let flights = self.store.flights();
+        let flights = self.store.flights()?;
         let db = &self.store.inner.db;
         if let Some(rec) = tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now)? {
             if let Ok(answer) = flights::settled(rec, &fp) {
@@ -247,7 +247,7 @@ impl<'s> Idempotency<'s> {
     pub fn renew(&self, token: &IdemToken, lease: Duration) -> Result<()> {
         check_lease(lease)?;
         let now = self.store.clock_now();
-        let flights = self.store.flights();
+        let flights = self.store.flights()?;
         let mut inner = flights.lock();
         inner.held(token, now)?.lease_until = now.saturating_add(micros(lease));
         Ok(())
@@ -259,7 +259,7 @@ impl<'s> Idempotency<'s> {
     /// (a card was charged), where `release` would forget the recovery point.
     pub fn abandon(&self, token: &IdemToken) -> Result<()> {
         let now = self.store.clock_now();
-        let flights = self.store.flights();
+        let flights = self.store.flights()?;
         let mut inner = flights.lock();
         inner.held(token, now)?.lease_until = now;
         Ok(())
@@ -286,7 +286,7 @@ impl<'s> Idempotency<'s> {
         check_ids(tenant, key)?;
         let now = self.store.clock_now();
         {
-            let inner = self.store.flights().lock();
+            let inner = self.store.flights()?.lock();
             let id = (tenant.to_owned(), key.to_owned());
             if let Some(f) = inner.map.get(&id).filter(|f| now < f.expires) {
                 return Ok(Some(KeyInfo {
@@ -298,7 +298,7 @@ impl<'s> Idempotency<'s> {
                 }));
             }
         }
-        let keys = self.store.flights().snapshot.get(&self.store.inner.db)?;
+        let keys = self.store.flights()?.snapshot.get(&self.store.inner.db)?;
         let Some(rec) = tables::load_live(&*keys, tenant, key, now)? else {
             return Ok(None);
         };
@@ -330,7 +330,7 @@ impl WriteTx<'_> {
         check_lease(lease)?;
         let fp = fingerprint(request);
         let now = self.now();
-        let flights = self.flights();
+        let flights = self.flights()?;
         let id = (tenant.to_owned(), key.to_owned());
         let (answer, before) = {
             let tables = self.idem()?;
@@ -407,7 +407,7 @@ impl WriteTx<'_> {
             |f| f.record(state, status, body.to_vec(), None),
             |_| {},
         )?;
-        let purge_from = &self.flights().purge_from;
+        let purge_from = &self.flights()?.purge_from;
         let tables = self.idem()?;
         if now >= purge_from.load(Relaxed) {
             let (_, earliest_left) = tables.purge(now, PURGE_IN_PASSING)?;
@@ -447,19 +447,19 @@ impl WriteTx<'_> {
             |f| f.record(IN_PROGRESS, None, Vec::new(), Some(point)),
             move |f| f.recovery = Some(saved),
         )?;
-        self.flights().purge_from.fetch_min(rec.expires, Relaxed);
+        self.flights()?.purge_from.fetch_min(rec.expires, Relaxed);
         self.idem()?.put(&token.tenant, &token.key, &rec)
     }
 
     /// Purges up to `limit` expired records (and forgets expired keys in flight).
     pub fn idem_purge(&mut self, limit: usize) -> Result<usize> {
         let now = self.now();
-        self.flights()
+        self.flights()?
             .lock()
             .map
             .retain(|_, f| now < f.expires || f.busy() > 0);
         let (n, earliest_left) = self.idem()?.purge(now, limit)?;
-        self.flights().purge_from.store(earliest_left, Relaxed);
+        self.flights()?.purge_from.store(earliest_left, Relaxed);
         Ok(n)
     }
 
@@ -475,7 +475,7 @@ impl WriteTx<'_> {
         on_commit: impl FnOnce(&mut flights::Flight) + 'static,
     ) -> Result<T> {
         let now = self.now();
-        let flights = self.flights();
+        let flights = self.flights()?;
         let out = {
             let mut inner = flights.lock();
             let f = inner.held(token, now)?;
@@ -491,5 +491,67 @@ impl WriteTx<'_> {
             );
         }));
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Idempotency keys.
+    pub fn idempotency(&self) -> Idempotency<'_> {
+        Idempotency::new(self)
+    }
+
+    pub(crate) fn flights(&self) -> Result<&std::sync::Arc<Flights>> {
+        self.shared::<std::sync::Arc<Flights>>()
+    }
+}
+
+/// The idempotency keys' hooks: the keys in flight live in memory for the open, under an
+/// epoch every open raises.
+pub(crate) struct IdempotencyArea;
+
+impl crate::engine::area::Area for IdempotencyArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        // Durable before any token of this open is handed out.
+        let txn = ctx.db.begin_write()?;
+        let epoch = bump_epoch(&txn)?;
+        txn.commit()?;
+        let flights = std::sync::Arc::new(Flights::new(ctx.settings.idempotency_ttl, epoch));
+        ctx.shared.insert(std::sync::Arc::new(flights));
+        Ok(())
+    }
+
+    fn end_batch(&self, shared: &crate::engine::area::Shared) {
+        // Readers' shared snapshot of the keys is stale once a batch ends.
+        if let Ok(flights) = shared.get::<std::sync::Arc<Flights>>() {
+            flights.snapshot.invalidate();
+        }
+    }
+
+    fn apply_settings(&self, tx: &mut WriteTx<'_>, s: &crate::settings::Settings) -> Result<u64> {
+        let flights = tx.flights()?.clone();
+        let ttl = s.idempotency_ttl;
+        tx.after(Box::new(move |committed| {
+            if committed {
+                flights.set_ttl(ttl);
+            }
+        }));
+        Ok(0)
+    }
+}
+
+/// The idempotency tables a transaction opened.
+struct IdemPart;
+
+impl crate::engine::area::Family for IdemPart {
+    type Of<'a> = IdemTables<'a>;
+}
+
+impl<'a> WriteTx<'a> {
+    pub(crate) fn idem(&mut self) -> Result<&mut IdemTables<'a>> {
+        self.part::<IdemPart>(IdemTables::open)
+    }
+
+    pub(crate) fn flights(&self) -> Result<&'a std::sync::Arc<Flights>> {
+        self.shared::<std::sync::Arc<Flights>>()
     }
 }

@@ -156,7 +156,9 @@ where
             self.store.logs().try_append(rec)
         }));
         if done.is_err() {
-            self.store.inner.logs.count_dropped();
+            if let Ok(q) = self.store.shared::<super::LogQueue>() {
+                q.count_dropped();
+            }
         }
     }
 }

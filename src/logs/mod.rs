@@ -136,7 +136,7 @@ impl<'s> Logs<'s> {
         } else {
             record
         };
-        let queue = &self.store.inner.logs;
+        let queue = self.store.shared::<LogQueue>()?;
         let (seq, waiting) = queue.push(record, || self.store.clock_now())?;
         if durability == Durability::Durable {
             self.store.flush()?;
@@ -150,7 +150,7 @@ impl<'s> Logs<'s> {
     /// [`Logs::dropped`]) if it is invalid, the store is closed or the queue is past twice
     /// [`QUEUE_COMMIT_AT`]. For log pipelines (the tracing layer) that must never block.
     pub fn try_append(&self, record: LogRecord) -> Option<u64> {
-        let queue = &self.store.inner.logs;
+        let queue = self.store.shared::<LogQueue>().ok()?;
         if record.validate().is_err() || queue.inner.lock().entries.len() >= 2 * QUEUE_COMMIT_AT {
             queue.count_dropped();
             return None;
@@ -171,7 +171,7 @@ impl<'s> Logs<'s> {
 
     /// Entries [`Logs::try_append`] dropped since the store was opened.
     pub fn dropped(&self) -> u64 {
-        self.store.inner.logs.dropped()
+        self.store.shared::<LogQueue>().map_or(0, |q| q.dropped())
     }
 
     /// Writes queued entries to the ring (visible to queries; synced within the flush
@@ -219,7 +219,7 @@ impl<'s> Logs<'s> {
     }
 
     fn sync_view(&self) -> Result<()> {
-        if !self.store.inner.logs.is_empty() {
+        if !self.store.shared::<LogQueue>()?.is_empty() {
             self.commit_queued()?;
         }
         Ok(())
@@ -227,6 +227,110 @@ impl<'s> Logs<'s> {
 
     fn ring(&self) -> Result<ring::ReadRing> {
         ring::ReadRing::open(&self.store.begin_read()?)
+    }
+}
+
+impl Store {
+    /// The ring of recent log entries.
+    pub fn logs(&self) -> Logs<'_> {
+        Logs::new(self)
+    }
+}
+
+/// The ring's hooks: its range is kept by the writer, and the log queue is written first
+/// by every batch.
+pub(crate) struct LogsArea;
+
+impl crate::engine::area::Area for LogsArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        let read = redb::ReadableDatabase::begin_read(ctx.db)?;
+        let ring = RingState::load(&read, ctx.settings.log_capacity)?;
+        let queue = std::sync::Arc::new(LogQueue::new(ring.next));
+        ctx.states.insert(ring);
+        ctx.shared.insert(queue.clone());
+        *ctx.queue = Some(queue);
+        Ok(())
+    }
+
+    fn seed_settings(
+        &self,
+        read: &redb::ReadTransaction,
+        seed: &mut crate::settings::Settings,
+    ) -> Result<()> {
+        // A store written before settings were stored keeps every entry it holds.
+        let ring = RingState::load(read, seed.log_capacity)?;
+        seed.log_capacity = seed.log_capacity.max(ring.next - ring.head);
+        Ok(())
+    }
+
+    fn apply_settings(
+        &self,
+        tx: &mut crate::WriteTx<'_>,
+        s: &crate::settings::Settings,
+    ) -> Result<u64> {
+        let (tables, state) = tx.part_and_state::<RingPart, RingState>(RingTables::open)?;
+        state.capacity = s.log_capacity;
+        let held = state.next - state.head;
+        tables.evict(state)?;
+        Ok(held - (state.next - state.head))
+    }
+}
+
+impl crate::engine::area::WriteQueue for LogQueue {
+    fn take(&self) -> Box<dyn crate::engine::area::Queued> {
+        Box::new(QueuedLogs(LogQueue::take(self)))
+    }
+
+    fn is_empty(&self) -> bool {
+        LogQueue::is_empty(self)
+    }
+
+    fn close(&self) {
+        LogQueue::close(self)
+    }
+}
+
+/// Log entries taken from the queue for one batch.
+struct QueuedLogs(Vec<LogEntry>);
+
+impl crate::engine::area::Queued for QueuedLogs {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn write(&self, tx: &mut crate::WriteTx<'_>) -> Result<()> {
+        tx.logs_write(&self.0)
+    }
+
+    fn extend(&mut self, more: Box<dyn crate::engine::area::Queued>) -> Result<()> {
+        match more.into_any().downcast::<QueuedLogs>() {
+            Ok(more) => {
+                self.0.extend(more.0);
+                Ok(())
+            }
+            Err(_) => Err(Error::Storage(
+                "queued work of another kind joined the log entries".into(),
+            )),
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+/// The ring's tables a transaction opened.
+struct RingPart;
+
+impl crate::engine::area::Family for RingPart {
+    type Of<'a> = RingTables<'a>;
+}
+
+impl crate::WriteTx<'_> {
+    /// Writes queued log entries (consecutive seqs) into the ring, evicting the oldest.
+    pub(crate) fn logs_write(&mut self, entries: &[LogEntry]) -> Result<()> {
+        let (tables, state) = self.part_and_state::<RingPart, RingState>(RingTables::open)?;
+        tables.append(state, entries)
     }
 }
 

@@ -100,7 +100,7 @@ pub(crate) fn record(
 /// Commit observer: keeps the old values of the rows the batch changed, while a restore
 /// point needs them.
 pub(crate) fn record_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
-    let Some(generation) = tx.points() else {
+    let Some(generation) = tx.points()? else {
         return Ok(());
     };
     let images = tx.redo().take_before_images();

@@ -163,18 +163,18 @@ impl<'s> RestorePoints<'s> {
                 let last = points.last()?.map_or(0, |(k, _)| k.value());
                 let id = meta.get(NEXT_ID)?.map_or(1, |v| v.value()).max(last + 1);
                 meta.insert(NEXT_ID, id + 1)?;
-                let (audit_size, audit_root) = tx.audit_frontier();
+                let (audit_size, audit_root) = tx.audit_frontier()?;
                 let rec = PointRecordV1 {
                     label: label.clone(),
                     created: tx.now(),
                     audit_size,
                     audit_root,
                     // Kept up to date by every write: no scan (see `digest.rs`).
-                    digest: tx.digest().finish(),
+                    digest: tx.digest()?.finish(),
                 };
                 points.insert(id, crate::codec::encode(&rec)?.as_slice())?;
                 // From here on, changes keep their old values under this point.
-                *tx.points_mut() = Some(id);
+                *tx.points_mut()? = Some(id);
                 Ok(RestorePoint::from_record(id, rec))
             },
         )
@@ -219,7 +219,7 @@ impl<'s> RestorePoints<'s> {
                 };
                 tx.with_txn(|txn, redo| before::fold_into(txn, redo, id, older))?;
                 tx.raw_txn().open_table(POINTS)?.remove(id)?;
-                *tx.points_mut() = newest.or(older);
+                *tx.points_mut()? = newest.or(older);
                 Ok(true)
             },
         )
@@ -266,7 +266,7 @@ impl<'s> RestorePoints<'s> {
             .detail("label", point.label.clone())
             .detail("audit_size_at_point", point.audit_size.to_string());
         event.validate()?;
-        let flights = self.store.flights().clone();
+        let flights = self.store.flights()?.clone();
         self.store.inner.writer.exclusive(
             |_, _, _| Ok(()),
             move |tx, ()| {
@@ -287,8 +287,8 @@ impl<'s> RestorePoints<'s> {
                     redo.keep_before_images(true);
                     Ok(())
                 })?;
-                *tx.points_mut() = Some(id);
-                if tx.digest().finish() != point.digest {
+                *tx.points_mut()? = Some(id);
+                if tx.digest()?.finish() != point.digest {
                     // Nothing is committed: the store stays as it was.
                     return Err(Error::Corrupted(format!(
                         "restore point {id}: the state it rebuilds does not have its digest"
@@ -340,5 +340,69 @@ impl<'s> RestorePoints<'s> {
             allocated_bytes: stats.allocated_pages() * stats.page_size() as u64,
             pinned_bytes: pinned,
         })
+    }
+}
+
+impl Store {
+    /// Restore points.
+    pub fn restore_points(&self) -> RestorePoints<'_> {
+        RestorePoints::new(self)
+    }
+}
+
+/// What the writer keeps for restore points: the mutable state's digest as of the last
+/// commit, and the newest point (whose generation old values are kept under).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PointsState {
+    pub(crate) digest: digest::StateDigest,
+    pub(crate) newest: Option<u64>,
+}
+
+/// The restore points' hooks.
+pub(crate) struct RestorePointsArea;
+
+impl crate::engine::area::Area for RestorePointsArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        // Format 2 kept points as redb savepoints: converted before anything reads.
+        upgrade::convert_savepoints(ctx.db)?;
+        let digest = digest::load_or_init(ctx.db)?;
+        let read = redb::ReadableDatabase::begin_read(ctx.db)?;
+        ctx.states.insert(PointsState {
+            digest,
+            newest: newest(&read)?,
+        });
+        Ok(())
+    }
+
+    fn begin_batch(&self, states: &crate::engine::area::States, redo: &crate::redo::RedoBuf) {
+        // Old values are kept only while a point needs them.
+        let alive = states
+            .get::<PointsState>()
+            .is_ok_and(|p| p.newest.is_some());
+        redo.keep_before_images(alive);
+    }
+}
+
+impl crate::WriteTx<'_> {
+    /// The mutable state's digest with this transaction's changes so far.
+    pub(crate) fn digest(&self) -> Result<digest::StateDigest> {
+        Ok(self
+            .redo()
+            .peek_digest(&self.state::<PointsState>()?.digest))
+    }
+
+    /// The digest as of the last commit, to add this batch's changes to.
+    pub(crate) fn digest_mut(&mut self) -> Result<&mut digest::StateDigest> {
+        Ok(&mut self.state_mut::<PointsState>()?.digest)
+    }
+
+    /// The newest restore point, if any.
+    pub(crate) fn points(&self) -> Result<Option<u64>> {
+        Ok(self.state::<PointsState>()?.newest)
+    }
+
+    /// The newest restore point, to change it (create, delete, restore).
+    pub(crate) fn points_mut(&mut self) -> Result<&mut Option<u64>> {
+        Ok(&mut self.state_mut::<PointsState>()?.newest)
     }
 }
