@@ -1,8 +1,50 @@
 //! The areas' registry: the one list a new area adds itself to. The engine core
 //! (`engine/`) never names an area; it reaches their tables through this list.
 
+use std::path::Path;
+
 use crate::engine::area::Area;
 use crate::engine::catalog::CatalogTable;
+use crate::engine::registry::{Observer, Registry};
+use crate::{Options, Result, Store};
+
+/// What the core gets: the lists below.
+static REGISTRY: Registry = Registry {
+    areas: &AREAS,
+    tables: &TABLES,
+    observers: &OBSERVERS,
+};
+
+/// Hands the registry to the core; every way in calls it first (it is cheap after the
+/// first time).
+pub(crate) fn install() {
+    crate::engine::registry::install(&REGISTRY);
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it if the file is absent or empty.
+    ///
+    /// A file that is not a hardstore store ([`Error::NotAStore`](crate::Error)) or was
+    /// written by a newer format ([`Error::FormatTooNew`](crate::Error)) is refused and
+    /// left untouched. A file another process has open gives
+    /// [`Error::AlreadyOpen`](crate::Error).
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store> {
+        install();
+        Store::open_file(path, opts)
+    }
+
+    /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
+    /// one that injects faults in tests). An empty backend gets a new store.
+    pub fn open_with_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
+        install();
+        Store::open_backend(backend, opts)
+    }
+
+    /// A store that lives in memory only, for tests and fuzzing.
+    pub fn in_memory(opts: Options) -> Result<Store> {
+        Self::open_with_backend(redb::backends::InMemoryBackend::new(), opts)
+    }
+}
 
 /// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
 /// open first: a store of format 2 has its savepoints converted before anything reads.
@@ -25,9 +67,6 @@ pub(crate) static OBSERVERS: [Observer; 4] = [
     crate::restore_points::digest::store_observer,
     crate::backup::journal::record_observer,
 ];
-
-/// A commit observer: gets the batch's transaction before it commits.
-pub(crate) type Observer = fn(&mut crate::WriteTx<'_>) -> crate::Result<()>;
 
 /// Every area's cataloged tables (see `engine::catalog`).
 pub(crate) static TABLES: [&[&dyn CatalogTable]; 7] = [

@@ -1025,6 +1025,7 @@ pub fn audit_digest(store: &crate::Store) -> crate::Result<[u8; 32]> {
 /// [`backed_up_digest`] of a store file that is not open (read without opening it as a
 /// store, so nothing is written, not even the epoch an open bumps).
 pub fn backed_up_digest_of_file(path: impl AsRef<std::path::Path>) -> crate::Result<[u8; 32]> {
+    crate::areas::install();
     let db = redb::Builder::new()
         .open_read_only(path.as_ref())
         .map_err(crate::Error::from)?;

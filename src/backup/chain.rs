@@ -115,6 +115,8 @@ pub fn verify_chain<P: AsRef<Path>>(
     chain: &[P],
     key: Option<&BackupKey>,
 ) -> Result<Vec<BackupInfo>> {
+    // Read without a store: the table ids a frame may name come from the catalog.
+    crate::areas::install();
     if chain.is_empty() {
         return Err(Error::InvalidArgument("the backup chain is empty".into()));
     }
@@ -145,6 +147,8 @@ pub fn restore_chain<P: AsRef<Path>>(
     opts: &crate::Options,
     key: Option<&BackupKey>,
 ) -> Result<BackupInfo> {
+    // Read without a store: the table ids a frame may name come from the catalog.
+    crate::areas::install();
     let new_path = new_path.as_ref();
     if chain.is_empty() {
         return Err(Error::InvalidArgument("the backup chain is empty".into()));

@@ -269,6 +269,9 @@ pub(crate) fn read(
     on_header: &mut HeaderFn<'_>,
     frame: &mut FrameFn<'_>,
 ) -> Result<Summary> {
+    // The table ids a frame may name come from the catalog, whoever reads (a store, a
+    // verify without one, the fuzz target).
+    crate::areas::install();
     let mut r = Hashing {
         input,
         hasher: blake3::Hasher::new(),

@@ -417,6 +417,8 @@ pub fn verify(path: impl AsRef<Path>) -> Result<BackupInfo> {
 
 /// [`verify`], decrypting with `key` when the file is encrypted.
 pub fn verify_with(path: impl AsRef<Path>, key: Option<&BackupKey>) -> Result<BackupInfo> {
+    // Read without a store: the table ids a frame may name come from the catalog.
+    crate::areas::install();
     let (s, key_id) = file::read(path.as_ref(), key, &mut |_| Ok(()), &mut |_, _, _| Ok(()))?;
     BackupInfo::from_summary(s, key_id)
 }

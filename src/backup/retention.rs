@@ -7,31 +7,13 @@
 //! failed or were interrupted are dropped from the catalog once older than the oldest
 //! kept full backup.
 
-use std::time::Duration;
-
 use super::catalog::{self, BackupKind, BackupRecord, BackupResult};
 use super::{BackupLock, Backups};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::options::Durability;
 
-/// What [`Backups::prune`] keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retention {
-    /// Full backups older than this go (default 30 days; `None`: no age limit).
-    pub max_age: Option<Duration>,
-    /// At most this many full backups are kept, the newest (default `None`: no limit).
-    pub keep_fulls: Option<usize>,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
-            keep_fulls: None,
-        }
-    }
-}
+pub use crate::engine::values::Retention;
 
 impl Retention {
     /// The runs of `all` (oldest first) that the policy drops as of `now`.

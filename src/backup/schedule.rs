@@ -8,36 +8,12 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 use super::catalog::{BackupKind, BackupRecord, BackupResult};
-use super::{BackupOptions, Backups, Retention};
+use super::{BackupOptions, Backups};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-/// When backups are due.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    /// A full backup when the last successful one started this long ago (default 24 h).
-    pub full_every: Duration,
-    /// An incremental when the last successful full or incremental started this long
-    /// ago (default 6 h).
-    pub incremental_every: Duration,
-    /// A differential when the last successful backup of any kind started this long ago
-    /// (default 1 h).
-    pub differential_every: Duration,
-    /// Applied after each scheduled run (default: [`Retention::default`]).
-    pub retention: Option<Retention>,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self {
-            full_every: Duration::from_secs(24 * 3600),
-            incremental_every: Duration::from_secs(6 * 3600),
-            differential_every: Duration::from_secs(3600),
-            retention: Some(Retention::default()),
-        }
-    }
-}
+pub use crate::engine::values::Schedule;
 
 impl Schedule {
     /// The kind due at `now` given the catalog `all` (oldest first), if any: the

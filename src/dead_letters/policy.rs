@@ -3,61 +3,11 @@
 
 use std::time::Duration;
 
+pub use crate::engine::values::{Jitter, RetryPolicy};
 use crate::error::{Error, Result};
 
 /// The most attempts a policy or a dead letter may allow.
 pub const MAX_ATTEMPTS_LIMIT: u32 = 1000;
-
-/// How a delay is drawn from the backoff ceiling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Jitter {
-    /// "Full jitter": uniform in `[0, min(cap, base * 2^attempt)]` (the default).
-    #[default]
-    Full,
-    /// "Decorrelated jitter": uniform in `[base, max(base, 3 * previous)]`, capped at
-    /// `cap`; the first delay (no previous) is drawn as if the previous were `base`.
-    Decorrelated,
-}
-
-/// When to retry and when to give up.
-///
-/// ```
-/// use std::time::Duration;
-/// use hardstore::dead_letters::{Jitter, RetryPolicy, SplitMix64};
-/// let p = RetryPolicy::new(Duration::from_millis(100), Duration::from_secs(60))
-///     .max_attempts(8)
-///     .jitter(Jitter::Decorrelated)
-///     .seed(7);
-/// let mut rng = SplitMix64::new(7);
-/// let d = p.delay(0, Duration::ZERO, &mut rng);
-/// assert!(d >= Duration::from_millis(100) && d <= Duration::from_secs(60));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// The first delay's ceiling (full jitter) or floor (decorrelated). At least 1 µs.
-    pub base: Duration,
-    /// No delay is longer. At least `base`.
-    pub cap: Duration,
-    /// Attempts before an item is declared dead, 1..=[`MAX_ATTEMPTS_LIMIT`] (default 5).
-    pub max_attempts: u32,
-    /// How delays are drawn.
-    pub jitter: Jitter,
-    /// A fixed seed for the random source (tests); `None` draws one from the OS.
-    pub seed: Option<u64>,
-}
-
-impl Default for RetryPolicy {
-    /// Base 1 s, cap 1 h, 5 attempts, full jitter, unseeded.
-    fn default() -> Self {
-        Self {
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(3600),
-            max_attempts: 5,
-            jitter: Jitter::Full,
-            seed: None,
-        }
-    }
-}
 
 impl RetryPolicy {
     /// A policy with this base and cap, and the other defaults.

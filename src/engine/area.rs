@@ -16,7 +16,7 @@
 //!
 //! Invariants:
 //! - Each type appears at most once in a map: it is the area's key.
-//! - Hooks run in the order of `crate::areas::AREAS`; an area never relies on another
+//! - Hooks run in the registry's order (`registry.rs`); an area never relies on another
 //!   area's hook having run, except that the commit observers run in their listed order.
 
 use std::any::{Any, TypeId};

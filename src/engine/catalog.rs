@@ -1,7 +1,7 @@
 //! The catalog: every table a batch may write, declared once by the area that owns it.
 //!
 //! An area declares each table as a [`Table`] (its id, its redb definition and its
-//! [`Flags`]) and lists them in its `TABLES`; `crate::areas` joins the lists. The redo
+//! [`Flags`]) and lists them in its `TABLES`; the registry joins the lists. The redo
 //! log, backups, restore points, exports and the fuzzing digests iterate the catalog
 //! instead of keeping lists of their own, and reach a table's rows through
 //! [`CatalogTable`] without knowing its key and value types.
@@ -190,10 +190,11 @@ where
 /// The core's own cataloged tables.
 static CORE: [&dyn CatalogTable; 1] = [&crate::settings::TABLE];
 
-/// Every cataloged table: the core's, then each area's (`crate::areas`).
+/// Every cataloged table: the core's, then each area's (the registry's).
 pub(crate) fn all() -> impl Iterator<Item = &'static dyn CatalogTable> {
     CORE.iter().copied().chain(
-        crate::areas::TABLES
+        crate::engine::registry::get()
+            .tables
             .iter()
             .flat_map(|area| area.iter().copied()),
     )
@@ -270,6 +271,7 @@ mod tests {
 
     #[test]
     fn ids_and_names_are_unique_and_the_format_2_ids_kept() {
+        crate::areas::install();
         let mut ids: Vec<u16> = all().map(|t| t.id()).collect();
         let mut names: Vec<&str> = all().map(|t| t.name()).collect();
         let n = ids.len();

@@ -21,8 +21,9 @@
 //! batch's start and end, a settings change), its state in the writer's typed map (cloned
 //! per batch, published on commit), its shared objects, its open tables in the
 //! transaction's slots, and its `WriteTx` methods defined in its own module. The lists
-//! of areas, tables and commit observers are in `crate::areas`, outside the core: adding
-//! an area adds a line there and touches no file here.
+//! of areas, tables and commit observers are in `crate::areas`, outside the core, which
+//! hands them to the core as a [`registry::Registry`]: adding an area adds a line there
+//! and touches no file here.
 //!
 //! Invariants the core keeps for every area:
 //! - Every table a batch writes is in the catalog (`catalog.rs`) under an id that is
@@ -47,7 +48,9 @@ pub(crate) mod digest;
 pub(crate) mod error;
 pub(crate) mod options;
 pub(crate) mod redo;
+pub(crate) mod registry;
 pub(crate) mod settings;
 pub(crate) mod store;
 pub(crate) mod tx;
+pub(crate) mod values;
 pub(crate) mod writer;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backup::{Retention, Schedule};
 use crate::clock::{Clock, SystemClock};
-use crate::dead_letters::RetryPolicy;
+use crate::engine::values::RetryPolicy;
+use crate::engine::values::{Retention, Schedule};
 use crate::settings::Settings;
 
 /// How long a write waits before it is acknowledged.

@@ -468,6 +468,8 @@ mod tests {
     const ID: [u8; 16] = [7; 16];
 
     fn scratch(name: &str) -> PathBuf {
+        // Records are applied through the catalog, which the registry fills.
+        crate::areas::install();
         let dir =
             std::env::temp_dir().join(format!("hardstore-redo-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -22,10 +22,10 @@ use std::time::Duration;
 use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use crate::backup::{Retention, Schedule};
 use crate::codec;
-use crate::dead_letters::{Jitter, RetryPolicy};
 use crate::engine::catalog::{Flags, Table};
+use crate::engine::values::{Jitter, RetryPolicy};
+use crate::engine::values::{Retention, Schedule};
 use crate::error::{Error, Result};
 use crate::options::Durability;
 use crate::store::Store;

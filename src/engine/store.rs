@@ -84,12 +84,8 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the store at `path`, creating it if the file is absent or empty.
-    ///
-    /// A file that is not a hardstore store ([`Error::NotAStore`]) or was written by a
-    /// newer format ([`Error::FormatTooNew`]) is refused and left untouched. A file
-    /// another process has open gives [`Error::AlreadyOpen`].
-    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store> {
+    /// `Store::open` (defined with the registry, `crate::areas`), once it is installed.
+    pub(crate) fn open_file(path: impl AsRef<Path>, opts: Options) -> Result<Store> {
         opts.validate()?;
         let path = path.as_ref().to_path_buf();
         let existing = match std::fs::metadata(&path) {
@@ -138,9 +134,8 @@ impl Store {
         Self::start(db, opts, path, id, created, Some(redo))
     }
 
-    /// Opens a store over a caller-supplied redb storage backend (an in-memory one, or
-    /// one that injects faults in tests). An empty backend gets a new store.
-    pub fn open_with_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
+    /// `Store::open_with_backend` (defined with the registry), once it is installed.
+    pub(crate) fn open_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
         opts.validate()?;
         let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
         let mut builder = Database::builder();
@@ -159,11 +154,6 @@ impl Store {
         };
         // Without a file there is no redo log: durable batches are synced redb commits.
         Self::start(db, opts, path, id, created, None)
-    }
-
-    /// A store that lives in memory only, for tests and fuzzing.
-    pub fn in_memory(opts: Options) -> Result<Store> {
-        Self::open_with_backend(redb::backends::InMemoryBackend::new(), opts)
     }
 
     fn start(
@@ -188,7 +178,7 @@ impl Store {
                 shared: &mut shared,
                 queue: &mut queue,
             };
-            for area in crate::areas::AREAS {
+            for area in crate::engine::registry::get().areas {
                 area.open(&mut ctx)?;
             }
         }
@@ -210,7 +200,7 @@ impl Store {
                 shared,
             }),
         };
-        for area in crate::areas::AREAS {
+        for area in crate::engine::registry::get().areas {
             area.after_open(&store)?;
         }
         Ok(store)
@@ -410,7 +400,7 @@ fn load_settings(db: &Database, opts: &Options) -> Result<crate::settings::Setti
         return Ok(settings);
     }
     let mut seed = opts.seed.clone();
-    for area in crate::areas::AREAS {
+    for area in crate::engine::registry::get().areas {
         area.seed_settings(&read, &mut seed)?;
     }
     let (settings, _) = crate::settings::load(&table, &seed)?;

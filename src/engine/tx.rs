@@ -129,7 +129,7 @@ impl<'a> WriteTx<'a> {
     pub(crate) fn apply_settings(&mut self, s: &crate::settings::Settings) -> Result<u64> {
         self.state.settings = s.clone();
         let mut deleted = 0;
-        for area in crate::areas::AREAS {
+        for area in crate::engine::registry::get().areas {
             deleted += area.apply_settings(self, s)?;
         }
         Ok(deleted)
@@ -141,11 +141,11 @@ impl<'a> WriteTx<'a> {
         self.hooks.push(hook);
     }
 
-    /// Runs the commit observers (`crate::areas::OBSERVERS`, in their order) once the
+    /// Runs the commit observers (the registry's, in their order) once the
     /// last job ran, before the writer commits: each may write what it gathered over the
     /// batch, and each sees the changes of those before it.
     pub(crate) fn finish(&mut self) -> Result<()> {
-        for observe in crate::areas::OBSERVERS {
+        for observe in crate::engine::registry::get().observers {
             observe(self)?;
         }
         Ok(())

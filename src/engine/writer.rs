@@ -423,7 +423,7 @@ impl Shared {
 
     /// Lets every area know a batch ended, before any caller is answered.
     fn end_batch(&self) {
-        for area in crate::areas::AREAS {
+        for area in crate::engine::registry::get().areas {
             area.end_batch(&self.areas);
         }
     }
@@ -694,7 +694,7 @@ impl Shared {
         // than a copy at every doubling.
         let changes = RedoBuf::with_capacity(32 << 10);
         let mut next = committed.state.clone();
-        for area in crate::areas::AREAS {
+        for area in crate::engine::registry::get().areas {
             area.begin_batch(&next.areas, &changes);
         }
         let (ran, hooks) = {
@@ -812,7 +812,7 @@ impl Shared {
         let seq = committed.next_seq;
         let changes = RedoBuf::default();
         let mut next = committed.state.clone();
-        for area in crate::areas::AREAS {
+        for area in crate::engine::registry::get().areas {
             area.begin_batch(&next.areas, &changes);
         }
         let mut hooks = Vec::new();
