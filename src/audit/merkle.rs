@@ -366,12 +366,14 @@ impl Frontier {
 }
 
 /// Nodes held in memory, for models and tests: `levels[l][i]` is node (l, i).
+#[cfg(feature = "fuzzing")]
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MemoryTree {
     pub(crate) levels: Vec<Vec<Hash>>,
     pub(crate) frontier: Frontier,
 }
 
+#[cfg(feature = "fuzzing")]
 impl MemoryTree {
     pub(crate) fn push(&mut self, leaf: Hash) {
         let levels = &mut self.levels;
@@ -389,6 +391,7 @@ impl MemoryTree {
     }
 }
 
+#[cfg(feature = "fuzzing")]
 impl NodeSource for MemoryTree {
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
         self.levels

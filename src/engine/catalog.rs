@@ -207,12 +207,26 @@ pub(crate) fn table(id: u16) -> Result<&'static dyn CatalogTable> {
         .ok_or_else(|| Error::Corrupted(format!("no table has id {id}")))
 }
 
-/// The id and flags of the table named `name`.
+/// The id and flags of the table named `name`. Every table a write opens is looked up
+/// here, so the catalog is indexed by name once (a sorted list, searched by halves).
 pub(crate) fn by_name(name: &str) -> Result<(u16, Flags)> {
-    all()
-        .find(|t| t.name() == name)
-        .map(|t| (t.id(), t.flags()))
-        .ok_or_else(|| Error::Storage(format!("table {name} is not in the catalog")))
+    static INDEX: std::sync::OnceLock<Vec<(String, u16, Flags)>> = std::sync::OnceLock::new();
+    let index = match INDEX.get() {
+        Some(index) => index,
+        // Built only from an installed registry: an empty one is not cached.
+        None if all().next().is_some() => INDEX.get_or_init(|| {
+            let mut v: Vec<_> = all()
+                .map(|t| (t.name().to_string(), t.id(), t.flags()))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        }),
+        None => &Vec::new(),
+    };
+    index
+        .binary_search_by(|(n, ..)| n.as_str().cmp(name))
+        .map(|at| (index[at].1, index[at].2))
+        .map_err(|_| Error::Storage(format!("table {name} is not in the catalog")))
 }
 
 /// Whether the table with id `id` exists and has flags `f` accepts.
