@@ -1065,7 +1065,7 @@ typedef struct hardstore_restore_point_info {
 } hardstore_restore_point_info;
 
 /*
- The space the file holds, and what restore points pin.
+ The space the file holds, and what restore points keep.
  */
 typedef struct hardstore_space_report {
   /*
@@ -1073,7 +1073,7 @@ typedef struct hardstore_space_report {
    */
   uint64_t points;
   /*
-   The most that may exist (`hardstore_options_set_max_restore_points`).
+   The most that may exist: the store's setting (`hardstore_settings_get`).
    */
   uint64_t max_points;
   /*
@@ -1081,7 +1081,7 @@ typedef struct hardstore_space_report {
    */
   uint64_t allocated_bytes;
   /*
-   Of those, bytes not reachable from the current state (an estimate).
+   Bytes the old values kept for restore points hold (0 without points).
    */
   uint64_t pinned_bytes;
 } hardstore_space_report;
@@ -2202,7 +2202,7 @@ enum hardstore_result hardstore_restore_point_restore(const struct hardstore_sto
 enum hardstore_result hardstore_restore_point_export(const struct hardstore_store *store, uint64_t id, const uint8_t *path, size_t path_len, uint64_t *out_rows);
 
 /*
- Writes the space the file holds, and what restore points pin, to `*out_space`.
+ Writes the space the file holds, and what restore points keep, to `*out_space`.
  */
 enum hardstore_result hardstore_restore_point_space(const struct hardstore_store *store, struct hardstore_space_report *out_space);
 

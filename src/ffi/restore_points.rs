@@ -21,17 +21,17 @@ pub struct hardstore_restore_point_info {
     pub digest: [u8; 32],
 }
 
-/// The space the file holds, and what restore points pin.
+/// The space the file holds, and what restore points keep.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct hardstore_space_report {
     /// Restore points that exist.
     pub points: u64,
-    /// The most that may exist (`hardstore_options_set_max_restore_points`).
+    /// The most that may exist: the store's setting (`hardstore_settings_get`).
     pub max_points: u64,
     /// Bytes in pages the file has allocated.
     pub allocated_bytes: u64,
-    /// Of those, bytes not reachable from the current state (an estimate).
+    /// Bytes the old values kept for restore points hold (0 without points).
     pub pinned_bytes: u64,
 }
 
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn hardstore_restore_point_export(
     })
 }
 
-/// Writes the space the file holds, and what restore points pin, to `*out_space`.
+/// Writes the space the file holds, and what restore points keep, to `*out_space`.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_restore_point_space(
     store: *const hardstore_store,

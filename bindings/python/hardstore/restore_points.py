@@ -31,7 +31,7 @@ class RestorePoint:
 
 
 class SpaceReport(NamedTuple):
-    """The space the file holds and what restore points pin (an estimate)."""
+    """The space the file holds and the bytes of old values restore points keep."""
 
     points: int
     max_points: int
