@@ -89,6 +89,11 @@ fn fill(store: &Store, lines: u64) {
             Durability::Durable,
         )
         .unwrap();
+    complete_order_1(store);
+}
+
+/// Begins and completes idempotency key `order-1` of tenant `acme` (201, `ok`).
+fn complete_order_1(store: &Store) {
     let hardstore::Begin::Started(t) = store
         .idempotency()
         .begin("acme", "order-1", b"POST", Duration::from_secs(60))
@@ -301,19 +306,7 @@ fn tenant_is_a_flag_everywhere() {
     let p = path.to_str().unwrap();
     {
         let store = Store::open(&path, Options::new()).unwrap();
-        let hardstore::Begin::Started(t) = store
-            .idempotency()
-            .begin(
-                "acme",
-                "order-1",
-                b"POST",
-                std::time::Duration::from_secs(60),
-            )
-            .unwrap()
-        else {
-            panic!("starts")
-        };
-        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        complete_order_1(&store);
         store.close().unwrap();
     }
     let got = json(&["idem", "get", p, "order-1", "--tenant", "acme", "--json"]);
@@ -339,19 +332,7 @@ fn times_print_as_rfc3339_and_json_keeps_microseconds() {
     let p = path.to_str().unwrap();
     {
         let (store, _clock) = clocked_store(&path);
-        let hardstore::Begin::Started(t) = store
-            .idempotency()
-            .begin(
-                "acme",
-                "order-1",
-                b"POST",
-                std::time::Duration::from_secs(60),
-            )
-            .unwrap()
-        else {
-            panic!("starts")
-        };
-        store.idempotency().complete(&t, Some(201), b"ok").unwrap();
+        complete_order_1(&store);
         let e = AuditEvent::new("acme", "order.paid").actor("user:1");
         store.audit().append(e, Durability::Durable).unwrap();
         let r = LogRecord::new(Level::Info, "request done");
