@@ -80,6 +80,9 @@ pub(crate) trait CatalogTable: Sync {
     fn for_each_row_in(&self, txn: &WriteTransaction, f: &mut RowFn<'_>) -> Result<()>;
     /// The bytes its rows hold (redb's count).
     fn stored_bytes(&self, read: &ReadTransaction) -> Result<u64>;
+    /// Copies every row, as `src` sees it, into the same table of another store's `dst`;
+    /// returns the rows copied.
+    fn copy_to(&self, src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64>;
 }
 
 /// A table's catalog entry: its id, definition and flags.
@@ -184,6 +187,18 @@ where
 
     fn stored_bytes(&self, read: &ReadTransaction) -> Result<u64> {
         Ok(read.open_table(self.def)?.stats()?.stored_bytes())
+    }
+
+    fn copy_to(&self, src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64> {
+        let from = src.open_table(self.def)?;
+        let mut to = dst.open_table(self.def)?;
+        let mut n = 0;
+        for row in from.range::<K::SelfType<'_>>(..)? {
+            let (k, v) = row?;
+            to.insert(k.value(), v.value())?;
+            n += 1;
+        }
+        Ok(n)
     }
 }
 
