@@ -169,6 +169,7 @@ fn main() -> Result<()> {
 
     // 11. Restore points: roll app state back without rolling back the audit log.
     restore_points_tour(&dir)?;
+    settings_tour(&dir)?;
 
     // 12. Full backups: an online snapshot into one self-verifying file, restored into a
     //     new store whose audit log verifies with the same root.
@@ -481,6 +482,39 @@ fn restore_points_tour(dir: &Path) -> Result<()> {
     );
     assert_eq!(price, b"1200");
     store.restore_points().verify(point.id)?;
+    store.close()?;
+    Ok(())
+}
+
+/// Settings live in the store: another open's options change nothing; a change is an
+/// audited call that asks before it deletes.
+fn settings_tour(dir: &Path) -> Result<()> {
+    let path = dir.join("settings.hardstore");
+    let store = Store::open(&path, Options::new().log_capacity(500))?;
+    for i in 0..400 {
+        store.logs().append(
+            hardstore::LogRecord::new(hardstore::Level::Info, format!("line {i}")),
+            Durability::Buffered,
+        )?;
+    }
+    store.close()?;
+    // An operator tool opening with the defaults sees, and keeps, the store's own.
+    let store = Store::open(&path, Options::new().log_capacity(100))?;
+    let settings = store.settings().by("ops@example.com");
+    let (capacity, held) = (settings.get().log_capacity, store.logs().len()?);
+    let refused = match settings.set_log_capacity(100, 0) {
+        Err(hardstore::Error::ConfirmationRequired { deletes, .. }) => deletes,
+        other => panic!("an unconfirmed eviction: {other:?}"),
+    };
+    let change = settings.set_log_capacity(100, refused)?;
+    println!(
+        "  settings: reopened with other options, capacity still {} holding {held}; a capacity of 100 asks first (evicts {refused}), confirmed: {} evicted, audit entry {}",
+        capacity,
+        change.deleted,
+        change.audit_seq
+    );
+    assert_eq!((capacity, held, refused), (500, 400, 300));
+    assert_eq!(store.logs().len()?, 100);
     store.close()?;
     Ok(())
 }
