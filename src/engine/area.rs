@@ -42,6 +42,13 @@ pub(crate) struct OpenCtx<'o> {
 
 /// Hooks of one area. Every method has a default that does nothing.
 pub(crate) trait Area: Sync {
+    /// Inside the transaction every open (or a store's creation) starts with, durable
+    /// with it: writes an open makes each time (the idempotency epoch), at no commit of
+    /// their own.
+    fn begin_open(&self, _txn: &redb::WriteTransaction) -> Result<()> {
+        Ok(())
+    }
+
     /// At every open, before the writer starts (the redo log already applied): upgrade
     /// what earlier builds wrote, build in-memory state and shared objects.
     fn open(&self, ctx: &mut OpenCtx<'_>) -> Result<()>;

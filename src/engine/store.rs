@@ -380,6 +380,7 @@ pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Time
     }
     create_area_tables(&txn)?;
     crate::settings::fill_missing(&txn, &opts.seed)?;
+    areas_begin_open(&txn)?;
     txn.commit()?;
     Ok((StoreId(id), created))
 }
@@ -419,6 +420,15 @@ fn begin_open(db: &Database) -> Result<()> {
     txn.open_table(META)?
         .insert(KEY_FORMAT, FORMAT_VERSION.to_le_bytes().as_slice())?;
     create_area_tables(&txn)?;
+    areas_begin_open(&txn)?;
     txn.commit()?;
+    Ok(())
+}
+
+/// Lets every area write what each open writes, in the open's own transaction.
+fn areas_begin_open(txn: &redb::WriteTransaction) -> Result<()> {
+    for area in crate::engine::registry::get().areas {
+        area.begin_open(txn)?;
+    }
     Ok(())
 }

@@ -510,11 +510,14 @@ impl Store {
 pub(crate) struct IdempotencyArea;
 
 impl crate::engine::area::Area for IdempotencyArea {
+    fn begin_open(&self, txn: &redb::WriteTransaction) -> Result<()> {
+        // Durable with the open's first commit, before any token of this open is handed
+        // out.
+        bump_epoch(txn).map(drop)
+    }
+
     fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
-        // Durable before any token of this open is handed out.
-        let txn = ctx.db.begin_write()?;
-        let epoch = bump_epoch(&txn)?;
-        txn.commit()?;
+        let epoch = tables::current_epoch(&redb::ReadableDatabase::begin_read(ctx.db)?)?;
         let flights = std::sync::Arc::new(Flights::new(ctx.settings.idempotency_ttl, epoch));
         ctx.shared.insert(std::sync::Arc::new(flights));
         Ok(())

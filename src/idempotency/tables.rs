@@ -57,6 +57,11 @@ pub(crate) fn bump_epoch(txn: &WriteTransaction) -> Result<u64> {
     Ok(next)
 }
 
+/// The epoch the last open set (0 before any).
+pub(crate) fn current_epoch(read: &redb::ReadTransaction) -> Result<u64> {
+    Ok(read.open_table(META)?.get(EPOCH)?.map_or(0, |v| v.value()))
+}
+
 /// The stored record (record version 1). Never change it: add a version instead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KeyRecordV1 {
