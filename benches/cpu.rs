@@ -1,0 +1,182 @@
+//! CPU per operation, in memory (no fsync, so CPU is all an operation costs), side by side
+//! in one run: hardstore's audit append, idempotency begin + complete and dead-letter
+//! claim + ack at 1 and 64 threads, against raw redb doing one row insert in a
+//! non-durable write transaction of its own, and SQLite (rusqlite, bundled, in memory,
+//! one INSERT per transaction). Ratios are printed against raw redb.
+//!
+//!     cargo bench --bench cpu
+//!
+//! HARDSTORE_BENCH_SECS sets the seconds per scenario (default 2). HARDSTORE_BENCH_ONLY
+//! (audit, idem, dlq or redb) and HARDSTORE_BENCH_THREADS run one scenario, for a
+//! profiler.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::{env_or, process_cpu, run_for};
+use hardstore::{AuditEvent, Begin, Durability, NewDeadLetter, Options, Store};
+use redb::TableDefinition;
+
+const RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("raw");
+const LEASE: Duration = Duration::from_secs(300);
+const RESPONSE: &[u8] =
+    br#"{"id":"ord_1234567890","status":"created","amount":12000,"currency":"EUR"}"#;
+
+fn event(t: u64, i: u64) -> AuditEvent {
+    AuditEvent::new("acme", "invoice.update")
+        .actor(format!("user:{t}"))
+        .resource(format!("invoice/{i}"))
+        .outcome("success")
+        .ip("203.0.113.7")
+        .detail("amount", "120.00")
+}
+
+fn request(t: u64, i: u64) -> Vec<u8> {
+    format!("POST /orders\n{{\"client\":{t},\"n\":{i},\"sku\":\"A-42\"}}").into_bytes()
+}
+
+/// Rate (ops/s) and CPU per operation (µs, every thread of the process) of `op`.
+fn measure(threads: u64, secs: u64, op: impl Fn(u64, u64) + Sync) -> (f64, f64) {
+    let cpu = process_cpu();
+    let started = std::time::Instant::now();
+    let rate = run_for(threads, secs, op);
+    let ops = rate * started.elapsed().as_secs_f64();
+    let us = match (cpu, process_cpu()) {
+        (Some(a), Some(b)) => (b - a).as_secs_f64() * 1e6 / ops.max(1.0),
+        _ => f64::NAN,
+    };
+    (rate, us)
+}
+
+fn audit(threads: u64, secs: u64) -> (f64, f64) {
+    let store = Store::in_memory(Options::new()).unwrap();
+    let r = measure(threads, secs, |t, i| {
+        store
+            .audit()
+            .append(event(t, i), Durability::Durable)
+            .unwrap();
+    });
+    store.close().unwrap();
+    r
+}
+
+fn idem(threads: u64, secs: u64) -> (f64, f64) {
+    let store = Store::in_memory(Options::new()).unwrap();
+    let r = measure(threads, secs, |t, i| {
+        let idem = store.idempotency();
+        let key = format!("{t}-{i}");
+        let Begin::Started(token) = idem.begin("acme", &key, &request(t, i), LEASE).unwrap() else {
+            panic!("a fresh key starts")
+        };
+        idem.complete(&token, Some(201), RESPONSE).unwrap();
+    });
+    store.close().unwrap();
+    r
+}
+
+fn dlq(threads: u64, secs: u64) -> (f64, f64) {
+    let store = Store::in_memory(Options::new()).unwrap();
+    // More than any run claims: a worker that finds the queue empty would spin.
+    let items = 200_000u64;
+    let mut i = 0;
+    while i < items {
+        let n = (items - i).min(20_000);
+        store
+            .write(Durability::Buffered, move |tx| {
+                for k in i..i + n {
+                    let body = format!("{{\"event\":\"order.paid\",\"order\":{k}}}");
+                    tx.dlq_record(
+                        &NewDeadLetter::new("acme", "webhook", body.into_bytes())
+                            .error("503 from upstream"),
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        i += n;
+    }
+    let r = measure(threads, secs, |_, _| {
+        let dl = store.dead_letters();
+        let c = dl.claim_due(1, LEASE).unwrap().pop().expect("an item is due");
+        dl.ack(&c).unwrap();
+    });
+    store.close().unwrap();
+    r
+}
+
+/// One row insert per non-durable redb write transaction: the floor a write pays.
+fn redb_row(threads: u64, secs: u64) -> (f64, f64) {
+    let db = redb::Database::builder()
+        .create_with_backend(redb::backends::InMemoryBackend::new())
+        .unwrap();
+    let next = AtomicU64::new(0);
+    measure(threads, secs, |t, i| {
+        let mut txn = db.begin_write().unwrap();
+        txn.set_durability(redb::Durability::None).unwrap();
+        {
+            let mut table = txn.open_table(RAW).unwrap();
+            let seq = next.fetch_add(1, Ordering::Relaxed);
+            let rec = format!("acme|user:{t}|invoice.update|invoice/{i}|success");
+            table.insert(seq, rec.as_bytes()).unwrap();
+        }
+        txn.commit().unwrap();
+    })
+}
+
+/// One INSERT per transaction on an in-memory SQLite database, one connection.
+fn sqlite_row(threads: u64, secs: u64) -> (f64, f64) {
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t(seq INTEGER PRIMARY KEY AUTOINCREMENT, record BLOB);")
+        .unwrap();
+    let c = parking_lot::Mutex::new(c);
+    measure(threads, secs, |t, i| {
+        let rec = format!("acme|user:{t}|invoice.update|invoice/{i}|success");
+        c.lock()
+            .prepare_cached("INSERT INTO t(record) VALUES (?1)")
+            .unwrap()
+            .execute([rec.as_bytes()])
+            .unwrap();
+    })
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let secs = env_or("HARDSTORE_BENCH_SECS", 2);
+    if let Ok(only) = std::env::var("HARDSTORE_BENCH_ONLY") {
+        let threads = env_or("HARDSTORE_BENCH_THREADS", 1);
+        let (rate, us) = match only.as_str() {
+            "audit" => audit(threads, secs),
+            "idem" => idem(threads, secs),
+            "dlq" => dlq(threads, secs),
+            "redb" => redb_row(threads, secs),
+            other => panic!("HARDSTORE_BENCH_ONLY={other}: audit, idem, dlq or redb"),
+        };
+        println!("{only}, {threads} threads: {rate:.0}/s, {us:.1} µs CPU per operation");
+        return;
+    }
+    println!("\n== CPU per operation, in memory, {secs} s each ==");
+    println!(
+        "{:<24} {:>8} {:>12} {:>12} {:>14} {:>10}",
+        "operation", "threads", "ops/s", "µs CPU/op", "vs redb row", "target µs"
+    );
+    for threads in [1u64, 64] {
+        let (redb_rate, redb_us) = redb_row(threads, secs);
+        let row = |name: &str, (rate, us): (f64, f64), target: &str| {
+            let target = if threads == 64 { target } else { "-" };
+            println!(
+                "{name:<24} {threads:>8} {rate:>12.0} {us:>12.1} {:>13.2}x {target:>10}",
+                us / redb_us
+            );
+        };
+        row("raw redb row + commit", (redb_rate, redb_us), "-");
+        row("sqlite row + commit", sqlite_row(threads, secs), "-");
+        row("audit append", audit(threads, secs), "10");
+        row("begin + complete", idem(threads, secs), "15");
+        row("claim + ack", dlq(threads, secs), "25");
+    }
+    println!("  target, 1 thread: claim + ack at least 15,000 pairs/s");
+}
