@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::options::{Durability, Options};
 use crate::redo::RedoLog;
 use crate::tx::WriteTx;
-use crate::writer::{WriteStats, Writer, WriterState};
+use crate::writer::{Persistence, WriteStats, Writer, WriterState};
 
 /// The store's metadata: format version, id, creation time. Owned by this module.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("hardstore.meta");
@@ -131,11 +131,17 @@ impl Store {
             let (id, created) = init_store(&db, &opts)?;
             (id, created, RedoLog::recover(&db, &path, id.0, true)?)
         };
-        Self::start(db, opts, path, id, created, Some(redo))
+        let (log, seq) = redo;
+        Self::start(db, opts, path, id, created, Persistence::Redo(log, seq))
     }
 
     /// `Store::open_with_backend` (defined with the registry), once it is installed.
-    pub(crate) fn open_backend(backend: impl redb::StorageBackend, opts: Options) -> Result<Store> {
+    /// `volatile`: the backend's contents die with the process (see `Persistence`).
+    pub(crate) fn open_backend(
+        backend: impl redb::StorageBackend,
+        opts: Options,
+        volatile: bool,
+    ) -> Result<Store> {
         opts.validate()?;
         let existing = backend.len().map_err(|e| Error::Storage(e.to_string()))? > 0;
         let mut builder = Database::builder();
@@ -152,8 +158,14 @@ impl Store {
         } else {
             init_store(&db, &opts)?
         };
-        // Without a file there is no redo log: durable batches are synced redb commits.
-        Self::start(db, opts, path, id, created, None)
+        // Without a file there is no redo log: durable batches are synced redb commits,
+        // unless syncing is moot.
+        let persistence = if volatile {
+            Persistence::Volatile
+        } else {
+            Persistence::Synced
+        };
+        Self::start(db, opts, path, id, created, persistence)
     }
 
     fn start(
@@ -162,7 +174,7 @@ impl Store {
         path: PathBuf,
         id: StoreId,
         created: Timestamp,
-        redo: Option<(RedoLog, u64)>,
+        persistence: Persistence,
     ) -> Result<Store> {
         let db = Arc::new(db);
         let settings = load_settings(&db, &opts)?;
@@ -187,7 +199,7 @@ impl Store {
             areas: states,
             settings: settings.clone(),
         };
-        let writer = Writer::start(db.clone(), queue, state, &opts, shared.clone(), redo)?;
+        let writer = Writer::start(db.clone(), queue, state, &opts, shared.clone(), persistence)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,

@@ -199,8 +199,25 @@ struct Shared {
     last_batch: AtomicUsize,
     last_batch_ns: AtomicU64,
     committed: Mutex<Committed>,
+    /// `Persistence::Volatile`.
+    volatile: bool,
     poisoned: AtomicBool,
     closed: AtomicBool,
+}
+
+/// How a store's durable batches become durable.
+pub(crate) enum Persistence {
+    /// A store in a file: batches are appended to its redo log (with the next batch's
+    /// sequence number); a durable one syncs the log (see `redo`).
+    Redo(RedoLog, u64),
+    /// A caller-supplied backend: a durable batch is a synced redb commit.
+    Synced,
+    /// A backend whose contents die with the process (`Store::in_memory`): syncing
+    /// makes nothing more durable, so a durable batch commits like a buffered one and
+    /// a synced commit is made only as a checkpoint (at most every `CHECKPOINT_EVERY`,
+    /// and on close), which lets redb reuse the pages the batches freed. The CPU a
+    /// durable write costs is then what it costs a store in a file, without the fsync.
+    Volatile,
 }
 
 /// The write path of one store. Dropping it flushes and stops the flusher.
@@ -210,16 +227,20 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the write path. `redo` is the store's redo log and the next batch's
-    /// sequence number, for a store in a file.
+    /// Starts the write path.
     pub(crate) fn start(
         db: Arc<Database>,
         queue: Option<Arc<dyn WriteQueue>>,
         state: WriterState,
         opts: &Options,
         areas: Arc<AreaShared>,
-        redo: Option<(RedoLog, u64)>,
+        persistence: Persistence,
     ) -> Result<Writer> {
+        let volatile = matches!(persistence, Persistence::Volatile);
+        let redo = match persistence {
+            Persistence::Redo(log, seq) => Some((log, seq)),
+            Persistence::Synced | Persistence::Volatile => None,
+        };
         let flush_interval = opts.flush_interval;
         let shared = Arc::new(Shared {
             db,
@@ -249,6 +270,7 @@ impl Writer {
                 redo: redo.map(|(log, _)| log),
                 checkpointed: Instant::now(),
             }),
+            volatile,
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
@@ -677,6 +699,10 @@ impl Shared {
                         && (committed.checkpointed.elapsed() >= CHECKPOINT_EVERY
                             || log.len() >= CHECKPOINT_BYTES))
             }
+            None if self.volatile => {
+                force_checkpoint
+                    || (durable && committed.checkpointed.elapsed() >= CHECKPOINT_EVERY)
+            }
             None => durable,
         };
         let started = Instant::now();
@@ -725,9 +751,11 @@ impl Shared {
         outcome?;
         committed.state = next;
         committed.next_seq += 1;
-        if let (Some(log), true) = (&mut committed.redo, checkpoint) {
-            // The synced commit holds every batch in the log.
-            log.clear().map_err(storage)?;
+        if checkpoint {
+            if let Some(log) = &mut committed.redo {
+                // The synced commit holds every batch in the log.
+                log.clear().map_err(storage)?;
+            }
             committed.checkpointed = Instant::now();
         }
         Ok(())
