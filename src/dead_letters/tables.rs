@@ -37,7 +37,7 @@ use crate::dead_letters::{
     lease_lost, Claimed, DlqConfig, DlqFilter, DlqState, NewDeadLetter, Outcome,
 };
 use crate::error::{Error, Result};
-use crate::redo::{RedoBuf, Tracked};
+use crate::redo::{LazyTracked, RedoBuf};
 
 pub(crate) const ITEMS: TableDefinition<u64, &[u8]> = TableDefinition::new("dlq.items");
 pub(crate) const PAYLOADS: TableDefinition<u64, &[u8]> = TableDefinition::new("dlq.payloads");
@@ -131,15 +131,15 @@ pub(crate) fn decode_item(bytes: &[u8]) -> Result<StoredItem> {
     Ok(item)
 }
 
-/// The dead-letter tables opened inside one write transaction.
+/// The dead-letter tables of one write transaction, each opened on first use.
 pub(crate) struct DlqTables<'t> {
-    items: Tracked<'t, u64, &'static [u8]>,
-    payloads: Tracked<'t, u64, &'static [u8]>,
-    due: Tracked<'t, (u64, u64), ()>,
-    finished: Tracked<'t, (u64, u64), ()>,
-    by_state: Tracked<'t, (u8, u64), (&'static str, &'static str, u64)>,
-    counts: Tracked<'t, u8, u64>,
-    meta: Tracked<'t, &'static str, u64>,
+    items: LazyTracked<'t, u64, &'static [u8]>,
+    payloads: LazyTracked<'t, u64, &'static [u8]>,
+    due: LazyTracked<'t, (u64, u64), ()>,
+    finished: LazyTracked<'t, (u64, u64), ()>,
+    by_state: LazyTracked<'t, (u8, u64), (&'static str, &'static str, u64)>,
+    counts: LazyTracked<'t, u8, u64>,
+    meta: LazyTracked<'t, &'static str, u64>,
     /// Changes to `COUNTS` per state, written once at the end of the transaction
     /// ([`DlqTables::flush_counts`]) instead of on every move.
     deltas: [i64; 4],
@@ -147,27 +147,30 @@ pub(crate) struct DlqTables<'t> {
 
 impl<'t> DlqTables<'t> {
     pub(crate) fn open(txn: &'t WriteTransaction, redo: &'t RedoBuf) -> Result<Self> {
+        // Infallible now; kept a `Result` for the slot's opener signature.
         Ok(Self {
-            items: Tracked::open(txn, ITEMS, redo)?,
-            payloads: Tracked::open(txn, PAYLOADS, redo)?,
-            due: Tracked::open(txn, DUE, redo)?,
-            finished: Tracked::open(txn, FINISHED, redo)?,
-            by_state: Tracked::open(txn, BY_STATE, redo)?,
-            counts: Tracked::open(txn, COUNTS, redo)?,
-            meta: Tracked::open(txn, META, redo)?,
+            items: LazyTracked::new(txn, ITEMS, redo),
+            payloads: LazyTracked::new(txn, PAYLOADS, redo),
+            due: LazyTracked::new(txn, DUE, redo),
+            finished: LazyTracked::new(txn, FINISHED, redo),
+            by_state: LazyTracked::new(txn, BY_STATE, redo),
+            counts: LazyTracked::new(txn, COUNTS, redo),
+            meta: LazyTracked::new(txn, META, redo),
             deltas: [0; 4],
         })
     }
 
-    fn load(&self, id: u64) -> Result<StoredItem> {
-        match self.items.get(id)? {
+    fn load(&mut self, id: u64) -> Result<StoredItem> {
+        match self.items.table()?.get(id)? {
             Some(g) => decode_item(g.value()),
             None => Err(Error::NotFound(format!("dead letter {id}"))),
         }
     }
 
     fn save(&mut self, id: u64, item: &StoredItem) -> Result<()> {
-        self.items.insert(id, codec::encode(item)?.as_slice())?;
+        self.items
+            .table()?
+            .insert(id, codec::encode(item)?.as_slice())?;
         Ok(())
     }
 
@@ -189,11 +192,16 @@ impl<'t> DlqTables<'t> {
                 continue;
             }
             let state = state as u8;
-            let cur = self.counts.get(state)?.map(|g| g.value()).unwrap_or(0);
+            let cur = self
+                .counts
+                .table()?
+                .get(state)?
+                .map(|g| g.value())
+                .unwrap_or(0);
             let next = cur
                 .checked_add_signed(delta)
                 .ok_or_else(|| Error::Corrupted(format!("dead letter count of state {state}")))?;
-            self.counts.insert(state, next)?;
+            self.counts.table()?.insert(state, next)?;
         }
         Ok(())
     }
@@ -205,8 +213,8 @@ impl<'t> DlqTables<'t> {
             return Ok(());
         }
         if bucket(from) != bucket(to) {
-            self.by_state.remove((bucket(from), id))?;
-            self.by_state.insert(
+            self.by_state.table()?.remove((bucket(from), id))?;
+            self.by_state.table()?.insert(
                 (bucket(to), id),
                 (item.tenant.as_str(), item.kind.as_str(), item.created),
             )?;
@@ -221,6 +229,7 @@ impl<'t> DlqTables<'t> {
         let leased = DlqState::Leased as u8;
         let rows: Vec<(u64, (String, String, u64))> = self
             .by_state
+            .table()?
             .range((leased, 0)..=(leased, u64::MAX))?
             .map(|r| {
                 r.map(|(k, v)| {
@@ -230,8 +239,8 @@ impl<'t> DlqTables<'t> {
             })
             .collect::<Result<_, _>>()?;
         for (id, (tenant, kind, created)) in &rows {
-            self.by_state.remove((leased, *id))?;
-            self.by_state.insert(
+            self.by_state.table()?.remove((leased, *id))?;
+            self.by_state.table()?.insert(
                 (bucket(leased), *id),
                 (tenant.as_str(), kind.as_str(), *created),
             )?;
@@ -246,8 +255,13 @@ impl<'t> DlqTables<'t> {
         now: Timestamp,
         cfg: &DlqConfig,
     ) -> Result<u64> {
-        let id = self.meta.get(NEXT_ID)?.map(|g| g.value()).unwrap_or(0);
-        self.meta.insert(NEXT_ID, id + 1)?;
+        let id = self
+            .meta
+            .table()?
+            .get(NEXT_ID)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        self.meta.table()?.insert(NEXT_ID, id + 1)?;
         let state = if new.permanent {
             DlqState::Dead
         } else {
@@ -281,16 +295,16 @@ impl<'t> DlqTables<'t> {
             history,
         };
         self.save(id, &item)?;
-        self.payloads.insert(id, new.payload.as_slice())?;
-        self.by_state.insert(
+        self.payloads.table()?.insert(id, new.payload.as_slice())?;
+        self.by_state.table()?.insert(
             (bucket(item.state), id),
             (item.tenant.as_str(), item.kind.as_str(), now),
         )?;
         self.add_count(item.state, 1)?;
         if new.permanent {
-            self.finished.insert((now, id), ())?;
+            self.finished.table()?.insert((now, id), ())?;
         } else {
-            self.due.insert((item.at, id), ())?;
+            self.due.table()?.insert((item.at, id), ())?;
         }
         Ok(id)
     }
@@ -309,6 +323,7 @@ impl<'t> DlqTables<'t> {
         while out.len() < limit {
             let keys: Vec<(u64, u64)> = self
                 .due
+                .table()?
                 .range(..=(now, u64::MAX))?
                 .take(limit - out.len())
                 .map(|r| r.map(|(k, _)| k.value()))
@@ -317,7 +332,7 @@ impl<'t> DlqTables<'t> {
                 break;
             }
             for (at, id) in keys {
-                self.due.remove((at, id))?;
+                self.due.table()?.remove((at, id))?;
                 let mut item = self.load(id)?;
                 let from = item.state;
                 if item.at != at {
@@ -350,10 +365,10 @@ impl<'t> DlqTables<'t> {
                 item.claims += 1;
                 item.state = DlqState::Leased as u8;
                 item.at = until;
-                self.due.insert((until, id), ())?;
+                self.due.table()?.insert((until, id), ())?;
                 self.move_state(id, &item, from, item.state)?;
                 self.save(id, &item)?;
-                let payload = match self.payloads.get(id)? {
+                let payload = match self.payloads.table()?.get(id)? {
                     Some(g) => g.value().to_vec(),
                     None => return Err(Error::Corrupted(format!("dead letter {id} payload"))),
                 };
@@ -373,7 +388,7 @@ impl<'t> DlqTables<'t> {
     }
 
     /// Loads the item a claim leased, refusing when the lease is no longer held.
-    fn held(&self, id: u64, token: u64, now: Timestamp) -> Result<StoredItem> {
+    fn held(&mut self, id: u64, token: u64, now: Timestamp) -> Result<StoredItem> {
         let item = self.load(id)?;
         if item.state != DlqState::Leased as u8 || item.claims != token || now >= item.at {
             return Err(lease_lost(id));
@@ -393,7 +408,7 @@ impl<'t> DlqTables<'t> {
         item.state = to as u8;
         item.at = 0;
         item.finished = now;
-        self.finished.insert((now, id), ())?;
+        self.finished.table()?.insert((now, id), ())?;
         self.move_state(id, item, from, item.state)?;
         self.save(id, item)
     }
@@ -401,7 +416,7 @@ impl<'t> DlqTables<'t> {
     /// Marks a held claim Done.
     pub(crate) fn ack(&mut self, id: u64, token: u64, now: Timestamp) -> Result<()> {
         let mut item = self.held(id, token, now)?;
-        self.due.remove((item.at, id))?;
+        self.due.table()?.remove((item.at, id))?;
         let from = item.state;
         self.finish(id, &mut item, from, DlqState::Done, now)
     }
@@ -418,7 +433,7 @@ impl<'t> DlqTables<'t> {
         cfg: &DlqConfig,
     ) -> Result<Outcome> {
         let mut item = self.held(id, token, now)?;
-        self.due.remove((item.at, id))?;
+        self.due.table()?.remove((item.at, id))?;
         let from = item.state;
         item.history.push(StoredAttempt {
             attempt: item.attempts,
@@ -439,7 +454,7 @@ impl<'t> DlqTables<'t> {
         item.last_delay_us = micros(delay);
         item.state = DlqState::Pending as u8;
         item.at = at;
-        self.due.insert((at, id), ())?;
+        self.due.table()?.insert((at, id), ())?;
         self.move_state(id, &item, from, item.state)?;
         self.save(id, &item)?;
         Ok(Outcome::Rescheduled { at })
@@ -451,10 +466,10 @@ impl<'t> DlqTables<'t> {
         let from = item.state;
         match item.state()? {
             DlqState::Dead => {
-                self.finished.remove((item.finished, id))?;
+                self.finished.table()?.remove((item.finished, id))?;
             }
             DlqState::Pending => {
-                self.due.remove((item.at, id))?;
+                self.due.table()?.remove((item.at, id))?;
             }
             s => {
                 return Err(Error::InvalidArgument(format!(
@@ -469,7 +484,7 @@ impl<'t> DlqTables<'t> {
         item.finished = 0;
         item.state = DlqState::Pending as u8;
         item.at = now;
-        self.due.insert((now, id), ())?;
+        self.due.table()?.insert((now, id), ())?;
         self.move_state(id, &item, from, item.state)?;
         self.save(id, &item)
     }
@@ -493,7 +508,11 @@ impl<'t> DlqTables<'t> {
         let mut ids = Vec::new();
         let mut last = None;
         let mut seen = 0;
-        for row in self.by_state.range((dead, start)..=(dead, u64::MAX))? {
+        for row in self
+            .by_state
+            .table()?
+            .range((dead, start)..=(dead, u64::MAX))?
+        {
             let (k, v) = row?;
             let (_, id) = k.value();
             let (tenant, kind, created) = v.value();
@@ -516,6 +535,7 @@ impl<'t> DlqTables<'t> {
     pub(crate) fn purge(&mut self, cutoff: Timestamp, limit: usize) -> Result<u64> {
         let keys: Vec<(u64, u64)> = self
             .finished
+            .table()?
             .range(..=(cutoff, u64::MAX))?
             .take(limit)
             .map(|r| r.map(|(k, _)| k.value()))
@@ -528,10 +548,10 @@ impl<'t> DlqTables<'t> {
                     item.finished
                 )));
             }
-            self.finished.remove((at, id))?;
-            self.items.remove(id)?;
-            self.payloads.remove(id)?;
-            self.by_state.remove((bucket(item.state), id))?;
+            self.finished.table()?.remove((at, id))?;
+            self.items.table()?.remove(id)?;
+            self.payloads.table()?.remove(id)?;
+            self.by_state.table()?.remove((bucket(item.state), id))?;
             self.add_count(item.state, -1)?;
         }
         Ok(keys.len() as u64)
@@ -560,15 +580,16 @@ mod tests {
             let leased = DlqState::Leased as u8;
             let ids: Vec<u64> = self
                 .by_state
+                .table()?
                 .range((0u8, 0u64)..=(0u8, u64::MAX))?
                 .map(|r| r.map(|(k, _)| k.value().1))
                 .collect::<Result<_, _>>()?;
             for id in ids {
                 let item = self.load(id)?;
                 if item.state == leased {
-                    self.by_state.remove((0, id))?;
+                    self.by_state.table()?.remove((0, id))?;
                     let v = (item.tenant.as_str(), item.kind.as_str(), item.created);
-                    self.by_state.insert((leased, id), v)?;
+                    self.by_state.table()?.insert((leased, id), v)?;
                 }
             }
             Ok(())
