@@ -9,9 +9,14 @@
 //! close) lets the log be emptied.
 //!
 //! Invariants:
-//! - Every batch gets the next sequence number and writes it into `hardstore.redo`
-//!   (`APPLIED`) inside its own transaction, so whatever commit redb recovers to after a
-//!   crash says which batches it holds.
+//! - Every batch gets the next sequence number. Every synced redb commit (a checkpoint,
+//!   an exclusive job, recovery itself) writes its batch's number into `hardstore.redo`
+//!   (`APPLIED`) inside its own transaction, so the commit redb recovers to after a crash
+//!   (the last synced one: an unsynced commit never survives alone) says which batches
+//!   it holds. Unsynced commits skip the write. Were redb ever to recover a later,
+//!   unsynced commit, replaying the records it already holds would still be harmless:
+//!   records are physical puts and deletes, applied in order through the last one, so
+//!   every row ends at its last write.
 //! - A batch's record is appended before its redb commit (write-ahead), in sequence
 //!   order, and synced before the commit when the batch is durable: no reader sees a
 //!   durable batch before it is on disk, and every acknowledged durable batch is either
