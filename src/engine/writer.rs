@@ -70,19 +70,22 @@ enum SlotState {
 /// time, all of it on the path every later batch waits for; this way the leader pays two
 /// and the rest is spread over the callers, off that path.
 ///
-/// Every slot's answer is set before any caller is woken, so a caller that checks its
-/// state before its wakeup arrives finds the answer and still wakes its children: no
-/// wakeup is lost.
+/// A slot's answer is set only after those of all its descendants (answers are set from
+/// the last slot to the first; children come after their parent). A caller may find its
+/// answer before any wakeup reaches it (it had not gone to sleep yet) and wake its
+/// children at once, even while the leader is still answering: their answers are set
+/// by then, so no wakeup is lost. (Set from the first slot on, a child woken that early
+/// found no answer, slept again, and was never woken.)
 struct WakeTree {
     slots: Arc<[Arc<Slot>]>,
     at: usize,
 }
 
 impl WakeTree {
-    /// Sets every slot's answer to `Ok`, then wakes the tree's roots.
+    /// Sets every slot's answer to `Ok`, children first, then wakes the tree's roots.
     fn answer(slots: Vec<Arc<Slot>>) {
         let slots: Arc<[Arc<Slot>]> = slots.into();
-        for (at, slot) in slots.iter().enumerate() {
+        for (at, slot) in slots.iter().enumerate().rev() {
             let tree = WakeTree {
                 slots: slots.clone(),
                 at,
@@ -122,9 +125,35 @@ struct Slot {
 }
 
 impl Slot {
+    fn new() -> Arc<Slot> {
+        Arc::new(Slot {
+            state: Mutex::new(SlotState::Waiting),
+            cv: Condvar::new(),
+        })
+    }
+
     fn set(&self, s: SlotState) {
         *self.state.lock() = s;
         self.cv.notify_one();
+    }
+
+    /// Waits for the answer (`Ok(None)`, or its error), having woken this slot's children
+    /// in its wake tree, or for leadership (`Ok(Some(()))`; the slot waits again after).
+    fn wait(&self) -> Result<Option<()>> {
+        let mut st = self.state.lock();
+        while matches!(*st, SlotState::Waiting) {
+            self.cv.wait(&mut st);
+        }
+        match std::mem::replace(&mut *st, SlotState::Waiting) {
+            SlotState::Done(res, tree) => {
+                drop(st);
+                if let Some(tree) = tree {
+                    tree.wake_children();
+                }
+                res.map(|()| None)
+            }
+            SlotState::Lead | SlotState::Waiting => Ok(Some(())),
+        }
     }
 }
 
@@ -454,10 +483,7 @@ impl Shared {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned);
         }
-        let slot = Arc::new(Slot {
-            state: Mutex::new(SlotState::Waiting),
-            cv: Condvar::new(),
-        });
+        let slot = Slot::new();
         let lead_now = {
             let mut q = self.queue.lock();
             if q.shutdown {
@@ -476,22 +502,11 @@ impl Shared {
         if lead_now {
             self.lead(&slot);
         }
-        loop {
-            let mut st = slot.state.lock();
-            while matches!(*st, SlotState::Waiting) {
-                slot.cv.wait(&mut st);
-            }
-            if let SlotState::Done(res, tree) = std::mem::replace(&mut *st, SlotState::Waiting) {
-                drop(st);
-                if let Some(tree) = tree {
-                    tree.wake_children();
-                }
-                return res;
-            }
+        while let Some(()) = slot.wait()? {
             // Leadership was handed to this thread.
-            drop(st);
             self.lead(&slot);
         }
+        Ok(())
     }
 
     /// Runs batches as the leader while jobs are queued (at most `LEAD_STREAK` in a
@@ -944,6 +959,67 @@ impl Shared {
             if pending {
                 // Errors reach the writers through poisoning; nothing to report here.
                 let _ = self.run_job(Box::new(|_| Ok(())), true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A caller may look at its slot before it ever sleeps (it was preempted between
+    /// queueing its job and waiting), find its answer already set, and wake its children
+    /// while the leader is still setting answers. Each child must then find its own
+    /// answer: a child woken before its answer is set sleeps again, and no wakeup comes.
+    #[test]
+    fn a_caller_that_finds_its_answer_early_wakes_no_child_before_its_answer() {
+        for trial in 0..300 {
+            let slots: Vec<Arc<Slot>> = (0..24).map(|_| Slot::new()).collect();
+            let (done, finished) = std::sync::mpsc::channel();
+            let started = Arc::new(std::sync::Barrier::new(slots.len()));
+            // Slot 0's caller never sleeps: it polls, as one that has not reached its
+            // wait yet would.
+            let first = slots[0].clone();
+            let (tx, go) = (done.clone(), started.clone());
+            std::thread::spawn(move || {
+                go.wait();
+                loop {
+                    let mut st = first.state.lock();
+                    if let SlotState::Done(_, tree) =
+                        std::mem::replace(&mut *st, SlotState::Waiting)
+                    {
+                        drop(st);
+                        if let Some(tree) = tree {
+                            tree.wake_children();
+                        }
+                        break;
+                    }
+                }
+                let _ = tx.send(0);
+            });
+            for (i, slot) in slots.iter().enumerate().skip(1) {
+                let (slot, tx, go) = (slot.clone(), done.clone(), started.clone());
+                std::thread::spawn(move || {
+                    let mut st = slot.state.lock();
+                    go.wait();
+                    while matches!(*st, SlotState::Waiting) {
+                        slot.cv.wait(&mut st);
+                    }
+                    drop(st);
+                    // Through the same path as a caller, now that its answer is set.
+                    assert!(matches!(slot.wait(), Ok(None)));
+                    let _ = tx.send(i);
+                });
+            }
+            // The waiters hold their locks until every thread is at the barrier, so
+            // the answers cannot land before they sleep.
+            std::thread::sleep(Duration::from_millis(1));
+            WakeTree::answer(slots.clone());
+            for _ in 0..slots.len() {
+                finished
+                    .recv_timeout(Duration::from_secs(10))
+                    .unwrap_or_else(|_| panic!("trial {trial}: a caller was never woken"));
             }
         }
     }
