@@ -5,11 +5,26 @@
 //! node changed. What it cannot catch alone: a consistent rewrite of entries *and*
 //! nodes, or a truncated tail. Those change the root, which a checkpoint held outside
 //! the store detects through a consistency proof.
+//!
+//! The log is checked in chunks of `CHUNK` leaves, each a perfect subtree (the last may
+//! be shorter), on every core: a chunk's entries and its own nodes (those whose last leaf
+//! lies in it, up to the chunk's root) are one range of each table. The nodes above the
+//! chunks are checked after, as the chunk roots are combined in order; problems are
+//! reported as a scan from seq 0 would meet them first, so the outcome equals a
+//! sequential check's.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
 
 use crate::audit::entry::record_seq;
 use crate::audit::merkle::{leaf_hash, Frontier, Hash};
-use crate::audit::tables::{node_key, ReadTables};
+use crate::audit::tables::{node_key, node_value, ReadTables};
 use crate::error::{Error, Result};
+
+/// Leaves per chunk: a perfect subtree of level `CHUNK_LEVEL`.
+const CHUNK_LEVEL: u8 = 16;
+const CHUNK: u64 = 1 << CHUNK_LEVEL;
 
 /// The outcome of [`Audit::verify`](crate::Audit::verify).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +48,117 @@ impl VerifyReport {
     }
 }
 
+/// What checking one chunk found: its frontier (one root when the chunk is whole and
+/// sound) and its first problem.
+struct Chunk {
+    frontier: Frontier,
+    bad: Option<(u64, String)>,
+}
+
 pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     let size = t.size()?;
-    let mut entries = t.entries.range(0u64..)?;
+    let chunks = size.div_ceil(CHUNK) as usize;
+    let results: Vec<Mutex<Option<Result<Chunk>>>> =
+        (0..chunks).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    // Chunks past one found bad need not be checked: the report stops there.
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= chunks || i > first_bad.load(Ordering::Relaxed) {
+            return;
+        }
+        let lo = i as u64 * CHUNK;
+        let r = check_chunk(t, lo, (lo + CHUNK).min(size));
+        if !matches!(&r, Ok(c) if c.bad.is_none()) {
+            first_bad.fetch_min(i, Ordering::Relaxed);
+        }
+        *results[i].lock() = Some(r);
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks);
+    if threads <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
+
+    // Combine the chunks in order, checking the nodes above them as they complete.
+    let mut top = Frontier::default();
+    let mut bad: Option<(u64, String)> = None;
+    let mut tail: Vec<Hash> = Vec::new();
+    for (i, slot) in results.into_iter().enumerate() {
+        let chunk = slot
+            .into_inner()
+            .ok_or_else(|| Error::Storage(format!("audit chunk {i} was not checked")))??;
+        if chunk.bad.is_some() || chunk.frontier.size < CHUNK {
+            // The last chunk, or the first bad one: its partial frontier ends the tree.
+            tail = chunk.frontier.roots;
+            bad = chunk.bad;
+            break;
+        }
+        let Some(&root) = chunk.frontier.roots.first() else {
+            return Err(Error::Storage("a whole chunk has no root".into()));
+        };
+        let pushed = top.push(root, |level, index, h| {
+            if level == 0 {
+                return Ok(()); // the chunk's root, checked with the chunk
+            }
+            let (level, index) = (level + CHUNK_LEVEL, index);
+            let stored = t.nodes.get(node_key(level, index))?;
+            let problem = match stored {
+                Some(v) if node_value(v.value()).ok().as_ref() == Some(h) => return Ok(()),
+                Some(_) => format!("Merkle node ({level}, {index}) does not match"),
+                None => format!("Merkle node ({level}, {index}) is missing"),
+            };
+            bad = Some((index << level, problem));
+            Err(Error::Corrupted(String::new()))
+        });
+        match pushed {
+            Ok(()) => {}
+            Err(_) if bad.is_some() => break,
+            Err(e) => return Err(e),
+        }
+    }
+    if bad.is_none() {
+        if let Some((k, _)) = t.entries.range(size..)?.next().transpose()? {
+            bad = Some((
+                size,
+                format!("entry {} lies beyond the log's size {size}", k.value()),
+            ));
+        }
+    }
+    let mut all = top;
+    all.roots.extend(tail);
+    let checked = match &bad {
+        Some((s, _)) => *s,
+        None => size,
+    };
+    Ok(VerifyReport {
+        size,
+        checked,
+        first_bad_seq: bad.as_ref().map(|b| b.0),
+        problem: bad.map(|b| b.1),
+        root: all.root(),
+    })
+}
+
+/// Checks the entries `lo..hi` (`lo` a multiple of `CHUNK`, at most `CHUNK` of them)
+/// and the nodes within them.
+fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
+    let mut entries = t.entries.range(lo..)?;
     // Nodes are keyed (last leaf, level): one in-order scan meets them exactly in the
     // order the frontier below recomputes them.
-    let mut nodes = t.nodes.range(0u64..)?;
+    let mut nodes = t.nodes.range((lo << 6)..)?;
     let mut frontier = Frontier::default();
     let mut bad: Option<(u64, String)> = None;
-
-    for seq in 0..size {
+    for seq in lo..hi {
         let record = match entries.next().transpose()? {
             Some((k, v)) if k.value() == seq => v,
             Some((k, _)) => {
@@ -64,6 +180,8 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         }
         let leaf = leaf_hash(record);
         let pushed = frontier.push(leaf, |level, index, h| {
+            // The chunk's frontier counts from `lo`, a multiple of every subtree in it.
+            let index = index + (lo >> level);
             let expected_key = node_key(level, index);
             let problem = match nodes.next().transpose()? {
                 Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => {
@@ -85,23 +203,5 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
             Err(e) => return Err(e),
         }
     }
-    if bad.is_none() {
-        if let Some((k, _)) = entries.next().transpose()? {
-            bad = Some((
-                size,
-                format!("entry {} lies beyond the log's size {size}", k.value()),
-            ));
-        }
-    }
-    let checked = match &bad {
-        Some((s, _)) => *s,
-        None => size,
-    };
-    Ok(VerifyReport {
-        size,
-        checked,
-        first_bad_seq: bad.as_ref().map(|b| b.0),
-        problem: bad.map(|b| b.1),
-        root: frontier.root(),
-    })
+    Ok(Chunk { frontier, bad })
 }
