@@ -6,9 +6,12 @@
 //!
 //!     cargo bench --bench cpu
 //!
+//! It ends with what raw redb spends per commit by the pages the commit dirties: the cost
+//! that decides an operation's (see README, "What an operation costs").
+//!
 //! HARDSTORE_BENCH_SECS sets the seconds per scenario (default 2). HARDSTORE_BENCH_ONLY
-//! (audit, idem, dlq or redb) and HARDSTORE_BENCH_THREADS run one scenario, for a
-//! profiler.
+//! (audit, idem, dlq, empty, redb or pages) and HARDSTORE_BENCH_THREADS run one
+//! scenario, for a profiler.
 
 mod common;
 
@@ -99,8 +102,22 @@ fn dlq(threads: u64, secs: u64) -> (f64, f64) {
     }
     let r = measure(threads, secs, |_, _| {
         let dl = store.dead_letters();
-        let c = dl.claim_due(1, LEASE).unwrap().pop().expect("an item is due");
+        let c = dl
+            .claim_due(1, LEASE)
+            .unwrap()
+            .pop()
+            .expect("an item is due");
         dl.ack(&c).unwrap();
+    });
+    store.close().unwrap();
+    r
+}
+
+/// An empty durable write: what the write path costs before any area's work.
+fn empty(threads: u64, secs: u64) -> (f64, f64) {
+    let store = Store::in_memory(Options::new()).unwrap();
+    let r = measure(threads, secs, |_, _| {
+        store.write(Durability::Durable, |_| Ok(())).unwrap();
     });
     store.close().unwrap();
     r
@@ -123,6 +140,54 @@ fn redb_row(threads: u64, secs: u64) -> (f64, f64) {
         }
         txn.commit().unwrap();
     })
+}
+
+const TABLES: [TableDefinition<u64, &[u8]>; 4] = [
+    TableDefinition::new("t0"),
+    TableDefinition::new("t1"),
+    TableDefinition::new("t2"),
+    TableDefinition::new("t3"),
+];
+
+/// Raw redb, one non-durable write transaction per operation writing `rows` rows of
+/// ~50 bytes into each of `tables` tables, keys `spread` over the table (each row in
+/// a leaf of its own) or adjacent (one leaf): what a commit costs per page it dirties.
+fn redb_pages(secs: u64, tables: usize, rows: u64, spread: bool) -> (f64, f64) {
+    let db = redb::Database::builder()
+        .create_with_backend(redb::backends::InMemoryBackend::new())
+        .unwrap();
+    let next = AtomicU64::new(0);
+    measure(1, secs, |t, i| {
+        let mut txn = db.begin_write().unwrap();
+        txn.set_durability(redb::Durability::None).unwrap();
+        let seq = next.fetch_add(1, Ordering::Relaxed);
+        let rec = format!("acme|user:{t}|invoice.update|invoice/{i}|success");
+        for def in &TABLES[..tables] {
+            let mut table = txn.open_table(*def).unwrap();
+            for r in 0..rows {
+                let key = if spread {
+                    seq + (r << 40)
+                } else {
+                    seq * 16 + r
+                };
+                table.insert(key, rec.as_bytes()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    })
+}
+
+fn pages(secs: u64) {
+    println!("\n== raw redb: CPU per commit by pages dirtied, 1 thread, in memory ==");
+    for (name, tables, rows, spread) in [
+        ("1 row", 1, 1, false),
+        ("4 adjacent rows, 1 table", 1, 4, false),
+        ("4 spread rows, 1 table", 1, 4, true),
+        ("1 row in each of 4 tables", 4, 1, false),
+    ] {
+        let (rate, us) = redb_pages(secs, tables, rows, spread);
+        println!("{name:<28} {rate:>10.0} commits/s {us:>8.1} µs CPU each");
+    }
 }
 
 /// One INSERT per transaction on an in-memory SQLite database, one connection.
@@ -153,7 +218,12 @@ fn main() {
             "idem" => idem(threads, secs),
             "dlq" => dlq(threads, secs),
             "redb" => redb_row(threads, secs),
-            other => panic!("HARDSTORE_BENCH_ONLY={other}: audit, idem, dlq or redb"),
+            "empty" => empty(threads, secs),
+            "pages" => {
+                pages(secs);
+                return;
+            }
+            other => panic!("HARDSTORE_BENCH_ONLY={other}: audit, idem, dlq, empty, redb or pages"),
         };
         println!("{only}, {threads} threads: {rate:.0}/s, {us:.1} µs CPU per operation");
         return;
@@ -174,9 +244,11 @@ fn main() {
         };
         row("raw redb row + commit", (redb_rate, redb_us), "-");
         row("sqlite row + commit", sqlite_row(threads, secs), "-");
+        row("empty durable write", empty(threads, secs), "-");
         row("audit append", audit(threads, secs), "10");
         row("begin + complete", idem(threads, secs), "15");
         row("claim + ack", dlq(threads, secs), "25");
     }
     println!("  target, 1 thread: claim + ack at least 15,000 pairs/s");
+    pages(secs);
 }

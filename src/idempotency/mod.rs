@@ -37,6 +37,7 @@
 //! on demand with [`Idempotency::purge_expired`].
 
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod flights;
@@ -196,14 +197,18 @@ impl<'s> Idempotency<'s> {
         // final until it expires.
         let flights = self.store.flights()?;
         let db = &self.store.inner.db;
-        if let Some(rec) = tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now)? {
-            if let Ok(answer) = flights::settled(rec, &fp) {
-                return Ok(answer);
-            }
-        }
+        let seen = flights.snapshot.get(db)?;
+        let found = match tables::load_live(&*seen, tenant, key, now)? {
+            Some(rec) => match flights::settled(rec, &fp) {
+                Ok(answer) => return Ok(answer),
+                Err(rec) => Some(rec),
+            },
+            None => None,
+        };
         let mut inner = flights.lock();
         // Read again under the lock: a completion that committed since the snapshot
-        // above has removed its flight, and must be seen here.
+        // above has removed its flight, and must be seen here. While the snapshot is
+        // still the current one (no commit since), the answer is the one read above.
         flights::begin(
             &mut inner,
             now,
@@ -212,7 +217,13 @@ impl<'s> Idempotency<'s> {
             key,
             fp,
             lease,
-            || tables::load_live(&*flights.snapshot.get(db)?, tenant, key, now),
+            || {
+                let now_seen = flights.snapshot.get(db)?;
+                if Arc::ptr_eq(&seen, &now_seen) {
+                    return Ok(found.map(|rec| *rec));
+                }
+                tables::load_live(&*now_seen, tenant, key, now)
+            },
         )
     }
 
