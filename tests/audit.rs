@@ -646,4 +646,31 @@ fn verify_across_chunks_reports_what_a_scan_from_the_start_would() {
     put(NODES, key, &node);
     let r = verify_report(&path);
     assert!(r.is_ok(), "{r:?}");
+
+    // A stray row among the nodes whose last leaf ends the first chunk: a scan meets it
+    // where it expects the next leaf's node...
+    let stray = ((CHUNK - 1) << 6) | 40;
+    put(NODES, stray, &[1u8; 32]);
+    let r = verify_report(&path);
+    assert_eq!(r.first_bad_seq, Some(CHUNK), "{r:?}");
+    assert_eq!(
+        r.problem,
+        Some(format!("Merkle node (0, {CHUNK}) is missing"))
+    );
+    // ...but only after the next entry, whose own problem comes first.
+    let first_of_next = get(ENTRIES, CHUNK);
+    tamper(&path, |txn| {
+        txn.open_table(ENTRIES).unwrap().remove(CHUNK).unwrap();
+    });
+    let r = verify_report(&path);
+    assert_eq!(r.first_bad_seq, Some(CHUNK), "{r:?}");
+    assert_eq!(
+        r.problem,
+        Some(format!("entry {CHUNK} is missing (next is {})", CHUNK + 1))
+    );
+    put(ENTRIES, CHUNK, &first_of_next);
+    tamper(&path, |txn| {
+        txn.open_table(NODES).unwrap().remove(stray).unwrap();
+    });
+    assert!(verify_report(&path).is_ok());
 }

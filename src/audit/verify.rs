@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 
 use crate::audit::entry::record_seq;
 use crate::audit::merkle::{leaf_hash, Frontier, Hash};
-use crate::audit::tables::{node_key, node_value, ReadTables};
+use crate::audit::tables::{node_key, ReadTables};
 use crate::error::{Error, Result};
 
 /// Leaves per chunk: a perfect subtree of level `CHUNK_LEVEL`.
@@ -53,6 +53,9 @@ impl VerifyReport {
 struct Chunk {
     frontier: Frontier,
     bad: Option<(u64, String)>,
+    /// The problem was the entry itself (missing, or of another seq), found before any
+    /// node at its seq was read.
+    early: bool,
 }
 
 pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
@@ -93,9 +96,10 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     let mut top = Frontier::default();
     let mut bad: Option<(u64, String)> = None;
     let mut tail: Vec<Hash> = Vec::new();
-    for (i, slot) in results.into_iter().enumerate() {
-        let chunk = slot
-            .into_inner()
+    for i in 0..chunks {
+        let chunk = results[i]
+            .lock()
+            .take()
             .ok_or_else(|| Error::Storage(format!("audit chunk {i} was not checked")))??;
         if chunk.bad.is_some() || chunk.frontier.size < CHUNK {
             // The last chunk, or the first bad one: its partial frontier ends the tree.
@@ -106,14 +110,24 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
         let Some(&root) = chunk.frontier.roots.first() else {
             return Err(Error::Storage("a whole chunk has no root".into()));
         };
+        // Above the chunk's root, the nodes whose last leaf is the chunk's last leaf: the
+        // nodes above the chunks that it completes, and nothing else.
+        let last = (i as u64 + 1) * CHUNK - 1;
+        let above = (last << 6) | u64::from(CHUNK_LEVEL + 1);
+        let mut stored = t.nodes.range(above..(last + 1) << 6)?;
         let pushed = top.push(root, |level, index, h| {
             if level == 0 {
                 return Ok(()); // the chunk's root, checked with the chunk
             }
-            let (level, index) = (level + CHUNK_LEVEL, index);
-            let stored = t.nodes.get(node_key(level, index))?;
-            let problem = match stored {
-                Some(v) if node_value(v.value()).ok().as_ref() == Some(h) => return Ok(()),
+            let level = level + CHUNK_LEVEL;
+            let expected_key = node_key(level, index);
+            let problem = match stored.next().transpose()? {
+                Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => {
+                    return Ok(())
+                }
+                Some((k, _)) if k.value() != expected_key => {
+                    format!("Merkle node ({level}, {index}) is missing")
+                }
                 Some(_) => format!("Merkle node ({level}, {index}) does not match"),
                 None => format!("Merkle node ({level}, {index}) is missing"),
             };
@@ -124,6 +138,21 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
             Ok(()) => {}
             Err(_) if bad.is_some() => break,
             Err(e) => return Err(e),
+        }
+        // A row left over in that range is where a scan expects the next leaf's node,
+        // which it reads after the next entry: a problem with that entry comes first.
+        if i + 1 < chunks && stored.next().transpose()?.is_some() {
+            let next_entry_bad = match &*results[i + 1].lock() {
+                Some(Ok(c)) => c.early && c.bad.as_ref().is_some_and(|b| b.0 == last + 1),
+                _ => false,
+            };
+            if !next_entry_bad {
+                bad = Some((
+                    last + 1,
+                    format!("Merkle node (0, {}) is missing", last + 1),
+                ));
+                break;
+            }
         }
     }
     if bad.is_none() {
@@ -158,6 +187,7 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
     let mut nodes = t.nodes.range((lo << 6)..)?;
     let mut frontier = Frontier::default();
     let mut bad: Option<(u64, String)> = None;
+    let mut early = false;
     for seq in lo..hi {
         let record = match entries.next().transpose()? {
             Some((k, v)) if k.value() == seq => v,
@@ -166,16 +196,19 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
                     seq,
                     format!("entry {seq} is missing (next is {})", k.value()),
                 ));
+                early = true;
                 break;
             }
             None => {
                 bad = Some((seq, format!("entry {seq} is missing")));
+                early = true;
                 break;
             }
         };
         let record = record.value();
         if record_seq(record) != Some(seq) {
             bad = Some((seq, format!("entry {seq} holds a record of another seq")));
+            early = true;
             break;
         }
         let leaf = leaf_hash(record);
@@ -203,5 +236,9 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Chunk { frontier, bad })
+    Ok(Chunk {
+        frontier,
+        bad,
+        early,
+    })
 }

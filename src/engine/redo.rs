@@ -9,14 +9,19 @@
 //! close) lets the log be emptied.
 //!
 //! Invariants:
-//! - Every batch gets the next sequence number. Every synced redb commit (a checkpoint,
-//!   an exclusive job, recovery itself) writes its batch's number into `hardstore.redo`
-//!   (`APPLIED`) inside its own transaction, so the commit redb recovers to after a crash
-//!   (the last synced one: an unsynced commit never survives alone) says which batches
-//!   it holds. Unsynced commits skip the write. Were redb ever to recover a later,
-//!   unsynced commit, replaying the records it already holds would still be harmless:
-//!   records are physical puts and deletes, applied in order through the last one, so
-//!   every row ends at its last write.
+//! - Every batch gets the next sequence number. Every synced commit the writer makes (a
+//!   checkpoint, an exclusive job) and recovery's own write its batch's number into
+//!   `hardstore.redo` (`APPLIED`) inside the same transaction, so the commit redb
+//!   recovers to after a crash (the last synced one: an unsynced commit never survives
+//!   alone) says which batches it holds; unsynced commits skip the write. The open's own
+//!   commits come after recovery has emptied the log and before any batch, so they hold
+//!   no batch it lists. One synced commit does not write it: redb's own, when a poisoned
+//!   store's database is dropped, which may make unsynced batches durable under an older
+//!   `APPLIED`. Replaying their records again is harmless: records are physical puts and
+//!   deletes (of whole rows: digest, counters and journal rows included), applied in
+//!   order through the last one, so every row ends at its last write; and the log is
+//!   emptied only right after a commit that wrote `APPLIED`, so its records always
+//!   follow on from it.
 //! - A batch's record is appended before its redb commit (write-ahead), in sequence
 //!   order, and synced before the commit when the batch is durable: no reader sees a
 //!   durable batch before it is on disk, and every acknowledged durable batch is either

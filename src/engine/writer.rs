@@ -164,7 +164,8 @@ pub struct WriteStats {
     pub batches: u64,
     /// Writes committed (including the empty ones `flush` and the flusher make).
     pub writes: u64,
-    /// Commits that were fsynced (durable batches and flushes).
+    /// Commits that were fsynced (durable batches and flushes). An in-memory store counts
+    /// its durable batches here too, though there is nothing to sync them to.
     pub syncs: u64,
 }
 
@@ -195,6 +196,9 @@ struct Committed {
     redo: Option<RedoLog>,
     /// When the redb state was last made durable (a checkpoint).
     checkpointed: Instant,
+    /// Whether a batch committed without a synced redb commit since the last checkpoint
+    /// (what a volatile store's close still has to checkpoint).
+    since_checkpoint: bool,
 }
 
 /// A checkpoint is due this long after the last one, or once the redo log holds this much.
@@ -298,6 +302,7 @@ impl Writer {
                 next_seq: redo.as_ref().map_or(1, |(_, seq)| *seq),
                 redo: redo.map(|(log, _)| log),
                 checkpointed: Instant::now(),
+                since_checkpoint: false,
             }),
             volatile,
             poisoned: AtomicBool::new(false),
@@ -776,6 +781,9 @@ impl Shared {
                 log.clear().map_err(storage)?;
             }
             committed.checkpointed = Instant::now();
+            committed.since_checkpoint = false;
+        } else {
+            committed.since_checkpoint = true;
         }
         Ok(())
     }
@@ -908,8 +916,10 @@ impl Shared {
                 self.poisoned.store(true, Ordering::Release);
                 return Err(e);
             }
-            committed.checkpointed = Instant::now();
         }
+        // A synced commit: a checkpoint whatever the persistence.
+        committed.checkpointed = Instant::now();
+        committed.since_checkpoint = false;
         Ok(r)
     }
 
@@ -917,7 +927,14 @@ impl Shared {
         let mut committed = self.committed.lock();
         let mut logs = self.take_queued();
         let redo_pending = committed.redo.as_ref().is_some_and(|l| l.len() > 0);
-        if committed.unsynced_since.is_none() && logs.is_empty() && !redo_pending {
+        // A volatile store's durable batches commit unsynced (see `Persistence`): one
+        // since the last checkpoint still needs the checkpoint its close promises.
+        let volatile_pending = self.volatile && committed.since_checkpoint;
+        if committed.unsynced_since.is_none()
+            && logs.is_empty()
+            && !redo_pending
+            && !volatile_pending
+        {
             return Ok(());
         }
         // A checkpoint: a clean close leaves the redo log empty.
