@@ -29,7 +29,7 @@ fn kv(store: &Store, key: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn a_format_2_store_is_upgraded_and_keeps_everything() {
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     let dir = common::TempDir::new("upgrade");
     let path = copy_of_fixture(&dir);
     // Options unlike the app's: a smaller ring must not evict anything.

@@ -64,10 +64,6 @@ impl StateDigest {
         }
     }
 
-    pub(crate) fn is_zero(&self) -> bool {
-        self.0 == [0; 8]
-    }
-
     pub(crate) fn to_bytes(self) -> [u8; 64] {
         let mut b = [0u8; 64];
         for (i, l) in self.0.iter().enumerate() {

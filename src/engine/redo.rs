@@ -285,6 +285,15 @@ pub(crate) fn set_applied(txn: &WriteTransaction, seq: u64) -> Result<()> {
     Ok(())
 }
 
+/// The batch sequence number the last synced commit `read` sees recorded (0 before any).
+pub(crate) fn applied_seq(read: &redb::ReadTransaction) -> Result<u64> {
+    match read.open_table(REDO_META) {
+        Ok(t) => Ok(t.get(APPLIED)?.map_or(0, |v| v.value())),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn applied(txn: &WriteTransaction) -> Result<u64> {
     Ok(txn
         .open_table(REDO_META)?

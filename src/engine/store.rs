@@ -23,12 +23,14 @@ const KEY_ID: &str = "store_id";
 const KEY_CREATED: &str = "created_us";
 
 /// The store format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 // Version 2 added the redo log (`<store>.redo`): a build that only knows version 1 would
 // ignore acknowledged writes waiting in it, so it must refuse the file. Version 3 keeps
 // settings in the store and restore points as before-images instead of redb savepoints:
-// a version 2 build would take the points for savepoints it cannot find. Versions 1 and 2
-// are upgraded in place at open (`upgrade.rs`).
+// a version 2 build would take the points for savepoints it cannot find. Version 4
+// stores the state digest at checkpoints only (`restore_points::digest`): a version 3
+// build would trust a stale one after a crash. Versions 1 to 3 are upgraded in place at
+// open (`upgrade.rs`; for 3, the digest's first load tags it).
 
 /// The first bytes of every redb file (redb's header magic).
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];

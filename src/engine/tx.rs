@@ -33,6 +33,10 @@ pub struct WriteTx<'a> {
     /// Run once the transaction committed (`true`) or was abandoned (`false`): they keep
     /// in-memory state (keys in flight) in step with what committed.
     hooks: Vec<Hook>,
+    /// The batch's sequence number (see `redo`).
+    seq: u64,
+    /// Whether the batch commits synced (a checkpoint): what survives a crash.
+    synced: bool,
 }
 
 impl<'a> WriteTx<'a> {
@@ -42,6 +46,7 @@ impl<'a> WriteTx<'a> {
         state: &'a mut WriterState,
         clock: &'a dyn Clock,
         shared: &'a Shared,
+        (seq, synced): (u64, bool),
     ) -> Self {
         Self {
             txn,
@@ -51,7 +56,15 @@ impl<'a> WriteTx<'a> {
             shared,
             slots: Slots::default(),
             hooks: Vec::new(),
+            seq,
+            synced,
         }
+    }
+
+    /// The batch's sequence number, and whether it commits synced (a checkpoint: what
+    /// survives a crash, and what may carry state kept only at checkpoints).
+    pub(crate) fn commit_kind(&self) -> (u64, bool) {
+        (self.seq, self.synced)
     }
 
     /// The bare transaction, for a module's own tables written outside the redo log (only

@@ -748,7 +748,8 @@ impl Shared {
             area.begin_batch(&next.areas, &changes);
         }
         let (ran, hooks) = {
-            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas);
+            let kind = (seq, checkpoint);
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas, kind);
             let ran = self.run_jobs(&mut tx, logs, jobs, durable, intake);
             (ran, tx.take_hooks())
         };
@@ -875,7 +876,8 @@ impl Shared {
             let p = pre(&mut txn, &before, &committed.state)?;
             drop(before);
             redo::set_applied(&txn, seq)?;
-            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas);
+            let kind = (seq, true);
+            let mut tx = WriteTx::new(&txn, &changes, &mut next, &*self.clock, &self.areas, kind);
             let r = catch_unwind(AssertUnwindSafe(|| job(&mut tx, p)))
                 .unwrap_or_else(|_| Err(Error::Panicked("a write closure panicked".into())));
             let r = r.and_then(|r| tx.finish().map(|()| r));
