@@ -18,8 +18,8 @@ mod common;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{env_or, process_cpu, run_for};
-use hardstore::{AuditEvent, Begin, Durability, NewDeadLetter, Options, Store};
+use common::{env_or, fill_dead_letters, process_cpu, run_for};
+use hardstore::{AuditEvent, Begin, Durability, Options, Store};
 use redb::TableDefinition;
 
 const RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("raw");
@@ -82,24 +82,7 @@ fn idem(threads: u64, secs: u64) -> (f64, f64) {
 fn dlq(threads: u64, secs: u64) -> (f64, f64) {
     let store = Store::in_memory(Options::new()).unwrap();
     // More than any run claims: a worker that finds the queue empty would spin.
-    let items = 200_000u64;
-    let mut i = 0;
-    while i < items {
-        let n = (items - i).min(20_000);
-        store
-            .write(Durability::Buffered, move |tx| {
-                for k in i..i + n {
-                    let body = format!("{{\"event\":\"order.paid\",\"order\":{k}}}");
-                    tx.dlq_record(
-                        &NewDeadLetter::new("acme", "webhook", body.into_bytes())
-                            .error("503 from upstream"),
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        i += n;
-    }
+    fill_dead_letters(&store, 200_000);
     let r = measure(threads, secs, |_, _| {
         let dl = store.dead_letters();
         let c = dl

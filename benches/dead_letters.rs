@@ -16,21 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{env_or, fresh};
-use hardstore::{Durability, NewDeadLetter, Options, Store};
+use common::{dlq_kind, dlq_payload, env_or, fill_dead_letters, fresh};
+use hardstore::{Options, Store};
 
 const LEASE: Duration = Duration::from_secs(300);
-
-/// A webhook body of about 200 bytes.
-fn payload(i: u64) -> Vec<u8> {
-    format!(
-        "{{\"event\":\"order.paid\",\"order\":{i},\"amount\":4200,\"currency\":\"EUR\",\
-         \"customer\":\"cus_{:012x}\",\"url\":\"https://hooks.example.com/acme/orders\",\
-         \"attempted_at\":\"2024-05-01T12:00:00Z\"}}",
-        i.wrapping_mul(0x9E37_79B9)
-    )
-    .into_bytes()
-}
 
 /// Runs `threads` workers for `secs`; worker `t` loops `step(t)` (one claim + ack) until
 /// time is up or the queue is empty. Returns pairs per second.
@@ -61,27 +50,8 @@ fn drive(threads: u64, secs: u64, step: impl Fn(usize) -> bool + Sync) -> f64 {
 
 fn hardstore_store(dir: &Path, items: u64) -> Store {
     let store = Store::open(fresh(dir, "dlq.hardstore"), Options::new()).unwrap();
-    fill(&store, items);
+    fill_dead_letters(&store, items);
     store
-}
-
-fn fill(store: &Store, items: u64) {
-    let mut i = 0;
-    while i < items {
-        let n = (items - i).min(20_000);
-        store
-            .write(Durability::Durable, move |tx| {
-                for k in i..i + n {
-                    let kind = if k % 4 == 0 { "email" } else { "webhook" };
-                    tx.dlq_record(
-                        &NewDeadLetter::new("acme", kind, payload(k)).error("503 from upstream"),
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        i += n;
-    }
 }
 
 /// One hardstore run.
@@ -161,11 +131,10 @@ fn sqlite_db(dir: &Path, items: u64) -> PathBuf {
             )
             .unwrap();
         for k in 0..items {
-            let kind = if k % 4 == 0 { "email" } else { "webhook" };
             ins.execute(rusqlite::params![
                 k as i64,
-                kind,
-                payload(k),
+                dlq_kind(k),
+                dlq_payload(k),
                 "503 from upstream"
             ])
             .unwrap();
@@ -255,7 +224,7 @@ fn main() {
             r.rate, r.batch, r.cpu
         );
         let mem = Store::in_memory(Options::new()).unwrap();
-        fill(&mem, items);
+        fill_dead_letters(&mem, items);
         let r = hardstore_pairs(&mem, threads, secs);
         println!(
             "  in memory, {threads} threads: {:.0} pairs/s, mean batch {:.1}, {:.1} µs CPU/pair",
@@ -296,7 +265,7 @@ fn main() {
     println!("  target: at least 20,000 pairs/s at 64 threads");
     // The same on an in-memory store: no fsync, so this is the CPU cost of a pair.
     let mem = Store::in_memory(Options::new()).unwrap();
-    fill(&mem, 100_000);
+    fill_dead_letters(&mem, 100_000);
     for threads in [1u64, 64] {
         let r = hardstore_pairs(&mem, threads, 2);
         println!(

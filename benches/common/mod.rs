@@ -75,6 +75,46 @@ pub fn fill_audit(store: &hardstore::Store, n: u64) {
     store.flush().unwrap();
 }
 
+/// A webhook body of about 200 bytes.
+pub fn dlq_payload(i: u64) -> Vec<u8> {
+    format!(
+        "{{\"event\":\"order.paid\",\"order\":{i},\"amount\":4200,\"currency\":\"EUR\",\
+         \"customer\":\"cus_{:012x}\",\"url\":\"https://hooks.example.com/acme/orders\",\
+         \"attempted_at\":\"2024-05-01T12:00:00Z\"}}",
+        i.wrapping_mul(0x9E37_79B9)
+    )
+    .into_bytes()
+}
+
+/// The kind of queued dead letter `i`: one in four is an email, the rest webhooks.
+pub fn dlq_kind(i: u64) -> &'static str {
+    if i.is_multiple_of(4) {
+        "email"
+    } else {
+        "webhook"
+    }
+}
+
+/// Records `items` due dead letters in `store`, durably, in writes of 20,000.
+pub fn fill_dead_letters(store: &hardstore::Store, items: u64) {
+    let mut i = 0;
+    while i < items {
+        let n = (items - i).min(20_000);
+        store
+            .write(hardstore::Durability::Durable, move |tx| {
+                for k in i..i + n {
+                    tx.dlq_record(
+                        &hardstore::NewDeadLetter::new("acme", dlq_kind(k), dlq_payload(k))
+                            .error("503 from upstream"),
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        i += n;
+    }
+}
+
 /// CPU time this process has used (user + system, all threads), from `/proc/self/stat`
 /// in clock ticks of 10 ms; `None` where that file does not exist.
 pub fn process_cpu() -> Option<Duration> {

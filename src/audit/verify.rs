@@ -120,19 +120,13 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
                 return Ok(()); // the chunk's root, checked with the chunk
             }
             let level = level + CHUNK_LEVEL;
-            let expected_key = node_key(level, index);
-            let problem = match stored.next().transpose()? {
-                Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => {
-                    return Ok(())
+            match node_problem(stored.next(), level, index, h, None)? {
+                None => Ok(()),
+                Some(problem) => {
+                    bad = Some((index << level, problem));
+                    Err(Error::Corrupted(String::new()))
                 }
-                Some((k, _)) if k.value() != expected_key => {
-                    format!("Merkle node ({level}, {index}) is missing")
-                }
-                Some(_) => format!("Merkle node ({level}, {index}) does not match"),
-                None => format!("Merkle node ({level}, {index}) is missing"),
-            };
-            bad = Some((index << level, problem));
-            Err(Error::Corrupted(String::new()))
+            }
         });
         match pushed {
             Ok(()) => {}
@@ -178,6 +172,35 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     })
 }
 
+/// What is wrong with `next`, the stored row a scan meets where node (`level`, `index`)
+/// with hash `h` belongs (`None`: nothing). A leaf's mismatch is its entry's, `seq`.
+fn node_problem(
+    next: Option<std::result::Result<NodeRow, redb::StorageError>>,
+    level: u8,
+    index: u64,
+    h: &Hash,
+    seq: Option<u64>,
+) -> Result<Option<String>> {
+    let expected_key = node_key(level, index);
+    Ok(match next.transpose()? {
+        Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => None,
+        Some((k, _)) if k.value() != expected_key => {
+            Some(format!("Merkle node ({level}, {index}) is missing"))
+        }
+        Some(_) => Some(match (level, seq) {
+            (0, Some(seq)) => format!("entry {seq} does not match its leaf hash"),
+            _ => format!("Merkle node ({level}, {index}) does not match"),
+        }),
+        None => Some(format!("Merkle node ({level}, {index}) is missing")),
+    })
+}
+
+/// A row of the nodes table, as a range yields it.
+type NodeRow = (
+    redb::AccessGuard<'static, u64>,
+    redb::AccessGuard<'static, &'static [u8]>,
+);
+
 /// Checks the entries `lo..hi` (`lo` a multiple of `CHUNK`, at most `CHUNK` of them)
 /// and the nodes within them.
 fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
@@ -215,20 +238,13 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
         let pushed = frontier.push(leaf, |level, index, h| {
             // The chunk's frontier counts from `lo`, a multiple of every subtree in it.
             let index = index + (lo >> level);
-            let expected_key = node_key(level, index);
-            let problem = match nodes.next().transpose()? {
-                Some((k, v)) if k.value() == expected_key && v.value() == h.as_slice() => {
-                    return Ok(())
+            match node_problem(nodes.next(), level, index, h, Some(seq))? {
+                None => Ok(()),
+                Some(problem) => {
+                    bad = Some((index << level, problem));
+                    Err(Error::Corrupted(String::new()))
                 }
-                Some((k, _)) if k.value() != expected_key => {
-                    format!("Merkle node ({level}, {index}) is missing")
-                }
-                Some(_) if level == 0 => format!("entry {seq} does not match its leaf hash"),
-                Some(_) => format!("Merkle node ({level}, {index}) does not match"),
-                None => format!("Merkle node ({level}, {index}) is missing"),
-            };
-            bad = Some((index << level, problem));
-            Err(Error::Corrupted(String::new()))
+            }
         });
         match pushed {
             Ok(()) => {}
