@@ -21,9 +21,134 @@
 #include <stdint.h>
 
 /*
+ The most alerts one page may hold.
+ */
+#define MAX_ALERT_PAGE 10000
+
+/*
+ Source (the component that raised it): required, 1..=128 bytes.
+ */
+#define SOURCE 128
+
+/*
+ Dedup key: required, 1..=256 bytes.
+ */
+#define DEDUP_KEY 256
+
+/*
+ Who acknowledged or resolved it: 0..=256 bytes.
+ */
+#define BY 256
+
+/*
+ A resolution note: 0..=4096 bytes.
+ */
+#define RESOLUTION 4096
+
+/*
  The most restore points a store may be set to keep.
  */
 #define HARDSTORE_MAX_RESTORE_POINTS 1024
+
+/*
+ Alert severity: worth knowing.
+ */
+#define HARDSTORE_ALERT_INFO 0
+
+/*
+ Alert severity: degraded, act soon.
+ */
+#define HARDSTORE_ALERT_WARNING 1
+
+/*
+ Alert severity: broken, act now.
+ */
+#define HARDSTORE_ALERT_CRITICAL 2
+
+/*
+ Alert state: raised, not acknowledged.
+ */
+#define HARDSTORE_ALERT_OPEN 0
+
+/*
+ Alert state: acknowledged, not resolved.
+ */
+#define HARDSTORE_ALERT_ACKNOWLEDGED 1
+
+/*
+ Alert state: resolved.
+ */
+#define HARDSTORE_ALERT_RESOLVED 2
+
+/*
+ `hardstore_alert_list` scope: alerts not resolved.
+ */
+#define HARDSTORE_ALERT_SCOPE_OPEN 0
+
+/*
+ `hardstore_alert_list` scope: resolved alerts.
+ */
+#define HARDSTORE_ALERT_SCOPE_RESOLVED 1
+
+/*
+ `hardstore_alert_list` scope: every alert (the history).
+ */
+#define HARDSTORE_ALERT_SCOPE_ALL 2
+
+/*
+ String fields for `hardstore_alert_field`: the tenant.
+ */
+#define HARDSTORE_ALERT_TENANT 0
+
+/*
+ The source that raised it.
+ */
+#define HARDSTORE_ALERT_SOURCE 1
+
+/*
+ The dedup key.
+ */
+#define HARDSTORE_ALERT_DEDUP_KEY 2
+
+/*
+ The latest raise's message.
+ */
+#define HARDSTORE_ALERT_MESSAGE 3
+
+/*
+ Who acknowledged it (empty: nobody).
+ */
+#define HARDSTORE_ALERT_ACKNOWLEDGED_BY 4
+
+/*
+ Who resolved it (empty: nobody).
+ */
+#define HARDSTORE_ALERT_RESOLVED_BY 5
+
+/*
+ The resolution note.
+ */
+#define HARDSTORE_ALERT_RESOLUTION 6
+
+/*
+ Longest alert tenant and source, in bytes.
+ */
+#define HARDSTORE_LIMIT_ALERT_TENANT 128
+
+/*
+ Longest alert dedup key, in bytes.
+ */
+#define HARDSTORE_LIMIT_ALERT_DEDUP_KEY 256
+
+/*
+ Longest alert message and resolution note, in bytes.
+ */
+#define HARDSTORE_LIMIT_ALERT_MESSAGE 4096
+
+/*
+ Longest "by" (who acknowledged or resolved), in bytes.
+ */
+#define HARDSTORE_LIMIT_ALERT_BY 256
 
 /*
  Longest tenant, in bytes (at least 1 byte is required).
@@ -483,6 +608,17 @@ typedef enum hardstore_idem_outcome {
 } hardstore_idem_outcome;
 
 /*
+ An alert: owned (from `hardstore_alert_get`, free with `hardstore_alert_free`) or
+ borrowed from a `hardstore_alert_iter`.
+ */
+typedef struct hardstore_alert hardstore_alert;
+
+/*
+ One page of a list. Free with `hardstore_alert_iter_free`.
+ */
+typedef struct hardstore_alert_iter hardstore_alert_iter;
+
+/*
  An audit entry read from the store. Owned ones (from `hardstore_audit_get`) are freed
  with `hardstore_audit_entry_free`; borrowed ones (from `hardstore_audit_iter_next`)
  belong to their iterator.
@@ -610,6 +746,66 @@ typedef struct hardstore_store hardstore_store;
  transaction discards it). Not thread-safe: use one transaction from one thread.
  */
 typedef struct hardstore_tx hardstore_tx;
+
+/*
+ What `hardstore_alert_raise` did.
+ */
+typedef struct hardstore_alert_raised {
+  /*
+   The alert's id.
+   */
+  uint64_t id;
+  /*
+   Raises counted on it, this one included.
+   */
+  uint64_t count;
+  /*
+   Whether this raise opened it (false: it repeated one not resolved).
+   */
+  bool created;
+  /*
+   `HARDSTORE_ALERT_OPEN` or `_ACKNOWLEDGED`.
+   */
+  uint32_t state;
+} hardstore_alert_raised;
+
+/*
+ The numeric fields of an alert, from `hardstore_alert_info`.
+ */
+typedef struct hardstore_alert_info {
+  /*
+   Its id.
+   */
+  uint64_t id;
+  /*
+   `HARDSTORE_ALERT_INFO`, `_WARNING` or `_CRITICAL` (the latest raise's).
+   */
+  uint32_t severity;
+  /*
+   `HARDSTORE_ALERT_OPEN`, `_ACKNOWLEDGED` or `_RESOLVED`.
+   */
+  uint32_t state;
+  /*
+   Raises counted on it.
+   */
+  uint64_t count;
+  /*
+   When it was opened.
+   */
+  uint64_t first_seen;
+  /*
+   When it was last raised.
+   */
+  uint64_t last_seen;
+  /*
+   When it was acknowledged; 0 if it was not.
+   */
+  uint64_t acknowledged_at;
+  /*
+   When it was resolved; 0 if it is not.
+   */
+  uint64_t resolved_at;
+} hardstore_alert_info;
 
 /*
  The fields of a checkpoint, from `hardstore_checkpoint_parse`.
@@ -1169,6 +1365,103 @@ enum hardstore_result hardstore_test_force_panic(void);
  The library's version, NUL-terminated and static. Do not free.
  */
 const char *hardstore_version(void);
+
+/*
+ Raises an alert (see the README: a raise while one is not resolved under the same
+ tenant and dedup key counts on it) and writes what it did to `*out_raised`.
+ `tenant`, `source` 1..=128 bytes, `dedup_key` 1..=256, `message` at most 4096, all
+ UTF-8. `severity` is `HARDSTORE_ALERT_*`; `durability` `HARDSTORE_DURABLE` or
+ `HARDSTORE_BUFFERED`. The change is audited in the same transaction.
+ */
+enum hardstore_result hardstore_alert_raise(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *source, size_t source_len, const uint8_t *dedup_key, size_t dedup_key_len, uint32_t severity, const uint8_t *message, size_t message_len, uint32_t durability, struct hardstore_alert_raised *out_raised);
+
+/*
+ Acknowledges alert `id` on behalf of `by` (at most 256 bytes), durably. An
+ acknowledged alert stays as it was; a resolved one is `HARDSTORE_INVALID_ARGUMENT`;
+ an unknown id `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_alert_acknowledge(const struct hardstore_store *store, uint64_t id, const uint8_t *by, size_t by_len);
+
+/*
+ Resolves alert `id` on behalf of `by` (at most 256 bytes) with a `resolution` note
+ (at most 4096), durably. A resolved alert stays as it was.
+ */
+enum hardstore_result hardstore_alert_resolve(const struct hardstore_store *store, uint64_t id, const uint8_t *by, size_t by_len, const uint8_t *resolution, size_t resolution_len);
+
+/*
+ Resolves the alert not resolved under (`tenant`, `dedup_key`), if there is one.
+ Writes its id to `*out_id` and true to `*out_resolved`, or 0 and false when there was
+ none.
+ */
+enum hardstore_result hardstore_alert_resolve_key(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *dedup_key, size_t dedup_key_len, const uint8_t *by, size_t by_len, const uint8_t *resolution, size_t resolution_len, bool *out_resolved, uint64_t *out_id);
+
+/*
+ Writes alert `id` to a new `*out_alert`, owned by the caller (free with
+ `hardstore_alert_free`). An unknown or purged id is `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_alert_get(const struct hardstore_store *store, uint64_t id, struct hardstore_alert **out_alert);
+
+/*
+ Frees an alert from `hardstore_alert_get`. NULL is allowed. (Alerts borrowed from an
+ iterator are freed with it.)
+ */
+void hardstore_alert_free(struct hardstore_alert *alert);
+
+/*
+ Writes the alert's numeric fields to `*out_info`.
+ */
+enum hardstore_result hardstore_alert_get_info(const struct hardstore_alert *alert, struct hardstore_alert_info *out_info);
+
+/*
+ Points the out-parameters at string field `HARDSTORE_ALERT_TENANT` .. `_RESOLUTION`
+ (UTF-8, not NUL-terminated), valid as long as the alert.
+ */
+enum hardstore_result hardstore_alert_field(const struct hardstore_alert *alert, uint32_t field, const uint8_t **out_ptr, size_t *out_len);
+
+/*
+ Lists one page of alerts, newest first, into a new `*out_iter` (owned by the caller).
+ `scope` is `HARDSTORE_ALERT_SCOPE_*`; `tenant` and `source` filter when not empty;
+ only alerts of at least `min_severity` are listed; `limit` is 1..=10000; `cursor`
+ (from `hardstore_alert_iter_cursor`, empty for the first page) continues a walk.
+ Only reads.
+ */
+enum hardstore_result hardstore_alert_list(const struct hardstore_store *store, uint32_t scope, const uint8_t *tenant, size_t tenant_len, const uint8_t *source, size_t source_len, uint32_t min_severity, size_t limit, const uint8_t *cursor, size_t cursor_len, struct hardstore_alert_iter **out_iter);
+
+/*
+ Writes the next alert to `*out_alert`, or NULL at the end of the page. The alert is
+ borrowed from the iterator (do not free it).
+ */
+enum hardstore_result hardstore_alert_iter_next(struct hardstore_alert_iter *iter, const struct hardstore_alert **out_alert);
+
+/*
+ Writes the next page's cursor to a new `*out_cursor` (owned by the caller), or NULL
+ when nothing more matches.
+ */
+enum hardstore_result hardstore_alert_iter_cursor(const struct hardstore_alert_iter *iter, struct hardstore_bytes **out_cursor);
+
+/*
+ Frees an iterator and the alerts borrowed from it. NULL is allowed.
+ */
+void hardstore_alert_iter_free(struct hardstore_alert_iter *iter);
+
+/*
+ Writes how many alerts are not resolved and how many resolved ones are kept.
+ */
+enum hardstore_result hardstore_alert_counts(const struct hardstore_store *store, uint64_t *out_unresolved, uint64_t *out_resolved);
+
+/*
+ Writes how many alerts resolved at least `older_than_us` ago a purge would delete
+ now. Changes nothing.
+ */
+enum hardstore_result hardstore_alert_purgeable(const struct hardstore_store *store, uint64_t older_than_us, uint64_t *out_n);
+
+/*
+ Deletes alerts resolved at least `older_than_us` ago, durably, and writes how many to
+ `*out_deleted`. When that would be more than `confirm`, nothing is deleted and the
+ result is `HARDSTORE_CONFIRMATION_REQUIRED` (the message names the count; get it
+ first with `hardstore_alert_purgeable`).
+ */
+enum hardstore_result hardstore_alert_purge_resolved(const struct hardstore_store *store, uint64_t older_than_us, uint64_t confirm, uint64_t *out_deleted);
 
 /*
  Creates an event with its two required fields, tenant (1..=128 bytes) and action

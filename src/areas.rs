@@ -71,7 +71,7 @@ pub(crate) static OBSERVERS: [Observer; 4] = [
 ];
 
 /// Every area's cataloged tables (see `engine::catalog`).
-pub(crate) static TABLES: [&[&dyn CatalogTable]; 7] = [
+pub(crate) static TABLES: [&[&dyn CatalogTable]; 8] = [
     &crate::audit::tables::TABLES,
     &crate::logs::ring::TABLES,
     &crate::idempotency::tables::TABLES,
@@ -79,4 +79,5 @@ pub(crate) static TABLES: [&[&dyn CatalogTable]; 7] = [
     &crate::dead_letters::tables::TABLES,
     &crate::backup::TABLES,
     &crate::restore_points::TABLES,
+    &crate::alerts::tables::TABLES,
 ];

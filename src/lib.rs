@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alerts;
 mod areas;
 pub mod audit;
 pub mod backup;

@@ -16,6 +16,7 @@
 //! this library and not have been freed.
 #![allow(clippy::missing_safety_doc, non_camel_case_types)]
 
+mod alerts;
 mod audit;
 mod backup;
 mod bytes;
@@ -28,6 +29,7 @@ mod settings;
 mod store;
 mod tx;
 
+pub use alerts::*;
 pub use audit::*;
 pub use bytes::*;
 pub use clock::*;
