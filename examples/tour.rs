@@ -6,7 +6,8 @@
 //! proves the log only grew since a checkpoint, verifies the whole log, exports a query
 //! to JSON Lines; fills the log ring and queries it; makes a request exactly-once with
 //! an idempotency key (replay, in progress, mismatch, a crashed holder taken over);
-//! retries a failed webhook as a dead letter; and shows that a tampered log is caught.
+//! retries a failed webhook as a dead letter; raises, repeats, acknowledges and resolves
+//! an alert; and shows that a tampered log is caught.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -166,6 +167,7 @@ fn main() -> Result<()> {
 
     // 10. Dead letters: failed work retried on a schedule, then declared dead.
     dead_letters_tour(&dir)?;
+    alerts_tour(&dir)?;
 
     // 11. Restore points: roll app state back without rolling back the audit log.
     restore_points_tour(&dir)?;
@@ -452,6 +454,31 @@ fn counts(store: &Store) -> Result<String> {
         "counts: pending {}, leased {}, done {}, dead {}",
         c.pending, c.leased, c.done, c.dead
     ))
+}
+
+fn alerts_tour(dir: &Path) -> Result<()> {
+    use hardstore::alerts::{NewAlert, Severity};
+    let store = Store::open(dir.join("alerts.hardstore"), Options::new())?;
+    let disk = || NewAlert::new("acme", "health", "disk-free", Severity::Warning, "8% free");
+    let first = store.alerts().raise(disk(), Durability::Durable)?;
+    let again = store.alerts().raise(disk(), Durability::Durable)?;
+    store.alerts().acknowledge(first.id, "oncall:ana")?;
+    let done = store
+        .alerts()
+        .resolve(first.id, "oncall:ana", "rotated the logs")?;
+    let counts = store.alerts().counts()?;
+    println!(
+        "  alerts: a repeat counted on alert {} (count {}), acknowledged, resolved by {}; {} open, {} resolved kept; {} audit entries",
+        again.id,
+        again.count,
+        done.resolved_by,
+        counts.unresolved,
+        counts.resolved,
+        store.audit().size()?
+    );
+    assert_eq!((again.id, again.count, counts.resolved), (first.id, 2, 1));
+    store.close()?;
+    Ok(())
 }
 
 fn restore_points_tour(dir: &Path) -> Result<()> {

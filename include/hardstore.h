@@ -21,31 +21,6 @@
 #include <stdint.h>
 
 /*
- The most alerts one page may hold.
- */
-#define MAX_ALERT_PAGE 10000
-
-/*
- Source (the component that raised it): required, 1..=128 bytes.
- */
-#define SOURCE 128
-
-/*
- Dedup key: required, 1..=256 bytes.
- */
-#define DEDUP_KEY 256
-
-/*
- Who acknowledged or resolved it: 0..=256 bytes.
- */
-#define BY 256
-
-/*
- A resolution note: 0..=4096 bytes.
- */
-#define RESOLUTION 4096
-
-/*
  The most restore points a store may be set to keep.
  */
 #define HARDSTORE_MAX_RESTORE_POINTS 1024

@@ -2,6 +2,10 @@
 //! `cargo test` replays each target's corpus through the very same code
 //! (`tests/fuzz_corpus.rs`). Each panics only when it finds a bug.
 
+mod alerts_model;
+
+pub use alerts_model::alerts_model;
+
 use crate::audit::merkle::{self, MemoryTree, NodeSource};
 use crate::audit::{leaf_hash, AuditEntry, AuditEvent, Checkpoint, Cursor};
 use crate::{ConsistencyProof, Durability, InclusionProof, Options, Store};

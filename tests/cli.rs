@@ -1162,3 +1162,93 @@ fn backup_run_due_and_prune_follow_the_stores_schedule_and_retention() {
     assert_eq!(gone["pruned"][0]["id"], 2);
     assert_eq!(gone["pruned"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn alerts_raise_list_ack_resolve_and_a_purge_that_asks_first() {
+    let dir = common::TempDir::new("cli-alerts");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    drop(Store::open(&path, Options::new()).unwrap());
+    let raise = |key: &str, sev: &str| {
+        json(&[
+            "alerts",
+            "raise",
+            p,
+            "acme",
+            "billing",
+            key,
+            "--severity",
+            sev,
+            "--message",
+            "declines up",
+            "--json",
+        ])
+    };
+    let a = raise("declines", "warning");
+    assert_eq!(
+        (a["count"].as_u64(), a["created"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let b = raise("declines", "critical");
+    assert_eq!(
+        (b["id"].clone(), b["count"].as_u64()),
+        (a["id"].clone(), Some(2))
+    );
+    raise("latency", "info");
+    let id = a["id"].as_u64().unwrap().to_string();
+    let acked = json(&["alerts", "ack", p, &id, "--by", "oncall:ana", "--json"]);
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged_by"], "oncall:ana");
+    let list = json(&["alerts", "list", p, "--min-severity", "warning", "--json"]);
+    let alerts = list["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{list}");
+    assert_eq!(alerts[0]["severity"], "critical");
+    // Paging: one a page, the cursor continues newest first.
+    let first = json(&["alerts", "list", p, "--limit", "1", "--json"]);
+    let next = first["next"].as_str().unwrap().to_string();
+    let second = json(&[
+        "alerts", "list", p, "--limit", "1", "--after", &next, "--json",
+    ]);
+    assert!(second["alerts"][0]["id"].as_u64() < first["alerts"][0]["id"].as_u64());
+    assert!(text(&["alerts", "list", p]).contains("declines up"));
+    let resolved = json(&[
+        "alerts", "resolve", p, &id, "--by", "ana", "--note", "fixed", "--json",
+    ]);
+    assert_eq!(resolved["state"], "resolved");
+    let all = json(&["alerts", "list", p, "--scope", "resolved", "--json"]);
+    assert_eq!(all["alerts"].as_array().unwrap().len(), 1);
+    // A purge of alerts resolved more than 0 s ago: one, refused until confirmed.
+    let out = run(&["alerts", "purge", p, "--older-than", "0s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--confirm-evict 1"));
+    assert_eq!(json(&["info", p, "--json"])["alerts"]["resolved"], 1);
+    let purged = json(&[
+        "alerts",
+        "purge",
+        p,
+        "--older-than",
+        "0s",
+        "--confirm-evict",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(purged["purged"], 1);
+    assert_eq!(json(&["info", p, "--json"])["alerts"]["resolved"], 0);
+    // Bad input: usage errors, not found.
+    assert_eq!(code(&["alerts", "list", p, "--scope", "some"]), 2);
+    assert_eq!(
+        code(&[
+            "alerts",
+            "raise",
+            p,
+            "acme",
+            "s",
+            "k",
+            "--severity",
+            "fatal"
+        ]),
+        2
+    );
+    assert_eq!(code(&["alerts", "ack", p, "999"]), 5);
+    assert_eq!(code(&["alerts", "list", p, "--after", "zz"]), 2);
+}

@@ -62,3 +62,8 @@ fn restore_points_model_corpus() {
 fn backup_reader_corpus() {
     replay("backup_reader", hardstore::fuzzing::backup_reader);
 }
+
+#[test]
+fn alerts_model_corpus() {
+    replay("alerts_model", hardstore::fuzzing::alerts_model);
+}

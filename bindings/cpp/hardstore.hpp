@@ -138,6 +138,27 @@ enum class DlqState : uint32_t {
   Dead = HARDSTORE_DLQ_DEAD,
 };
 
+/// Alert severities, ordered: Info < Warning < Critical.
+enum class Severity : uint32_t {
+  Info = HARDSTORE_ALERT_INFO,
+  Warning = HARDSTORE_ALERT_WARNING,
+  Critical = HARDSTORE_ALERT_CRITICAL,
+};
+
+/// Where an alert is in its life: a raise counts on an Open or Acknowledged one.
+enum class AlertState : uint32_t {
+  Open = HARDSTORE_ALERT_OPEN,
+  Acknowledged = HARDSTORE_ALERT_ACKNOWLEDGED,
+  Resolved = HARDSTORE_ALERT_RESOLVED,
+};
+
+/// Which alerts a list walks: not resolved, resolved, or every one (the history).
+enum class AlertScope : uint32_t {
+  Open = HARDSTORE_ALERT_SCOPE_OPEN,
+  Resolved = HARDSTORE_ALERT_SCOPE_RESOLVED,
+  All = HARDSTORE_ALERT_SCOPE_ALL,
+};
+
 // Plain C structs used as they are (no pointers inside, nothing to free).
 using CheckpointInfo = hardstore_checkpoint_info;
 using VerifyReport = hardstore_verify_report;
@@ -1498,6 +1519,221 @@ class DeadLetters {
 };
 
 // ---------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------
+
+/// An alert to raise. Views: the strings must outlive the call.
+struct NewAlert {
+  std::string_view tenant;     // 1..=128 bytes
+  std::string_view source;     // 1..=128 bytes: the component that raised it
+  std::string_view dedup_key;  // 1..=256 bytes: what makes two raises the same alert
+  Severity severity = Severity::Info;
+  std::string_view message;  // at most 4096 bytes
+};
+
+/// What raise() did.
+struct AlertRaised {
+  uint64_t id = 0;
+  uint64_t count = 0;    // raises counted on it, this one included
+  bool created = false;  // this raise opened it (false: it repeated one not resolved)
+  AlertState state = AlertState::Open;  // Open, or Acknowledged when it repeated one
+};
+
+/// An alert (an owned copy). Times are microseconds since the epoch, by the store's
+/// clock; severity and message are the latest raise's.
+struct Alert {
+  uint64_t id = 0;  // grows in the order alerts were opened, never reused
+  std::string tenant, source, dedup_key;
+  Severity severity = Severity::Info;
+  std::string message;
+  AlertState state = AlertState::Open;
+  uint64_t count = 0;
+  uint64_t first_seen = 0;  // when it was opened
+  uint64_t last_seen = 0;   // when it was last raised
+  std::optional<uint64_t> acknowledged_at;
+  std::string acknowledged_by;  // empty: nobody
+  std::optional<uint64_t> resolved_at;
+  std::string resolved_by;  // empty: nobody
+  std::string resolution;
+};
+
+/// Alerts not resolved (open or acknowledged), and resolved ones not yet purged.
+struct AlertCounts {
+  uint64_t unresolved = 0;
+  uint64_t resolved = 0;
+};
+
+/// An alert list query: a scope (Open unless given), tenant and source filters (empty:
+/// any), a minimum severity, 100 a page unless set, a cursor. Alerts come newest first.
+/// It holds copies of what it is given; Alerts::list checks it (InvalidArgument).
+class AlertQuery {
+ public:
+  explicit AlertQuery(AlertScope scope = AlertScope::Open) noexcept : scope_(scope) {}
+  AlertQuery& scope(AlertScope s) noexcept {
+    scope_ = s;
+    return *this;
+  }
+  AlertQuery& tenant(std::string_view v) {
+    tenant_.assign(v.data(), v.size());
+    return *this;
+  }
+  AlertQuery& source(std::string_view v) {
+    source_.assign(v.data(), v.size());
+    return *this;
+  }
+  AlertQuery& min_severity(Severity s) noexcept {
+    min_severity_ = s;
+    return *this;
+  }
+  /// 1..=10000.
+  AlertQuery& limit(size_t n) noexcept {
+    limit_ = n;
+    return *this;
+  }
+  /// A page's next_cursor: continue after that page (empty: from the newest).
+  AlertQuery& cursor(bytes_view c) {
+    cursor_ = c.to_vector();
+    return *this;
+  }
+  AlertScope scope() const noexcept { return scope_; }
+  const std::string& tenant() const noexcept { return tenant_; }
+  const std::string& source() const noexcept { return source_; }
+  Severity min_severity() const noexcept { return min_severity_; }
+  size_t limit() const noexcept { return limit_; }
+  const std::vector<uint8_t>& cursor() const noexcept { return cursor_; }
+
+ private:
+  AlertScope scope_;
+  std::string tenant_, source_;
+  Severity min_severity_ = Severity::Info;
+  size_t limit_ = 100;
+  std::vector<uint8_t> cursor_;
+};
+
+namespace detail {
+inline std::string alert_field(const hardstore_alert* a, uint32_t field) {
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  check(hardstore_alert_field(a, field, &p, &n));
+  return str(p, n);
+}
+
+inline Alert read_alert(const hardstore_alert* a) {
+  hardstore_alert_info info{};
+  check(hardstore_alert_get_info(a, &info));
+  Alert out;
+  out.id = info.id;
+  out.tenant = alert_field(a, HARDSTORE_ALERT_TENANT);
+  out.source = alert_field(a, HARDSTORE_ALERT_SOURCE);
+  out.dedup_key = alert_field(a, HARDSTORE_ALERT_DEDUP_KEY);
+  out.severity = static_cast<Severity>(info.severity);
+  out.message = alert_field(a, HARDSTORE_ALERT_MESSAGE);
+  out.state = static_cast<AlertState>(info.state);
+  out.count = info.count;
+  out.first_seen = info.first_seen;
+  out.last_seen = info.last_seen;
+  if (info.acknowledged_at != 0) out.acknowledged_at = info.acknowledged_at;
+  out.acknowledged_by = alert_field(a, HARDSTORE_ALERT_ACKNOWLEDGED_BY);
+  if (info.resolved_at != 0) out.resolved_at = info.resolved_at;
+  out.resolved_by = alert_field(a, HARDSTORE_ALERT_RESOLVED_BY);
+  out.resolution = alert_field(a, HARDSTORE_ALERT_RESOLUTION);
+  return out;
+}
+}  // namespace detail
+
+/// Alerts of a store (a view: must not outlive the Store). A raise under the same
+/// tenant and dedup key while the alert is not resolved counts a repeat on it; after
+/// it is resolved, a raise opens a new alert. Every change is audited in its write.
+class Alerts {
+ public:
+  explicit Alerts(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Raises `a`: counts a repeat on the alert not resolved under its tenant and dedup
+  /// key (taking its severity and message), or opens a new one.
+  AlertRaised raise(const NewAlert& a, Durability d = Durability::Durable) const {
+    hardstore_alert_raised r{};
+    detail::check(hardstore_alert_raise(
+        s_, detail::u8(a.tenant), a.tenant.size(), detail::u8(a.source), a.source.size(),
+        detail::u8(a.dedup_key), a.dedup_key.size(), static_cast<uint32_t>(a.severity),
+        detail::u8(a.message), a.message.size(), static_cast<uint32_t>(d), &r));
+    return AlertRaised{r.id, r.count, r.created, static_cast<AlertState>(r.state)};
+  }
+  /// Acknowledges alert `id` on behalf of `by` (at most 256 bytes), durably. Again:
+  /// no change; a resolved alert: InvalidArgument; an unknown id: NotFound.
+  void acknowledge(uint64_t id, std::string_view by = {}) const {
+    detail::check(hardstore_alert_acknowledge(s_, id, detail::u8(by), by.size()));
+  }
+  /// Resolves alert `id` on behalf of `by` with a note (at most 4096 bytes), durably.
+  /// Again: no change; an unknown id: NotFound.
+  void resolve(uint64_t id, std::string_view by = {}, std::string_view resolution = {}) const {
+    detail::check(hardstore_alert_resolve(s_, id, detail::u8(by), by.size(),
+                                          detail::u8(resolution), resolution.size()));
+  }
+  /// Resolves the alert not resolved under (tenant, dedup_key), durably; its id, or
+  /// nullopt when there was none.
+  std::optional<uint64_t> resolve_key(std::string_view tenant, std::string_view dedup_key,
+                                      std::string_view by = {},
+                                      std::string_view resolution = {}) const {
+    bool resolved = false;
+    uint64_t id = 0;
+    detail::check(hardstore_alert_resolve_key(
+        s_, detail::u8(tenant), tenant.size(), detail::u8(dedup_key), dedup_key.size(),
+        detail::u8(by), by.size(), detail::u8(resolution), resolution.size(), &resolved,
+        &id));
+    if (!resolved) return std::nullopt;
+    return id;
+  }
+  /// Alert `id`; NotFound for an unknown (or purged) id.
+  Alert get(uint64_t id) const {
+    detail::Owned<hardstore_alert, hardstore_alert_free> a;
+    detail::check(hardstore_alert_get(s_, id, detail::out(a)));
+    return detail::read_alert(a.get());
+  }
+  /// One page of alerts, newest first, and the cursor of the next (none: nothing more).
+  Page<Alert> list(const AlertQuery& q = AlertQuery()) const {
+    detail::Owned<hardstore_alert_iter, hardstore_alert_iter_free> it;
+    detail::check(hardstore_alert_list(
+        s_, static_cast<uint32_t>(q.scope()), detail::u8(q.tenant()), q.tenant().size(),
+        detail::u8(q.source()), q.source().size(), static_cast<uint32_t>(q.min_severity()),
+        q.limit(), q.cursor().data(), q.cursor().size(), detail::out(it)));
+    Page<Alert> page;
+    for (;;) {
+      const hardstore_alert* a = nullptr;
+      detail::check(hardstore_alert_iter_next(it.get(), &a));
+      if (!a) break;
+      page.items.push_back(detail::read_alert(a));
+    }
+    Bytes c = detail::take_bytes(
+        [&](hardstore_bytes** o) { return hardstore_alert_iter_cursor(it.get(), o); });
+    page.next_cursor = detail::cursor_of(c);
+    return page;
+  }
+  AlertCounts counts() const {
+    AlertCounts c;
+    detail::check(hardstore_alert_counts(s_, &c.unresolved, &c.resolved));
+    return c;
+  }
+  /// How many alerts resolved at least `older_than_us` ago purge_resolved would delete
+  /// now. Changes nothing.
+  uint64_t purgeable(uint64_t older_than_us) const {
+    uint64_t n = 0;
+    detail::check(hardstore_alert_purgeable(s_, older_than_us, &n));
+    return n;
+  }
+  /// Deletes the alerts resolved at least `older_than_us` ago, durably; how many. When
+  /// that is more than `confirm`, deletes nothing and throws ConfirmationRequired (the
+  /// message names the count; get it first with purgeable()).
+  uint64_t purge_resolved(uint64_t older_than_us, uint64_t confirm) const {
+    uint64_t n = 0;
+    detail::check(hardstore_alert_purge_resolved(s_, older_than_us, confirm, &n));
+    return n;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
 // Restore points
 // ---------------------------------------------------------------------------------
 
@@ -2098,6 +2334,7 @@ class Store {
   Idempotency idempotency() const noexcept { return Idempotency(p_.get()); }
   AppState kv() const noexcept { return AppState(p_.get()); }
   DeadLetters dead_letters() const noexcept { return DeadLetters(p_.get()); }
+  Alerts alerts() const noexcept { return Alerts(p_.get()); }
   RestorePoints restore_points() const noexcept { return RestorePoints(p_.get()); }
   Backups backups() const noexcept { return Backups(p_.get()); }
   StoreSettings settings() const noexcept { return StoreSettings(p_.get()); }

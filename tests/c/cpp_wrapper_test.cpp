@@ -1090,6 +1090,177 @@ static void test_backups(const std::string& dir, const hs::ManualClock& clock) {
   s.close();
 }
 
+// Alerts on their own store and clock: a repeat counts on the alert not resolved,
+// acknowledge and resolve (by id and by key), a raise after resolve opens a new alert,
+// pages newest first with a cursor, filters, counts, a purge that throws
+// ConfirmationRequired until its count is confirmed, bad input, a reopen.
+static void test_alerts(const std::string& dir) {
+  const uint64_t t0 = 1700000000ull * SEC;
+  hs::ManualClock clock(t0);
+  std::string path = join(dir, "alerts.hs");
+  hs::Store s(path, hs::Options().clock(clock));
+  hs::Alerts alerts = s.alerts();
+
+  hs::NewAlert disk;
+  disk.tenant = "acme";
+  disk.source = "health";
+  disk.dedup_key = "disk";
+  disk.severity = hs::Severity::Warning;
+  disk.message = "disk at 85%";
+  hs::AlertRaised a = alerts.raise(disk);
+  CHECK(a.created && a.count == 1 && a.state == hs::AlertState::Open);
+  clock.advance(5 * SEC);
+  disk.severity = hs::Severity::Critical;
+  disk.message = "disk at 97%";
+  hs::AlertRaised b = alerts.raise(disk, hs::Durability::Buffered);
+  CHECK(!b.created && b.id == a.id && b.count == 2 && b.state == hs::AlertState::Open);
+  hs::NewAlert other = disk;
+  other.tenant = "globex";
+  hs::AlertRaised g = alerts.raise(other);
+  CHECK(g.created && g.id != a.id);
+
+  hs::Alert got = alerts.get(a.id);
+  CHECK(got.id == a.id && got.tenant == "acme" && got.source == "health");
+  CHECK(got.dedup_key == "disk" && got.message == "disk at 97%");
+  CHECK(got.severity == hs::Severity::Critical && got.state == hs::AlertState::Open);
+  CHECK(got.count == 2 && got.first_seen == t0 && got.last_seen == t0 + 5 * SEC);
+  CHECK(!got.acknowledged_at && !got.resolved_at && got.acknowledged_by.empty());
+  CHECK(got.resolved_by.empty() && got.resolution.empty());
+
+  // Acknowledge: a repeat still counts on it, and it stays acknowledged.
+  clock.advance(SEC);
+  alerts.acknowledge(a.id, "oncall:ana");
+  got = alerts.get(a.id);
+  CHECK(got.state == hs::AlertState::Acknowledged && got.acknowledged_by == "oncall:ana");
+  CHECK(got.acknowledged_at == std::optional<uint64_t>(t0 + 6 * SEC));
+  hs::AlertRaised c = alerts.raise(disk);
+  CHECK(c.id == a.id && c.count == 3 && !c.created && c.state == hs::AlertState::Acknowledged);
+  alerts.acknowledge(a.id, "someone:else");  // no change
+  CHECK(alerts.get(a.id).acknowledged_by == "oncall:ana");
+
+  // Resolve; again changes nothing; acknowledging it now is refused.
+  clock.advance(SEC);
+  alerts.resolve(a.id, "oncall:ana", "freed 20 GB");
+  got = alerts.get(a.id);
+  CHECK(got.state == hs::AlertState::Resolved && got.resolved_by == "oncall:ana");
+  CHECK(got.resolved_at == std::optional<uint64_t>(t0 + 7 * SEC));
+  CHECK(got.resolution == "freed 20 GB" && got.count == 3);
+  alerts.resolve(a.id, "x", "y");
+  CHECK(alerts.get(a.id).resolution == "freed 20 GB");
+  EXPECT_THROW(alerts.acknowledge(a.id, "x"), hs::InvalidArgument);
+
+  // A raise after the resolve opens a new alert.
+  hs::AlertRaised d = alerts.raise(disk);
+  CHECK(d.created && d.id > g.id && d.count == 1);
+  CHECK(alerts.get(a.id).state == hs::AlertState::Resolved);
+
+  // Resolve by key: that tenant's alert not resolved, then nothing.
+  std::optional<uint64_t> by_key = alerts.resolve_key("acme", "disk", "health", "cleared");
+  CHECK(by_key == std::optional<uint64_t>(d.id));
+  CHECK(!alerts.resolve_key("acme", "disk", "health"));
+  CHECK(alerts.get(g.id).state == hs::AlertState::Open);
+  hs::AlertCounts n = alerts.counts();
+  CHECK(n.unresolved == 1 && n.resolved == 2);
+
+  // Ten more, then every alert four a page, newest first, through the cursor.
+  std::vector<uint64_t> ids = {a.id, g.id, d.id};
+  for (int i = 0; i < 10; i++) {
+    hs::NewAlert more;
+    std::string key = "k" + std::to_string(i);
+    more.tenant = i % 2 ? "acme" : "globex";
+    more.source = i < 8 ? "health" : "billing";
+    more.dedup_key = key;
+    more.severity = static_cast<hs::Severity>(i % 3);
+    ids.push_back(alerts.raise(more).id);
+  }
+  std::vector<uint64_t> newest_first(ids.rbegin(), ids.rend());
+  std::vector<uint64_t> walked;
+  hs::AlertQuery q(hs::AlertScope::All);
+  q.limit(4);
+  int pages = 0;
+  for (;;) {
+    hs::Page<hs::Alert> page = alerts.list(q);
+    CHECK(page.items.size() <= 4);
+    for (const hs::Alert& x : page.items) walked.push_back(x.id);
+    pages++;
+    if (!page.has_more()) break;
+    q.cursor(*page.next_cursor);
+  }
+  CHECK(walked == newest_first && pages == 4);
+  hs::Page<hs::Alert> open = alerts.list();  // scope Open, 100 a page
+  CHECK(open.items.size() == 11 && !open.has_more());
+  for (const hs::Alert& x : open.items) CHECK(x.state != hs::AlertState::Resolved);
+  hs::Page<hs::Alert> resolved = alerts.list(hs::AlertQuery(hs::AlertScope::Resolved));
+  CHECK(resolved.items.size() == 2 && resolved.items[0].id == d.id);
+  hs::Page<hs::Alert> crit = alerts.list(
+      hs::AlertQuery(hs::AlertScope::All).tenant("acme").min_severity(hs::Severity::Critical));
+  for (const hs::Alert& x : crit.items)
+    CHECK(x.tenant == "acme" && x.severity == hs::Severity::Critical);
+  CHECK(crit.items.size() == 3);  // a, d and k5
+  CHECK(alerts.list(hs::AlertQuery(hs::AlertScope::All).source("billing")).items.size() == 2);
+  CHECK(alerts.list(hs::AlertQuery(hs::AlertScope::All).source("nobody")).items.empty());
+  EXPECT_THROW(alerts.list(hs::AlertQuery().limit(0)), hs::InvalidArgument);
+  EXPECT_THROW(alerts.list(hs::AlertQuery().limit(10001)), hs::InvalidArgument);
+  EXPECT_THROW(alerts.list(hs::AlertQuery(static_cast<hs::AlertScope>(9))), hs::InvalidArgument);
+  EXPECT_THROW(alerts.list(hs::AlertQuery().min_severity(static_cast<hs::Severity>(7))),
+               hs::InvalidArgument);
+  EXPECT_THROW(alerts.list(hs::AlertQuery().cursor("junk")), hs::InvalidArgument);
+
+  // Purge: the count first, refused (nothing deleted) until it is confirmed.
+  clock.advance(100 * SEC);
+  const uint64_t keep = 60 * SEC;
+  CHECK(alerts.purgeable(keep) == 2);
+  uint64_t audit_size = s.audit().size();
+  EXPECT_THROW(alerts.purge_resolved(keep, 0), hs::ConfirmationRequired);
+  try {
+    alerts.purge_resolved(keep, 1);
+    CHECK(false);
+  } catch (const hs::ConfirmationRequired& err) {
+    CHECK(err.code() == HARDSTORE_CONFIRMATION_REQUIRED);
+    CHECK(std::string(err.name()) == "HARDSTORE_CONFIRMATION_REQUIRED");
+    CHECK(err.message().find('2') != std::string::npos);
+  }
+  n = alerts.counts();
+  CHECK(n.unresolved == 11 && n.resolved == 2 && s.audit().size() == audit_size);
+  CHECK(alerts.get(a.id).state == hs::AlertState::Resolved);
+  CHECK(alerts.purge_resolved(keep, alerts.purgeable(keep)) == 2);
+  EXPECT_THROW(alerts.get(a.id), hs::NotFound);
+  EXPECT_THROW(alerts.get(d.id), hs::NotFound);
+  n = alerts.counts();
+  CHECK(n.unresolved == 11 && n.resolved == 0 && s.audit().size() == audit_size + 1);
+  CHECK(s.audit().get(audit_size).action == "alert.purge");
+  CHECK(alerts.purge_resolved(keep, 0) == 0);  // nothing to delete: no confirmation needed
+
+  // Bad input: the right class, nothing written.
+  hs::NewAlert bad = disk;
+  bad.tenant = "";
+  EXPECT_THROW(alerts.raise(bad), hs::InvalidArgument);
+  bad = disk;
+  std::string long_key(257, 'k');
+  bad.dedup_key = long_key;
+  EXPECT_THROW(alerts.raise(bad), hs::TooLong);
+  bad = disk;
+  bad.source = "\xff\xfe";
+  EXPECT_THROW(alerts.raise(bad), hs::InvalidUtf8);
+  bad = disk;
+  bad.severity = static_cast<hs::Severity>(7);
+  EXPECT_THROW(alerts.raise(bad), hs::InvalidArgument);
+  EXPECT_THROW(alerts.raise(disk, static_cast<hs::Durability>(9)), hs::InvalidArgument);
+  EXPECT_THROW(alerts.acknowledge(123456, "x"), hs::NotFound);
+  EXPECT_THROW(alerts.resolve(123456), hs::NotFound);
+  EXPECT_THROW(alerts.resolve(g.id, std::string(257, 'b')), hs::TooLong);
+  EXPECT_THROW(alerts.resolve_key("acme", ""), hs::InvalidArgument);
+  n = alerts.counts();
+  CHECK(n.unresolved == 11 && n.resolved == 0 && s.audit().size() == audit_size + 1);
+
+  // Kept across a reopen.
+  s.close();
+  hs::Store again(path, hs::Options().clock(clock));
+  got = again.alerts().get(g.id);
+  CHECK(got.tenant == "globex" && got.state == hs::AlertState::Open && got.count == 1);
+  CHECK(again.alerts().counts().unresolved == 11);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -1144,6 +1315,7 @@ int main(int argc, char** argv) {
     test_restore_points(dir, clock);
     test_settings(dir);
     test_backups(dir, clock);
+    test_alerts(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

@@ -1,6 +1,6 @@
 """Python bindings of hardstore, an embedded store for the records a service must never
 lose or fake: a tamper-evident audit log, a log ring, idempotency keys, app state,
-atomic multi-area writes, dead letters, restore points and backups.
+atomic multi-area writes, dead letters, alerts, restore points and backups.
 
 Pure Python over ctypes: the shared library ``libhardstore`` is found through the
 ``HARDSTORE_LIB`` environment variable, else in a cargo ``target/release`` or
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import _lib
 from ._common import Durability, Page, PagedQuery
+from .alerts import Alert, AlertCounts, AlertScope, AlertState, Raised, Severity
 from .audit import (
     AppendReceipt,
     AuditEntry,
@@ -154,6 +155,8 @@ __all__ = [
     # dead letters
     "DlqState", "Jitter", "RetryPolicy", "RetryOutcome", "RetryResult", "PermanentFailure",
     "Claims", "Claim", "DeadLetter", "Attempt", "FailOutcome", "DlqCounts",
+    # alerts
+    "Severity", "AlertState", "AlertScope", "Alert", "Raised", "AlertCounts",
     # restore points
     "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups

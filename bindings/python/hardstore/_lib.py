@@ -86,6 +86,8 @@ U8P = st.u8p
 PU8P = P(st.u8p)  # const uint8_t ** out-parameter
 
 STORE = P(st.hardstore_store)
+ALERT = P(st.hardstore_alert)
+ALITER = P(st.hardstore_alert_iter)
 OPTS = P(st.hardstore_options)
 EVENT = P(st.hardstore_audit_event)
 ENTRY = P(st.hardstore_audit_entry)
@@ -116,6 +118,25 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_last_error_message": (c_uint32, [c_char_p, Z, P(Z)]),
     "hardstore_result_name": (c_char_p, [c_uint32]),
     "hardstore_version": (c_char_p, []),
+    # Alerts
+    "hardstore_alert_raise": (
+        R,
+        [STORE, S, Z, S, Z, S, Z, c_uint32, S, Z, c_uint32, P(st.hardstore_alert_raised)],
+    ),
+    "hardstore_alert_acknowledge": (R, [STORE, c_uint64, S, Z]),
+    "hardstore_alert_resolve": (R, [STORE, c_uint64, S, Z, S, Z]),
+    "hardstore_alert_resolve_key": (R, [STORE, S, Z, S, Z, S, Z, S, Z, P(c_bool), P(c_uint64)]),
+    "hardstore_alert_get": (R, [STORE, c_uint64, P(ALERT)]),
+    "hardstore_alert_free": (None, [ALERT]),
+    "hardstore_alert_get_info": (R, [ALERT, P(st.hardstore_alert_info)]),
+    "hardstore_alert_field": (R, [ALERT, c_uint32, PU8P, P(Z)]),
+    "hardstore_alert_list": (R, [STORE, c_uint32, S, Z, S, Z, c_uint32, Z, S, Z, P(ALITER)]),
+    "hardstore_alert_iter_next": (R, [ALITER, P(ALERT)]),
+    "hardstore_alert_iter_cursor": (R, [ALITER, P(BYTES)]),
+    "hardstore_alert_iter_free": (None, [ALITER]),
+    "hardstore_alert_counts": (R, [STORE, P(c_uint64), P(c_uint64)]),
+    "hardstore_alert_purgeable": (R, [STORE, c_uint64, P(c_uint64)]),
+    "hardstore_alert_purge_resolved": (R, [STORE, c_uint64, c_uint64, P(c_uint64)]),
     # Audit events
     "hardstore_audit_event_new": (R, [S, Z, S, Z, P(EVENT)]),
     "hardstore_audit_event_set_actor": (R, [EVENT, S, Z]),

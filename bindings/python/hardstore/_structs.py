@@ -29,6 +29,8 @@ class _Opaque(Structure):
     """Never instantiated: the library owns the memory behind these pointers."""
 
 
+class hardstore_alert(_Opaque): pass
+class hardstore_alert_iter(_Opaque): pass
 class hardstore_audit_entry(_Opaque): pass
 class hardstore_audit_event(_Opaque): pass
 class hardstore_audit_iter(_Opaque): pass
@@ -55,6 +57,28 @@ class hardstore_tx(_Opaque): pass
 
 
 # --- Structs passed by pointer or value ----------------------------------------------
+
+
+class hardstore_alert_raised(Structure):
+    _fields_ = [
+        ("id", c_uint64),
+        ("count", c_uint64),
+        ("created", c_bool),
+        ("state", c_uint32),
+    ]
+
+
+class hardstore_alert_info(Structure):
+    _fields_ = [
+        ("id", c_uint64),
+        ("severity", c_uint32),
+        ("state", c_uint32),
+        ("count", c_uint64),
+        ("first_seen", c_uint64),
+        ("last_seen", c_uint64),
+        ("acknowledged_at", c_uint64),
+        ("resolved_at", c_uint64),
+    ]
 
 
 class hardstore_checkpoint_info(Structure):
@@ -254,6 +278,8 @@ class hardstore_setting_change(Structure):
 
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
+    "hardstore_alert_raised": hardstore_alert_raised,
+    "hardstore_alert_info": hardstore_alert_info,
     "hardstore_checkpoint_info": hardstore_checkpoint_info,
     "hardstore_verify_report": hardstore_verify_report,
     "hardstore_backup_info": hardstore_backup_info,

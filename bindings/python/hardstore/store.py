@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 from ._common import Durability, Owned, closed_error
 from ._lib import lib, to_path
 from ._structs import hardstore_store
+from .alerts import Alerts
 from .audit import Audit
 from .backups import Backups
 from .dead_letters import DeadLetters
@@ -29,7 +30,7 @@ class Store:
     (but :meth:`close` must not race with other calls).
 
     Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
-    :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`),
+    :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`), :attr:`alerts`,
     :attr:`restore_points`, :attr:`backups`; multi-area writes through
     :meth:`transaction`. Use it as a context manager to close it on exit.
     """
@@ -54,6 +55,7 @@ class Store:
         self.idempotency = self.idem = Idempotency(self)
         self.kv = KV(self)
         self.dead_letters = self.dlq = DeadLetters(self)
+        self.alerts = Alerts(self)
         self.restore_points = RestorePoints(self)
         self.settings = StoreSettings(self)
         self.backups = Backups(self)

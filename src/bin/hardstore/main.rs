@@ -9,6 +9,7 @@
 //! Every command reads the store's own settings (`store.settings()`): the default
 //! `Options` it opens with only seed a new store, and never change an existing one.
 
+mod alerts;
 mod areas;
 mod backups;
 mod settings;
@@ -51,6 +52,9 @@ enum Cmd {
     /// Dead letters: list, redrive, purge.
     #[command(subcommand)]
     Dlq(areas::DlqCmd),
+    /// Alerts: list, raise, ack, resolve, purge.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCmd),
     /// Restore points: create, list, verify, restore, export.
     #[command(subcommand, name = "restore-point")]
     RestorePoint(backups::RestorePointCmd),
@@ -115,6 +119,7 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
     let dlq = s.dead_letters().counts()?;
     let space = s.restore_points().space()?;
     let backups = s.backups().list()?;
+    let alerts = s.alerts().counts()?;
     let v = serde_json::json!({
         "path": store.display().to_string(),
         "store_id": s.id().to_string(),
@@ -123,6 +128,7 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
         "audit": {"size": size, "root": hex(&root)},
         "logs": {"len": next - head, "first_seq": head, "next_seq": next, "capacity": s.logs().capacity()},
         "dead_letters": {"pending": dlq.pending, "leased": dlq.leased, "done": dlq.done, "dead": dlq.dead},
+        "alerts": {"unresolved": alerts.unresolved, "resolved": alerts.resolved},
         "restore_points": {"count": space.points, "max": space.max_points, "pinned_bytes": space.pinned_bytes},
         "backups": backups.len(),
         "file_bytes": space.allocated_bytes,
@@ -138,6 +144,10 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
         println!(
             "dead letters pending {}, leased {}, done {}, dead {}",
             dlq.pending, dlq.leased, dlq.done, dlq.dead
+        );
+        println!(
+            "alerts      {} not resolved, {} resolved kept",
+            alerts.unresolved, alerts.resolved
         );
         // The old values kept for points: none without points.
         if space.points == 0 {
@@ -176,6 +186,7 @@ fn main() -> ExitCode {
         Cmd::Logs(c) => areas::logs(c),
         Cmd::Idem(c) => areas::idem(c),
         Cmd::Dlq(c) => areas::dlq(c),
+        Cmd::Alerts(c) => alerts::alerts(c),
         Cmd::RestorePoint(c) => backups::restore_point(c),
         Cmd::Backup(c) => backups::backup(c),
         Cmd::Settings(c) => settings::settings(c),
