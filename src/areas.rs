@@ -50,13 +50,14 @@ impl Store {
 
 /// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
 /// open first: a store of format 2 has its savepoints converted before anything reads.
-pub(crate) static AREAS: [&dyn Area; 6] = [
+pub(crate) static AREAS: [&dyn Area; 7] = [
     &crate::restore_points::RestorePointsArea,
     &crate::audit::AuditArea,
     &crate::logs::LogsArea,
     &crate::idempotency::IdempotencyArea,
     &crate::dead_letters::DeadLettersArea,
     &crate::backup::BackupArea,
+    &crate::health::HealthArea,
 ];
 
 /// What runs before every batch commits, in this order (`WriteTx::finish`): counters an

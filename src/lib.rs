@@ -33,6 +33,7 @@ pub mod ffi;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 pub mod idempotency;
 pub mod kv;
 pub mod logs;

@@ -157,6 +157,19 @@ impl<'s> Audit<'s> {
         verify::verify(&self.tables()?)
     }
 
+    /// Checks the entries appended since a verified prefix (its frontier `from`): see
+    /// `verify::verify_new`. Returns the log's size, the frontier checked and the first
+    /// problem.
+    pub(crate) fn verify_since(
+        &self,
+        from: &merkle::Frontier,
+    ) -> Result<(u64, merkle::Frontier, Option<(u64, String)>)> {
+        let t = self.tables()?;
+        let size = t.size()?;
+        let (f, bad) = verify::verify_new(&t, from, size)?;
+        Ok((size, f, bad))
+    }
+
     /// One page of entries matching `q`.
     pub fn query(&self, q: &AuditQuery) -> Result<AuditPage> {
         query::run(&self.store.begin_read()?, q)

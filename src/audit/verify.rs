@@ -258,3 +258,48 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
         early,
     })
 }
+
+/// Checks only the entries appended after a prefix already checked (`from` is that
+/// prefix's frontier), up to `size`: each new entry's leaf and every node it completes
+/// are recomputed and compared with the stored ones. Returns the frontier of what was
+/// checked (up to the first problem) and that problem. A full [`verify`] also looks for
+/// rows no entry accounts for; this looks only at what the new entries cover, so its
+/// cost is that of the new entries (health's incremental check).
+pub(crate) fn verify_new(
+    t: &ReadTables,
+    from: &Frontier,
+    size: u64,
+) -> Result<(Frontier, Option<(u64, String)>)> {
+    let mut frontier = from.clone();
+    let mut entries = t.entries.range(from.size..size)?;
+    for seq in from.size..size {
+        let record = match entries.next().transpose()? {
+            Some((k, v)) if k.value() == seq => v,
+            _ => return Ok((frontier, Some((seq, format!("entry {seq} is missing"))))),
+        };
+        let record = record.value();
+        if record_seq(record) != Some(seq) {
+            let why = format!("entry {seq} holds a record of another seq");
+            return Ok((frontier, Some((seq, why))));
+        }
+        let mut bad = None;
+        let mut next = frontier.clone();
+        let pushed = next.push(leaf_hash(record), |level, index, h| {
+            let stored = t.nodes.get(node_key(level, index))?;
+            let problem = match stored {
+                Some(v) if v.value() == h.as_slice() => return Ok(()),
+                Some(_) if level == 0 => format!("entry {seq} does not match its leaf hash"),
+                Some(_) => format!("Merkle node ({level}, {index}) does not match"),
+                None => format!("Merkle node ({level}, {index}) is missing"),
+            };
+            bad = Some((index << level, problem));
+            Err(Error::Corrupted(String::new()))
+        });
+        match (pushed, bad) {
+            (Ok(()), _) => frontier = next,
+            (Err(_), Some(b)) => return Ok((frontier, Some(b))),
+            (Err(e), None) => return Err(e),
+        }
+    }
+    Ok((frontier, None))
+}

@@ -159,6 +159,14 @@ impl Options {
         self
     }
 
+    /// For a new store: where [`Store::health`](crate::Store::health) grades healthy,
+    /// degraded and critical (default: [`HealthThresholds::default`]). An existing
+    /// store keeps its own.
+    pub fn health_thresholds(mut self, t: crate::engine::values::HealthThresholds) -> Self {
+        self.seed.health = t;
+        self
+    }
+
     /// For a new store: what a backup prune by the store's settings keeps (default: full
     /// backups of the last 30 days). An existing store keeps its own.
     pub fn backup_retention(mut self, retention: Retention) -> Self {

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec;
 use crate::engine::catalog::{Flags, Table};
+use crate::engine::values::{HealthThresholds, Retention, Schedule};
 use crate::engine::values::{Jitter, RetryPolicy};
-use crate::engine::values::{Retention, Schedule};
 use crate::error::{Error, Result};
 use crate::options::Durability;
 use crate::store::Store;
@@ -45,6 +45,7 @@ const DLQ_PURGE_AFTER: &str = "dead_letter_purge_after";
 const MAX_POINTS: &str = "max_restore_points";
 const BACKUP_RETENTION: &str = "backup_retention";
 const BACKUP_SCHEDULE: &str = "backup_schedule";
+const HEALTH: &str = "health_thresholds";
 
 /// The most restore points a store may be set to keep.
 pub const MAX_RESTORE_POINTS_LIMIT: usize = 1024;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub backup_retention: Retention,
     /// When backups are due.
     pub backup_schedule: Schedule,
+    /// Where `health` grades healthy, degraded and critical.
+    pub health: HealthThresholds,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             max_restore_points: 32,
             backup_retention: Retention::default(),
             backup_schedule: Schedule::default(),
+            health: HealthThresholds::default(),
         }
     }
 }
@@ -96,7 +100,8 @@ impl Settings {
                 "idempotency TTL must be longer than zero".into(),
             ));
         }
-        self.dead_letter_policy.validate()
+        self.dead_letter_policy.validate()?;
+        self.health.validate()
     }
 }
 
@@ -122,6 +127,56 @@ struct PolicyV1 {
     /// 0 full, 1 decorrelated.
     jitter: u8,
     seed: Option<u64>,
+}
+
+/// Health thresholds as stored (record version 1). Never change it: add a version.
+#[derive(Serialize, Deserialize)]
+struct HealthV1 {
+    window_us: u64,
+    error_permille_degraded: u32,
+    error_permille_critical: u32,
+    p95_degraded_us: u64,
+    p95_critical_us: u64,
+    dead_letters_degraded: u64,
+    dead_letters_critical: u64,
+    file_size_limit: Option<u64>,
+    disk_free_degraded: u64,
+    disk_free_critical: u64,
+    backups_expected: bool,
+}
+
+impl HealthV1 {
+    fn of(h: &HealthThresholds) -> Self {
+        Self {
+            window_us: us(h.window),
+            error_permille_degraded: h.error_permille_degraded,
+            error_permille_critical: h.error_permille_critical,
+            p95_degraded_us: us(h.p95_degraded),
+            p95_critical_us: us(h.p95_critical),
+            dead_letters_degraded: h.dead_letters_degraded,
+            dead_letters_critical: h.dead_letters_critical,
+            file_size_limit: h.file_size_limit,
+            disk_free_degraded: h.disk_free_degraded,
+            disk_free_critical: h.disk_free_critical,
+            backups_expected: h.backups_expected,
+        }
+    }
+
+    fn value(&self) -> HealthThresholds {
+        HealthThresholds {
+            window: Duration::from_micros(self.window_us),
+            error_permille_degraded: self.error_permille_degraded,
+            error_permille_critical: self.error_permille_critical,
+            p95_degraded: Duration::from_micros(self.p95_degraded_us),
+            p95_critical: Duration::from_micros(self.p95_critical_us),
+            dead_letters_degraded: self.dead_letters_degraded,
+            dead_letters_critical: self.dead_letters_critical,
+            file_size_limit: self.file_size_limit,
+            disk_free_degraded: self.disk_free_degraded,
+            disk_free_critical: self.disk_free_critical,
+            backups_expected: self.backups_expected,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -194,6 +249,7 @@ fn encode_all(s: &Settings) -> Result<Vec<(&'static str, Vec<u8>)>> {
                 retention: sch.retention.as_ref().map(RetentionV1::of),
             })?,
         ),
+        (HEALTH, codec::encode(&HealthV1::of(&s.health))?),
     ])
 }
 
@@ -231,6 +287,7 @@ fn decode_into(s: &mut Settings, name: &str, bytes: &[u8]) -> Result<()> {
                 retention: r.retention.map(|r| r.value()),
             };
         }
+        HEALTH => s.health = codec::decode::<HealthV1>(bytes)?.value(),
         // Written by a newer build: kept, not read.
         _ => {}
     }
@@ -394,6 +451,12 @@ impl<'s> StoreSettings<'s> {
         )
     }
 
+    /// Sets where `health` grades healthy, degraded and critical.
+    pub fn set_health_thresholds(&self, thresholds: HealthThresholds) -> Result<SettingChange> {
+        thresholds.validate()?;
+        self.change(HEALTH, move |s| s.health = thresholds.clone(), 0)
+    }
+
     /// Applies `edit` to the settings in one durable write with its audit entry, which
     /// may delete at most `allowed` entries (the ring cut to a new capacity).
     fn change(
@@ -455,6 +518,7 @@ fn describe(s: &Settings, name: &str) -> String {
         MAX_POINTS => s.max_restore_points.to_string(),
         BACKUP_RETENTION => format!("{:?}", s.backup_retention),
         BACKUP_SCHEDULE => format!("{:?}", s.backup_schedule),
+        HEALTH => format!("{:?}", s.health),
         _ => String::new(),
     }
 }
@@ -483,6 +547,19 @@ mod tests {
                 incremental_every: Duration::from_secs(2),
                 differential_every: Duration::from_secs(3),
                 retention: None,
+            },
+            health: HealthThresholds {
+                window: Duration::from_secs(60),
+                error_permille_degraded: 10,
+                error_permille_critical: 900,
+                p95_degraded: Duration::from_millis(7),
+                p95_critical: Duration::from_millis(70),
+                dead_letters_degraded: 3,
+                dead_letters_critical: 30,
+                file_size_limit: Some(1 << 40),
+                disk_free_degraded: 5 << 30,
+                disk_free_critical: 1 << 30,
+                backups_expected: true,
             },
         };
         let mut back = Settings::default();

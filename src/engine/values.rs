@@ -101,3 +101,88 @@ impl Default for Schedule {
         }
     }
 }
+
+/// Where the health checks draw the line between healthy, degraded and critical
+/// (`health` grades the store against them). A setting: kept in the store, changed by
+/// [`StoreSettings::set_health_thresholds`](crate::StoreSettings::set_health_thresholds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthThresholds {
+    /// The window the request figures (error rate, p95 latency) are taken over,
+    /// counted back from now over the log ring (default 5 min).
+    pub window: Duration,
+    /// Errors per thousand requests in the window that degrade (default 50: 5%) ...
+    pub error_permille_degraded: u32,
+    /// ... and that make it critical (default 250: 25%).
+    pub error_permille_critical: u32,
+    /// A p95 request duration in the window that degrades (default 500 ms) ...
+    pub p95_degraded: Duration,
+    /// ... and that makes it critical (default 2 s).
+    pub p95_critical: Duration,
+    /// Dead letters dead and not yet purged that degrade (default 1) ...
+    pub dead_letters_degraded: u64,
+    /// ... and that make it critical (default 1000).
+    pub dead_letters_critical: u64,
+    /// The store file's size (with its redo log) that is critical; 90% of it degrades
+    /// (default: no limit).
+    pub file_size_limit: Option<u64>,
+    /// Free bytes on the store's file system below which it is degraded (default 1 GiB)
+    /// ...
+    pub disk_free_degraded: u64,
+    /// ... and critical (default 256 MiB).
+    pub disk_free_critical: u64,
+    /// Whether backups are expected: when true, a store with no successful backup is
+    /// degraded; when false, backups are graded only once one was cataloged (default
+    /// false).
+    pub backups_expected: bool,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(300),
+            error_permille_degraded: 50,
+            error_permille_critical: 250,
+            p95_degraded: Duration::from_millis(500),
+            p95_critical: Duration::from_secs(2),
+            dead_letters_degraded: 1,
+            dead_letters_critical: 1000,
+            file_size_limit: None,
+            disk_free_degraded: 1 << 30,
+            disk_free_critical: 256 << 20,
+            backups_expected: false,
+        }
+    }
+}
+
+impl HealthThresholds {
+    /// Refuses thresholds that grade nothing sensibly (a critical line below the
+    /// degraded one, an empty window).
+    pub(crate) fn validate(&self) -> crate::error::Result<()> {
+        let bad = |why: &str| {
+            Err(crate::error::Error::InvalidArgument(format!(
+                "health thresholds: {why}"
+            )))
+        };
+        if self.window.is_zero() {
+            return bad("the window must be longer than zero");
+        }
+        if self.error_permille_degraded > self.error_permille_critical
+            || self.error_permille_critical > 1000
+        {
+            return bad("error rates must be degraded <= critical <= 1000 per mille");
+        }
+        if self.p95_degraded > self.p95_critical {
+            return bad("p95 degraded must not exceed p95 critical");
+        }
+        if self.dead_letters_degraded > self.dead_letters_critical {
+            return bad("dead letters degraded must not exceed critical");
+        }
+        if self.disk_free_critical > self.disk_free_degraded {
+            return bad("disk free critical must not exceed degraded");
+        }
+        if self.file_size_limit == Some(0) {
+            return bad("a file size limit must be above zero");
+        }
+        Ok(())
+    }
+}

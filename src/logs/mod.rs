@@ -225,6 +225,13 @@ impl<'s> Logs<'s> {
         Ok(())
     }
 
+    /// The newest entries appended at or after `from`, at most `cap` (health's request
+    /// figures).
+    pub(crate) fn recent(&self, from: Timestamp, cap: usize) -> Result<query::Recent> {
+        self.sync_view()?;
+        query::recent(&self.ring()?, from, cap)
+    }
+
     fn ring(&self) -> Result<ring::ReadRing> {
         ring::ReadRing::open(&self.store.begin_read()?)
     }

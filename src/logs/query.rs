@@ -323,3 +323,39 @@ pub(crate) fn stats(
         endpoints,
     })
 }
+
+/// The newest entries of a window, for health: how many, how many at error or above,
+/// and the durations of those that have one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recent {
+    pub(crate) total: u64,
+    pub(crate) errors: u64,
+    pub(crate) durations_us: Vec<u64>,
+    /// Whether `cap` stopped the walk before the window's start.
+    pub(crate) capped: bool,
+}
+
+/// The newest entries appended at or after `from`, at most `cap` of them. The ring is
+/// walked newest first and stops at the first entry older than `from` (entries are
+/// stamped by the store's clock as they are appended, so times do not go back).
+pub(crate) fn recent(ring: &ReadRing, from: Timestamp, cap: usize) -> Result<Recent> {
+    let mut r = Recent::default();
+    ring.scan::<Summaries>(0, u64::MAX, true, |e| {
+        if e.time < from {
+            return Ok(false);
+        }
+        if r.total as usize >= cap {
+            r.capped = true;
+            return Ok(false);
+        }
+        r.total += 1;
+        if e.level()?.is_error() {
+            r.errors += 1;
+        }
+        if let Some(d) = e.duration_us {
+            r.durations_us.push(d);
+        }
+        Ok(true)
+    })?;
+    Ok(r)
+}
