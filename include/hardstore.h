@@ -353,6 +353,21 @@
 #define HARDSTORE_LIMIT_DLQ_ERROR 4096
 
 /*
+ A grade: working as it should.
+ */
+#define HARDSTORE_HEALTHY 0
+
+/*
+ A grade: working, but something needs attention soon.
+ */
+#define HARDSTORE_DEGRADED 1
+
+/*
+ A grade: broken, or about to lose something.
+ */
+#define HARDSTORE_CRITICAL 2
+
+/*
  A lease to give `hardstore_idem_begin` when in doubt (60 s), in milliseconds.
  */
 #define HARDSTORE_IDEM_DEFAULT_LEASE_MS 60000
@@ -665,6 +680,11 @@ typedef struct hardstore_dlq_iter hardstore_dlq_iter;
  A list query being built. Free with `hardstore_dlq_query_free`.
  */
 typedef struct hardstore_dlq_query hardstore_dlq_query;
+
+/*
+ A health report. Free with `hardstore_health_report_free`.
+ */
+typedef struct hardstore_health_report hardstore_health_report;
 
 /*
  A cached response, from `hardstore_idem_begin`. Free with `hardstore_idem_response_free`.
@@ -1128,6 +1148,145 @@ typedef struct hardstore_dlq_attempt {
 typedef uint32_t (*hardstore_dlq_op)(void *userdata, uint32_t attempt, uint8_t *error_buf, size_t error_cap, size_t *out_error_len);
 
 /*
+ Where health grades healthy, degraded and critical (see the README). Durations are
+ microseconds; 0 in `file_size_limit` means no limit. Fill with
+ `hardstore_health_thresholds_default`, then change fields.
+ */
+typedef struct hardstore_health_thresholds {
+  /*
+   The window of the request figures, counted back from now.
+   */
+  uint64_t window_us;
+  /*
+   Errors per thousand requests that degrade.
+   */
+  uint32_t error_permille_degraded;
+  /*
+   Errors per thousand requests that are critical.
+   */
+  uint32_t error_permille_critical;
+  /*
+   A p95 request duration that degrades.
+   */
+  uint64_t p95_degraded_us;
+  /*
+   A p95 request duration that is critical.
+   */
+  uint64_t p95_critical_us;
+  /*
+   Dead letters (dead, not purged) that degrade.
+   */
+  uint64_t dead_letters_degraded;
+  /*
+   Dead letters that are critical.
+   */
+  uint64_t dead_letters_critical;
+  /*
+   The file size (with the redo log) that is critical, 90% of it degrades; 0: none.
+   */
+  uint64_t file_size_limit;
+  /*
+   Free bytes below which it is degraded.
+   */
+  uint64_t disk_free_degraded;
+  /*
+   Free bytes below which it is critical.
+   */
+  uint64_t disk_free_critical;
+  /*
+   Whether a store with no successful backup is degraded.
+   */
+  bool backups_expected;
+} hardstore_health_thresholds;
+
+/*
+ What a settings change did.
+ */
+typedef struct hardstore_setting_change {
+  /*
+   The seq of the audit entry that records the change.
+   */
+  uint64_t audit_seq;
+  /*
+   Entries the change deleted (log entries a smaller ring evicted).
+   */
+  uint64_t deleted;
+} hardstore_setting_change;
+
+/*
+ A health report's totals, from `hardstore_health_report_summary`.
+ */
+typedef struct hardstore_health_summary {
+  /*
+   `HARDSTORE_HEALTHY`, `_DEGRADED` or `_CRITICAL`: the worst component's.
+   */
+  uint32_t grade;
+  /*
+   Time since the store was opened, microseconds.
+   */
+  uint64_t uptime_us;
+  /*
+   When the checks ran (the store's clock).
+   */
+  uint64_t checked_at;
+  /*
+   How many components the report holds.
+   */
+  size_t components;
+  /*
+   Alerts the check raised (with `raise_alerts`).
+   */
+  uint64_t alerts_raised;
+  /*
+   Alerts the check resolved.
+   */
+  uint64_t alerts_resolved;
+} hardstore_health_summary;
+
+/*
+ One component, from `hardstore_health_report_component`. Its strings (UTF-8, not
+ NUL-terminated) are borrowed from the report and valid as long as it.
+ */
+typedef struct hardstore_health_component {
+  /*
+   The check's name (`writer`, `audit`, ...).
+   */
+  const uint8_t *name;
+  /*
+   Its length.
+   */
+  size_t name_len;
+  /*
+   `HARDSTORE_HEALTHY`, `_DEGRADED` or `_CRITICAL`.
+   */
+  uint32_t status;
+  /*
+   Why, for a person.
+   */
+  const uint8_t *reason;
+  /*
+   Its length.
+   */
+  size_t reason_len;
+  /*
+   Whether `value` holds a measured figure.
+   */
+  bool has_value;
+  /*
+   The figure, in `unit`.
+   */
+  double value;
+  /*
+   The figure's unit (`bytes`, `ratio`, `us`, `entries`, `count`).
+   */
+  const uint8_t *unit;
+  /*
+   Its length.
+   */
+  size_t unit_len;
+} hardstore_health_component;
+
+/*
  A key's state, from `hardstore_idem_get`.
  */
 typedef struct hardstore_idem_info {
@@ -1292,20 +1451,6 @@ typedef struct hardstore_settings {
    */
   struct hardstore_schedule backup_schedule;
 } hardstore_settings;
-
-/*
- What a settings change did.
- */
-typedef struct hardstore_setting_change {
-  /*
-   The seq of the audit entry that records the change.
-   */
-  uint64_t audit_seq;
-  /*
-   Entries the change deleted (log entries a smaller ring evicted).
-   */
-  uint64_t deleted;
-} hardstore_setting_change;
 
 
 
@@ -2093,6 +2238,52 @@ void hardstore_dlq_iter_free(struct hardstore_dlq_iter *iter);
  Arguments are checked before `op` first runs.
  */
 enum hardstore_result hardstore_dlq_retry(const struct hardstore_store *store, const struct hardstore_retry_policy *policy, const uint8_t *tenant, size_t tenant_len, const uint8_t *kind, size_t kind_len, const uint8_t *payload, size_t payload_len, hardstore_dlq_op op, void *userdata, uint32_t *out_outcome, uint32_t *out_attempts, uint64_t *out_id);
+
+/*
+ Writes the default thresholds to `*out_thresholds`.
+ */
+enum hardstore_result hardstore_health_thresholds_default(struct hardstore_health_thresholds *out_thresholds);
+
+/*
+ For a new store: its health thresholds (an existing store keeps its own). Checked now.
+ */
+enum hardstore_result hardstore_options_set_health_thresholds(struct hardstore_options *options, const struct hardstore_health_thresholds *thresholds);
+
+/*
+ Writes the store's health thresholds to `*out_thresholds`.
+ */
+enum hardstore_result hardstore_settings_get_health_thresholds(const struct hardstore_store *store, struct hardstore_health_thresholds *out_thresholds);
+
+/*
+ Sets the store's health thresholds in an audited write by `actor`. Thresholds that
+ grade nothing sensibly (critical before degraded, a zero window) are
+ `HARDSTORE_INVALID_ARGUMENT` and change nothing.
+ */
+enum hardstore_result hardstore_settings_set_health_thresholds(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, const struct hardstore_health_thresholds *thresholds, struct hardstore_setting_change *out_change);
+
+/*
+ Runs the health checks into a new `*out_report` (owned by the caller; free with
+ `hardstore_health_report_free`). `deep` adds the integrity check (reads the whole
+ store); `raise_alerts` raises or resolves each component's alert when its grade
+ changed. Without `raise_alerts` nothing is written.
+ */
+enum hardstore_result hardstore_store_health(const struct hardstore_store *store, bool deep, bool raise_alerts, struct hardstore_health_report **out_report);
+
+/*
+ Writes the report's totals to `*out_summary`.
+ */
+enum hardstore_result hardstore_health_report_summary(const struct hardstore_health_report *report, struct hardstore_health_summary *out_summary);
+
+/*
+ Writes component `index` (0-based, below the summary's `components`) to
+ `*out_component`; an index past the end is `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_health_report_component(const struct hardstore_health_report *report, size_t index, struct hardstore_health_component *out_component);
+
+/*
+ Frees a report (and the strings its components borrowed). NULL is allowed.
+ */
+void hardstore_health_report_free(struct hardstore_health_report *report);
 
 /*
  Claims (tenant, key) for the request whose fingerprint input is `request` (hash the

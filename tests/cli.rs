@@ -1252,3 +1252,56 @@ fn alerts_raise_list_ack_resolve_and_a_purge_that_asks_first() {
     assert_eq!(code(&["alerts", "ack", p, "999"]), 5);
     assert_eq!(code(&["alerts", "list", p, "--after", "zz"]), 2);
 }
+
+#[test]
+fn health_prints_every_component_and_exits_with_the_grade() {
+    let dir = common::TempDir::new("cli-health");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    drop(Store::open(&path, Options::new()).unwrap());
+    let v = json(&["health", p, "--json"]);
+    assert_eq!(v["grade"], "healthy");
+    let names: Vec<&str> = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(text(&["health", p, "--deep"]).contains("integrity"));
+    // One dead letter degrades it (the default threshold): exit code 1, and with
+    // --raise-alerts one alert.
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        let d = NewDeadLetter::new("acme", "email", b"x".to_vec()).permanent(true);
+        store.dead_letters().record(d, Durability::Durable).unwrap();
+        store.close().unwrap();
+    }
+    assert_eq!(code(&["health", p]), 1);
+    let out = run(&["health", p, "--raise-alerts", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["grade"].as_str(), v["alerts_raised"].as_u64()),
+        (Some("degraded"), Some(1))
+    );
+    let open = json(&["alerts", "list", p, "--tenant", "hardstore", "--json"]);
+    assert_eq!(open["alerts"][0]["dedup_key"], "dead_letters");
+    // A thousand dead letters: critical, exit code 2.
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        store
+            .write(Durability::Durable, |tx| {
+                for _ in 0..999 {
+                    let d = NewDeadLetter::new("acme", "email", b"x".to_vec()).permanent(true);
+                    tx.dlq_record(&d)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store.close().unwrap();
+    }
+    assert_eq!(code(&["health", p]), 2);
+    // A store that cannot be checked: the usual codes.
+    assert_eq!(code(&["health", dir.file("none.hs").to_str().unwrap()]), 5);
+}

@@ -160,11 +160,22 @@ impl<'s> Audit<'s> {
     /// Checks the entries appended since a verified prefix (its frontier `from`): see
     /// `verify::verify_new`. Returns the log's size, the frontier checked and the first
     /// problem.
-    pub(crate) fn verify_since(
-        &self,
-        from: &merkle::Frontier,
-    ) -> Result<(u64, merkle::Frontier, Option<(u64, String)>)> {
+    pub(crate) fn verify_since(&self, from: &merkle::Frontier) -> Result<verify::Since> {
         let t = self.tables()?;
+        if from.size == 0 {
+            // Nothing checked yet: the whole log, on every core, then the frontier of
+            // what that read (the same snapshot).
+            let report = verify::verify(&t)?;
+            if let (Some(seq), Some(problem)) = (report.first_bad_seq, report.problem) {
+                return Ok((
+                    report.size,
+                    merkle::Frontier::default(),
+                    Some((seq, problem)),
+                ));
+            }
+            let f = merkle::Frontier::load(&t.node_source(), report.size)?;
+            return Ok((report.size, f, None));
+        }
         let size = t.size()?;
         let (f, bad) = verify::verify_new(&t, from, size)?;
         Ok((size, f, bad))

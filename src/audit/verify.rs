@@ -259,6 +259,10 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
     })
 }
 
+/// What [`Audit::verify_since`](crate::Audit) found: the log's size, the frontier of
+/// what was checked, and the first problem (seq, what).
+pub(crate) type Since = (u64, Frontier, Option<(u64, String)>);
+
 /// Checks only the entries appended after a prefix already checked (`from` is that
 /// prefix's frontier), up to `size`: each new entry's leaf and every node it completes
 /// are recomputed and compared with the stored ones. Returns the frontier of what was

@@ -63,7 +63,7 @@ fn to_c(s: &Settings) -> hardstore_settings {
 
 /// Runs one change with the settings handle of `store`, as `actor`, and writes what it
 /// did to `*out_change`.
-unsafe fn change(
+pub(crate) unsafe fn change(
     store: *const hardstore_store,
     actor: *const u8,
     actor_len: usize,

@@ -195,8 +195,9 @@ fn backups(store: &Store, t: &HealthThresholds, now: Timestamp) -> Result<Compon
 }
 
 fn restore_points(store: &Store) -> Result<Component> {
-    let space = store.restore_points().space()?;
-    let status = if space.points >= space.max_points {
+    let (points, pinned) = store.restore_points().held()?;
+    let max = store.settings().get().max_restore_points;
+    let status = if points >= max {
         Grade::Degraded
     } else {
         Grade::Healthy
@@ -206,16 +207,16 @@ fn restore_points(store: &Store) -> Result<Component> {
         status,
         format!(
             "{} of {} restore points, keeping {} bytes of old values{}",
-            space.points,
-            space.max_points,
-            space.pinned_bytes,
+            points,
+            max,
+            pinned,
             if status == Grade::Degraded {
                 "; at the cap, the next create is refused"
             } else {
                 ""
             }
         ),
-        Some(space.points as f64 / space.max_points.max(1) as f64),
+        Some(points as f64 / max.max(1) as f64),
         "ratio",
     ))
 }

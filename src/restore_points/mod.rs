@@ -327,6 +327,20 @@ impl<'s> RestorePoints<'s> {
         export::write_store(&read, &point, path, &self.store.inner.opts)
     }
 
+    /// The points that exist and the bytes of old values they keep, without the walk of
+    /// every page `space` makes for the file's size (health's check). Without points no
+    /// old values are kept, and none are looked for.
+    pub(crate) fn held(&self) -> Result<(usize, u64)> {
+        let read = self.store.begin_read()?;
+        let points = redb::ReadableTableMetadata::len(&read.open_table(POINTS)?)? as usize;
+        let pinned = if points == 0 {
+            0
+        } else {
+            before::stored_bytes(&read)?
+        };
+        Ok((points, pinned))
+    }
+
     /// The space the file holds, and how much of it restore points keep.
     pub fn space(&self) -> Result<RestorePointSpace> {
         let read = self.store.begin_read()?;

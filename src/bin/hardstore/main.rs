@@ -4,7 +4,8 @@
 //! microseconds since the Unix epoch, printed as RFC 3339 in UTC otherwise). Exit codes: 0 done,
 //! 1 failed (a change refused for want of `--confirm-evict` among them: nothing
 //! changed), 2 bad usage, 3 the store is held by another process, 4 verification failed
-//! (a damaged file or log, a wrong key, a broken chain), 5 not found.
+//! (a damaged file or log, a wrong key, a broken chain), 5 not found. `health` answers
+//! with the grade instead when it ran: 0 healthy, 1 degraded, 2 critical.
 //!
 //! Every command reads the store's own settings (`store.settings()`): the default
 //! `Options` it opens with only seed a new store, and never change an existing one.
@@ -12,6 +13,7 @@
 mod alerts;
 mod areas;
 mod backups;
+mod health;
 mod settings;
 mod time;
 
@@ -37,6 +39,19 @@ enum Cmd {
     /// What the store holds: ids, sizes, counts.
     Info {
         store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The store's health: its grade and every component. Exit code 0 healthy, 1
+    /// degraded, 2 critical (or the usual codes when the store cannot be checked).
+    Health {
+        store: PathBuf,
+        /// Also the deep check (reads the whole store).
+        #[arg(long)]
+        deep: bool,
+        /// Raise or resolve each component's alert when its grade changed (writes).
+        #[arg(long)]
+        raise_alerts: bool,
         #[arg(long)]
         json: bool,
     },
@@ -181,6 +196,15 @@ fn exit_code(e: &Error) -> u8 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
+        Cmd::Health {
+            store,
+            deep,
+            raise_alerts,
+            json,
+        } => match health::health(&store, deep, raise_alerts, json) {
+            Ok(grade) => return ExitCode::from(grade as u8),
+            Err(e) => Err(e),
+        },
         Cmd::Info { store, json } => info(&store, json),
         Cmd::Audit(c) => areas::audit(c),
         Cmd::Logs(c) => areas::logs(c),
