@@ -50,7 +50,7 @@ impl Store {
 
 /// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
 /// open first: a store of format 2 has its savepoints converted before anything reads.
-pub(crate) static AREAS: [&dyn Area; 7] = [
+pub(crate) static AREAS: [&dyn Area; 8] = [
     &crate::restore_points::RestorePointsArea,
     &crate::audit::AuditArea,
     &crate::logs::LogsArea,
@@ -58,6 +58,7 @@ pub(crate) static AREAS: [&dyn Area; 7] = [
     &crate::dead_letters::DeadLettersArea,
     &crate::backup::BackupArea,
     &crate::health::HealthArea,
+    &crate::maintenance::MaintenanceArea,
 ];
 
 /// What runs before every batch commits, in this order (`WriteTx::finish`): counters an

@@ -3,8 +3,10 @@
 //! (`tests/fuzz_corpus.rs`). Each panics only when it finds a bug.
 
 mod alerts_model;
+mod health_model;
 
 pub use alerts_model::alerts_model;
+pub use health_model::health_model;
 
 use crate::audit::merkle::{self, MemoryTree, NodeSource};
 use crate::audit::{leaf_hash, AuditEntry, AuditEvent, Checkpoint, Cursor};

@@ -37,6 +37,7 @@ pub mod health;
 pub mod idempotency;
 pub mod kv;
 pub mod logs;
+pub mod maintenance;
 pub mod restore_points;
 
 // The core's modules keep their crate paths (`crate::store`, ...).

@@ -67,3 +67,8 @@ fn backup_reader_corpus() {
 fn alerts_model_corpus() {
     replay("alerts_model", hardstore::fuzzing::alerts_model);
 }
+
+#[test]
+fn health_model_corpus() {
+    replay("health_model", hardstore::fuzzing::health_model);
+}

@@ -159,6 +159,14 @@ enum class AlertScope : uint32_t {
   All = HARDSTORE_ALERT_SCOPE_ALL,
 };
 
+/// A health grade, of one component or of the store (its worst component's). Ordered:
+/// Healthy < Degraded < Critical.
+enum class Grade : uint32_t {
+  Healthy = HARDSTORE_HEALTHY,
+  Degraded = HARDSTORE_DEGRADED,
+  Critical = HARDSTORE_CRITICAL,
+};
+
 // Plain C structs used as they are (no pointers inside, nothing to free).
 using CheckpointInfo = hardstore_checkpoint_info;
 using VerifyReport = hardstore_verify_report;
@@ -422,6 +430,22 @@ inline RetryPolicy default_retry_policy() {
   return p;
 }
 
+/// Where health grades healthy, degraded and critical: the C struct, built with the
+/// library's defaults (hardstore_health_thresholds_default) so that only the fields to
+/// change need setting. Durations are microseconds; 0 in `file_size_limit` means no
+/// limit. Thresholds that grade nothing sensibly (critical before degraded, a zero
+/// window) throw InvalidArgument where they are used.
+struct HealthThresholds : hardstore_health_thresholds {
+  /// The defaults: a 5 min window, errors 5% / 25%, p95 500 ms / 2 s, dead letters
+  /// 1 / 1000, no file size limit, disk free 1 GiB / 256 MiB, backups not expected.
+  HealthThresholds() : hardstore_health_thresholds{} {
+    detail::check(hardstore_health_thresholds_default(this));
+  }
+  /// A copy of thresholds read from the C API.
+  explicit HealthThresholds(const hardstore_health_thresholds& c) noexcept
+      : hardstore_health_thresholds(c) {}
+};
+
 /// Options for opening a store; setters chain and throw on a bad value.
 class Options {
  public:
@@ -468,6 +492,11 @@ class Options {
   }
   Options& dlq_purge_after_us(uint64_t us) {
     detail::check(hardstore_options_set_dlq_purge_after_us(p_.get(), us));
+    return *this;
+  }
+  /// A new store's health thresholds (an existing store keeps its own); checked now.
+  Options& health_thresholds(const hardstore_health_thresholds& t) {
+    detail::check(hardstore_options_set_health_thresholds(p_.get(), &t));
     return *this;
   }
   const hardstore_options* get() const noexcept { return p_.get(); }
@@ -1734,6 +1763,67 @@ class Alerts {
 };
 
 // ---------------------------------------------------------------------------------
+// Health
+// ---------------------------------------------------------------------------------
+
+/// One check's outcome (an owned copy): its name (`writer`, `audit`, ...), grade, the
+/// reason for a person, and the figure it measured in `unit` (`bytes`, `ratio`, `us`,
+/// `entries`, `count`; nullopt when there was nothing to measure).
+struct HealthComponent {
+  std::string name;
+  Grade status = Grade::Healthy;
+  std::string reason;
+  std::optional<double> value;
+  std::string unit;
+};
+
+/// A health report (an owned copy): the store's grade (its worst component's), the
+/// time since the store was opened, when the checks ran (the store's clock), every
+/// component in the order they ran, and the alerts this check raised and resolved.
+struct HealthReport {
+  Grade grade = Grade::Healthy;
+  uint64_t uptime_us = 0;
+  uint64_t checked_at = 0;
+  std::vector<HealthComponent> components;
+  uint64_t alerts_raised = 0;
+  uint64_t alerts_resolved = 0;
+
+  /// The component named `name`; nullptr when there is none (valid while the report).
+  const HealthComponent* component(std::string_view name) const noexcept {
+    for (const auto& c : components)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+};
+
+namespace detail {
+/// Copies a report out (every string copied; the caller frees the report).
+inline HealthReport read_health_report(const hardstore_health_report* r) {
+  hardstore_health_summary sum{};
+  check(hardstore_health_report_summary(r, &sum));
+  HealthReport out;
+  out.grade = static_cast<Grade>(sum.grade);
+  out.uptime_us = sum.uptime_us;
+  out.checked_at = sum.checked_at;
+  out.alerts_raised = sum.alerts_raised;
+  out.alerts_resolved = sum.alerts_resolved;
+  out.components.reserve(sum.components);
+  for (size_t i = 0; i < sum.components; i++) {
+    hardstore_health_component c{};
+    check(hardstore_health_report_component(r, i, &c));
+    HealthComponent hc;
+    hc.name = str(c.name, c.name_len);
+    hc.status = static_cast<Grade>(c.status);
+    hc.reason = str(c.reason, c.reason_len);
+    if (c.has_value) hc.value = c.value;
+    hc.unit = str(c.unit, c.unit_len);
+    out.components.push_back(std::move(hc));
+  }
+  return out;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------
 // Restore points
 // ---------------------------------------------------------------------------------
 
@@ -1872,6 +1962,20 @@ class StoreSettings {
     hardstore_setting_change c{};
     detail::check(hardstore_settings_set_backup_schedule(s_, detail::u8(actor),
                                                          actor.size(), &sch, &c));
+    return c;
+  }
+  /// The store's health thresholds.
+  HealthThresholds health_thresholds() const {
+    hardstore_health_thresholds t{};
+    detail::check(hardstore_settings_get_health_thresholds(s_, &t));
+    return HealthThresholds(t);
+  }
+  /// Thresholds that grade nothing sensibly throw InvalidArgument and change nothing.
+  hardstore_setting_change set_health_thresholds(const hardstore_health_thresholds& t,
+                                                 std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_health_thresholds(s_, detail::u8(actor),
+                                                           actor.size(), &t, &c));
     return c;
   }
 
@@ -2338,6 +2442,15 @@ class Store {
   RestorePoints restore_points() const noexcept { return RestorePoints(p_.get()); }
   Backups backups() const noexcept { return Backups(p_.get()); }
   StoreSettings settings() const noexcept { return StoreSettings(p_.get()); }
+  /// Runs the health checks: the fast ones, and with `deep` the integrity check (it
+  /// reads the whole store). Writes nothing unless `raise_alerts`: then each component
+  /// whose grade changed raises (degraded, critical) or resolves (healthy again) its
+  /// alert (tenant "hardstore", source "health", dedup key the component's name).
+  HealthReport health(bool deep = false, bool raise_alerts = false) const {
+    detail::Owned<hardstore_health_report, hardstore_health_report_free> r;
+    detail::check(hardstore_store_health(p_.get(), deep, raise_alerts, detail::out(r)));
+    return detail::read_health_report(r.get());
+  }
   /// Starts a multi-area transaction committing with `d`.
   Transaction begin(Durability d = Durability::Durable) const { return Transaction(p_.get(), d); }
 

@@ -335,9 +335,15 @@ impl<'s> Alerts<'s> {
                 deletes: due,
             });
         }
+        self.purge_up_to(cut, due)
+    }
+
+    /// Deletes at most `limit` alerts resolved before `cut`, oldest first (maintenance's
+    /// bounded step, under the store's retention setting); returns how many.
+    pub(crate) fn purge_up_to(&self, cut: Timestamp, limit: u64) -> Result<u64> {
         let mut done = 0u64;
-        while done < due {
-            let n = usize::try_from(due - done).map_or(PURGE_BATCH, |l| l.min(PURGE_BATCH));
+        while done < limit {
+            let n = usize::try_from(limit - done).map_or(PURGE_BATCH, |l| l.min(PURGE_BATCH));
             let deleted = self
                 .store
                 .write(Durability::Durable, move |tx| tx.alert_purge(cut, n))?;
@@ -347,6 +353,11 @@ impl<'s> Alerts<'s> {
             }
         }
         Ok(done)
+    }
+
+    /// The cutoff a purge of alerts resolved `older_than` ago uses now.
+    pub(crate) fn cutoff(&self, older_than: Duration) -> Option<Timestamp> {
+        cutoff(self.store.clock_now(), older_than)
     }
 }
 

@@ -64,6 +64,10 @@ pub(crate) trait Area: Sync {
         Ok(())
     }
 
+    /// At [`Store::close`](crate::Store::close), before the writer stops: stop what the
+    /// area runs on threads of its own (they may still write).
+    fn close(&self, _shared: &Shared) {}
+
     /// Before a batch runs, with the state it starts from.
     fn begin_batch(&self, _states: &States, _redo: &crate::redo::RedoBuf) {}
 

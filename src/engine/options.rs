@@ -39,6 +39,11 @@ pub struct Options {
     pub(crate) redact_logs: bool,
     /// The settings a new store is created with (an existing store keeps its own).
     pub(crate) seed: Settings,
+    /// Run maintenance this often on a thread of the store's own (`None`: never).
+    pub(crate) janitor: Option<Duration>,
+    /// Where the janitor writes the backups the schedule says are due (`None`: it runs
+    /// none).
+    pub(crate) janitor_backups: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -52,6 +57,8 @@ impl Default for Options {
             check_integrity: false,
             redact_logs: true,
             seed: Settings::default(),
+            janitor: None,
+            janitor_backups: None,
         }
     }
 }
@@ -59,6 +66,11 @@ impl Default for Options {
 impl Options {
     /// Refuses options no store can run with, before any file is touched.
     pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.janitor.is_some_and(|i| i.is_zero()) {
+            return Err(crate::Error::InvalidArgument(
+                "the janitor's interval must be above zero".into(),
+            ));
+        }
         self.seed.validate()
     }
 
@@ -164,6 +176,28 @@ impl Options {
     /// store keeps its own.
     pub fn health_thresholds(mut self, t: crate::engine::values::HealthThresholds) -> Self {
         self.seed.health = t;
+        self
+    }
+
+    /// For a new store: how long resolved alerts are kept before maintenance deletes them
+    /// (default 30 days). An existing store keeps its own.
+    pub fn alert_retention(mut self, age: Duration) -> Self {
+        self.seed.alert_retention = age;
+        self
+    }
+
+    /// Runs [`Store::maintenance`](crate::Store::maintenance) every `interval` on a
+    /// thread of the store's own, the janitor, from the open until the store is closed
+    /// (or its last clone dropped); `Store::janitor_status` says what it did.
+    pub fn janitor(mut self, interval: Duration) -> Self {
+        self.janitor = Some(interval);
+        self
+    }
+
+    /// Lets the janitor run the backups the store's schedule says are due, into
+    /// `folder` (without it, the janitor runs none).
+    pub fn janitor_backups(mut self, folder: impl Into<std::path::PathBuf>) -> Self {
+        self.janitor_backups = Some(folder.into());
         self
     }
 

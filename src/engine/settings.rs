@@ -46,6 +46,7 @@ const MAX_POINTS: &str = "max_restore_points";
 const BACKUP_RETENTION: &str = "backup_retention";
 const BACKUP_SCHEDULE: &str = "backup_schedule";
 const HEALTH: &str = "health_thresholds";
+const ALERT_RETENTION: &str = "alert_retention";
 
 /// The most restore points a store may be set to keep.
 pub const MAX_RESTORE_POINTS_LIMIT: usize = 1024;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub backup_schedule: Schedule,
     /// Where `health` grades healthy, degraded and critical.
     pub health: HealthThresholds,
+    /// How long resolved alerts are kept before maintenance deletes them.
+    pub alert_retention: Duration,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             backup_retention: Retention::default(),
             backup_schedule: Schedule::default(),
             health: HealthThresholds::default(),
+            alert_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -250,6 +254,7 @@ fn encode_all(s: &Settings) -> Result<Vec<(&'static str, Vec<u8>)>> {
             })?,
         ),
         (HEALTH, codec::encode(&HealthV1::of(&s.health))?),
+        (ALERT_RETENTION, codec::encode(&us(s.alert_retention))?),
     ])
 }
 
@@ -288,6 +293,7 @@ fn decode_into(s: &mut Settings, name: &str, bytes: &[u8]) -> Result<()> {
             };
         }
         HEALTH => s.health = codec::decode::<HealthV1>(bytes)?.value(),
+        ALERT_RETENTION => s.alert_retention = Duration::from_micros(codec::decode(bytes)?),
         // Written by a newer build: kept, not read.
         _ => {}
     }
@@ -457,6 +463,12 @@ impl<'s> StoreSettings<'s> {
         self.change(HEALTH, move |s| s.health = thresholds.clone(), 0)
     }
 
+    /// Sets how long resolved alerts are kept before maintenance deletes them (nothing is
+    /// deleted until maintenance runs).
+    pub fn set_alert_retention(&self, age: Duration) -> Result<SettingChange> {
+        self.change(ALERT_RETENTION, move |s| s.alert_retention = age, 0)
+    }
+
     /// Applies `edit` to the settings in one durable write with its audit entry, which
     /// may delete at most `allowed` entries (the ring cut to a new capacity).
     fn change(
@@ -519,6 +531,7 @@ fn describe(s: &Settings, name: &str) -> String {
         BACKUP_RETENTION => format!("{:?}", s.backup_retention),
         BACKUP_SCHEDULE => format!("{:?}", s.backup_schedule),
         HEALTH => format!("{:?}", s.health),
+        ALERT_RETENTION => format!("{:?}", s.alert_retention),
         _ => String::new(),
     }
 }
@@ -561,6 +574,7 @@ mod tests {
                 disk_free_critical: 1 << 30,
                 backups_expected: true,
             },
+            alert_retention: Duration::from_secs(77),
         };
         let mut back = Settings::default();
         for (name, bytes) in encode_all(&s).unwrap() {

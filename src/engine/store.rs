@@ -278,6 +278,9 @@ impl Store {
     /// Closing the last clone also closes the file, reporting a failure of its final
     /// write (which a drop could only ignore: the next open would then repair the file).
     pub fn close(self) -> Result<()> {
+        for area in crate::engine::registry::get().areas {
+            area.close(&self.inner.shared);
+        }
         self.inner.writer.shutdown()?;
         if let Ok(inner) = Arc::try_unwrap(self.inner) {
             let Inner { db, writer, .. } = inner;

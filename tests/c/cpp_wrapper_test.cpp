@@ -1,7 +1,8 @@
 // The C++ wrapper (bindings/cpp/hardstore.hpp) end to end: every area through RAII handles
 // and exceptions, the right exception class for each error path (a wrong backup key is
 // WrongKey, a missing record NotFound, a fenced token or claim Fenced, ...), owned
-// outputs, callbacks, and transactions that discard themselves unless committed.
+// outputs, callbacks, transactions that discard themselves unless committed, and the
+// store's health report.
 //
 // Usage: cpp_wrapper_test DIR   (DIR is an existing, empty scratch directory)
 
@@ -1261,6 +1262,107 @@ static void test_alerts(const std::string& dir) {
   CHECK(again.alerts().counts().unresolved == 11);
 }
 
+// Health on its own store: a fresh store is healthy with the eight fast components (the
+// deep check adds integrity), thresholds seeded by the options and changed through the
+// settings, two dead letters degrading it with raise_alerts raising one alert (once),
+// healthy again resolving it, and bad thresholds throwing InvalidArgument.
+static void test_health(const std::string& dir) {
+  const char* fast[] = {"writer",         "audit",    "dead_letters", "backups",
+                        "restore_points", "requests", "file_size",    "disk_free"};
+  hs::HealthThresholds defaults;
+  CHECK(defaults.window_us == 300 * SEC && defaults.dead_letters_degraded == 1);
+  CHECK(defaults.dead_letters_critical == 1000 && defaults.file_size_limit == 0);
+  CHECK(!defaults.backups_expected);
+
+  hs::HealthThresholds t;
+  t.dead_letters_degraded = 2;
+  t.dead_letters_critical = 5;
+  hs::HealthThresholds bad = t;
+  bad.p95_degraded_us = bad.p95_critical_us + 1;
+  EXPECT_THROW(hs::Options().health_thresholds(bad), hs::InvalidArgument);
+  try {
+    hs::Options().health_thresholds(bad);
+    CHECK(false);
+  } catch (const hs::Error& e) {
+    CHECK(e.code() == HARDSTORE_INVALID_ARGUMENT);
+  }
+
+  std::string path = join(dir, "health.hs");
+  hs::Store s(path, hs::Options().health_thresholds(t));
+  hs::HealthReport r = s.health();
+  CHECK(r.grade == hs::Grade::Healthy && r.components.size() == 8);
+  for (size_t i = 0; i < r.components.size() && i < 8; i++) {
+    CHECK(r.components[i].name == fast[i]);
+    CHECK(r.components[i].status == hs::Grade::Healthy && !r.components[i].reason.empty());
+  }
+  CHECK(r.alerts_raised == 0 && r.alerts_resolved == 0 && r.checked_at > 0);
+  const hs::HealthComponent* size = r.component("file_size");
+  CHECK(size && size->unit == "bytes" && size->value && *size->value > 0);
+  const hs::HealthComponent* backups = r.component("backups");
+  CHECK(backups && !backups->value && backups->unit == "us");  // no backup taken
+  CHECK(r.component("integrity") == nullptr && r.component("nope") == nullptr);
+  hs::HealthReport deep = s.health(true);
+  CHECK(deep.components.size() == 9 && deep.components.back().name == "integrity");
+  CHECK(deep.grade == hs::Grade::Healthy);
+
+  // The thresholds the options seeded are the store's.
+  hs::StoreSettings st = s.settings();
+  hs::HealthThresholds got = st.health_thresholds();
+  CHECK(got.dead_letters_degraded == 2 && got.dead_letters_critical == 5);
+  CHECK(got.window_us == defaults.window_us && got.disk_free_degraded == defaults.disk_free_degraded);
+
+  // Two dead letters: degraded; raise_alerts raises one alert, and not again.
+  hs::NewDeadLetter dl;
+  dl.tenant = "acme";
+  dl.kind = "email";
+  dl.payload = "receipt";
+  dl.error = "550 no such user";
+  dl.permanent = true;
+  s.dead_letters().record(dl);
+  CHECK(s.health().grade == hs::Grade::Healthy);
+  s.dead_letters().record(dl);
+  r = s.health();
+  CHECK(r.grade == hs::Grade::Degraded && r.alerts_raised == 0);
+  const hs::HealthComponent* dead = r.component("dead_letters");
+  CHECK(dead && dead->status == hs::Grade::Degraded && dead->value == 2.0);
+  CHECK(dead && dead->unit == "count");
+  CHECK(s.alerts().counts().unresolved == 0);  // without raise_alerts nothing is written
+  r = s.health(false, true);
+  CHECK(r.grade == hs::Grade::Degraded && r.alerts_raised == 1 && r.alerts_resolved == 0);
+  r = s.health(false, true);
+  CHECK(r.alerts_raised == 0 && r.alerts_resolved == 0);
+  hs::Page<hs::Alert> page = s.alerts().list(hs::AlertQuery().source("health"));
+  CHECK(page.items.size() == 1);
+  if (!page.items.empty()) {
+    const hs::Alert& a = page.items[0];
+    CHECK(a.tenant == "hardstore" && a.dedup_key == "dead_letters");
+    CHECK(a.severity == hs::Severity::Warning && a.state == hs::AlertState::Open);
+  }
+
+  // Bad thresholds through the settings: thrown, nothing changed.
+  uint64_t audit_size = s.audit().size();
+  EXPECT_THROW(st.set_health_thresholds(bad, "ops"), hs::InvalidArgument);
+  hs::HealthThresholds zero_window = t;
+  zero_window.window_us = 0;
+  EXPECT_THROW(st.set_health_thresholds(zero_window, "ops"), hs::InvalidArgument);
+  CHECK(st.health_thresholds().p95_degraded_us == defaults.p95_degraded_us);
+  CHECK(s.audit().size() == audit_size);
+
+  // Raised thresholds: healthy again, and the alert is resolved.
+  t.dead_letters_degraded = 10;
+  t.dead_letters_critical = 20;
+  hardstore_setting_change c = st.set_health_thresholds(t, "ops");
+  CHECK(s.audit().get(c.audit_seq).action == "settings.set");
+  CHECK(st.health_thresholds().dead_letters_degraded == 10);
+  r = s.health(true, true);
+  CHECK(r.grade == hs::Grade::Healthy && r.components.size() == 9);
+  CHECK(r.alerts_raised == 0 && r.alerts_resolved == 1);
+  CHECK(s.alerts().counts().unresolved == 0 && s.alerts().counts().resolved == 1);
+
+  s.close();
+  EXPECT_THROW(s.health(), hs::NullArgument);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -1316,6 +1418,7 @@ int main(int argc, char** argv) {
     test_settings(dir);
     test_backups(dir, clock);
     test_alerts(dir);
+    test_health(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

@@ -1,6 +1,6 @@
 """Python bindings of hardstore, an embedded store for the records a service must never
 lose or fake: a tamper-evident audit log, a log ring, idempotency keys, app state,
-atomic multi-area writes, dead letters, alerts, restore points and backups.
+atomic multi-area writes, dead letters, alerts, restore points, backups and health.
 
 Pure Python over ctypes: the shared library ``libhardstore`` is found through the
 ``HARDSTORE_LIB`` environment variable, else in a cargo ``target/release`` or
@@ -84,6 +84,7 @@ from .errors import (
     UnknownRecordVersion,
     WrongKey,
 )
+from .health import Component, Grade, HealthReport, HealthThresholds
 from .idempotency import (
     BeginResult,
     IdemInfo,
@@ -157,6 +158,8 @@ __all__ = [
     "Claims", "Claim", "DeadLetter", "Attempt", "FailOutcome", "DlqCounts",
     # alerts
     "Severity", "AlertState", "AlertScope", "Alert", "Raised", "AlertCounts",
+    # health
+    "Grade", "Component", "HealthReport", "HealthThresholds",
     # restore points
     "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups

@@ -102,6 +102,8 @@ CLAIMS = P(st.hardstore_dlq_claims)
 ITEM = P(st.hardstore_dlq_item)
 DITER = P(st.hardstore_dlq_iter)
 DQUERY = P(st.hardstore_dlq_query)
+HREPORT = P(st.hardstore_health_report)
+THRESH = P(st.hardstore_health_thresholds)
 RESP = P(st.hardstore_idem_response)
 TOKEN = P(st.hardstore_idem_token)
 LENTRY = P(st.hardstore_log_entry)
@@ -276,6 +278,16 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             st.hardstore_dlq_op, c_void_p, P(c_uint32), P(c_uint32), P(c_uint64),
         ],
     ),
+    # Health
+    "hardstore_health_thresholds_default": (R, [THRESH]),
+    "hardstore_options_set_health_thresholds": (R, [OPTS, THRESH]),
+    "hardstore_settings_get_health_thresholds": (R, [STORE, THRESH]),
+    "hardstore_settings_set_health_thresholds": (
+        R, [STORE, S, Z, THRESH, P(st.hardstore_setting_change)]),
+    "hardstore_store_health": (R, [STORE, c_bool, c_bool, P(HREPORT)]),
+    "hardstore_health_report_summary": (R, [HREPORT, P(st.hardstore_health_summary)]),
+    "hardstore_health_report_component": (R, [HREPORT, Z, P(st.hardstore_health_component)]),
+    "hardstore_health_report_free": (None, [HREPORT]),
     # Idempotency
     "hardstore_idem_begin": (
         R,

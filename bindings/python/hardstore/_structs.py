@@ -44,6 +44,7 @@ class hardstore_dlq_claims(_Opaque): pass
 class hardstore_dlq_item(_Opaque): pass
 class hardstore_dlq_iter(_Opaque): pass
 class hardstore_dlq_query(_Opaque): pass
+class hardstore_health_report(_Opaque): pass
 class hardstore_idem_response(_Opaque): pass
 class hardstore_idem_token(_Opaque): pass
 class hardstore_log_entry(_Opaque): pass
@@ -276,6 +277,47 @@ class hardstore_setting_change(Structure):
     ]
 
 
+class hardstore_health_thresholds(Structure):
+    _fields_ = [
+        ("window_us", c_uint64),
+        ("error_permille_degraded", c_uint32),
+        ("error_permille_critical", c_uint32),
+        ("p95_degraded_us", c_uint64),
+        ("p95_critical_us", c_uint64),
+        ("dead_letters_degraded", c_uint64),
+        ("dead_letters_critical", c_uint64),
+        ("file_size_limit", c_uint64),
+        ("disk_free_degraded", c_uint64),
+        ("disk_free_critical", c_uint64),
+        ("backups_expected", c_bool),
+    ]
+
+
+class hardstore_health_summary(Structure):
+    _fields_ = [
+        ("grade", c_uint32),
+        ("uptime_us", c_uint64),
+        ("checked_at", c_uint64),
+        ("components", c_size_t),
+        ("alerts_raised", c_uint64),
+        ("alerts_resolved", c_uint64),
+    ]
+
+
+class hardstore_health_component(Structure):
+    _fields_ = [
+        ("name", u8p),
+        ("name_len", c_size_t),
+        ("status", c_uint32),
+        ("reason", u8p),
+        ("reason_len", c_size_t),
+        ("has_value", c_bool),
+        ("value", c_double),
+        ("unit", u8p),
+        ("unit_len", c_size_t),
+    ]
+
+
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
     "hardstore_alert_raised": hardstore_alert_raised,
@@ -297,5 +339,8 @@ STRUCTS = {
     "hardstore_space_report": hardstore_space_report,
     "hardstore_settings": hardstore_settings,
     "hardstore_setting_change": hardstore_setting_change,
+    "hardstore_health_thresholds": hardstore_health_thresholds,
+    "hardstore_health_summary": hardstore_health_summary,
+    "hardstore_health_component": hardstore_health_component,
 }
 

@@ -13,6 +13,7 @@ from ._structs import hardstore_options
 if TYPE_CHECKING:  # pragma: no cover
     from .clock import ManualClock
     from .dead_letters import RetryPolicy
+    from .health import HealthThresholds
 
 
 @dataclass
@@ -31,6 +32,9 @@ class Options:
         dlq_policy: the retry policy failed dead letters are rescheduled with.
         dlq_purge_after_us: how long Done and Dead items are kept (default 7 days).
         clock: a :class:`~hardstore.ManualClock` to read instead of the system clock.
+        health_thresholds: a new store's :class:`~hardstore.HealthThresholds` (an
+            existing store keeps its own; change them with
+            ``store.settings.set_health_thresholds``).
     """
 
     audit_key: Optional[Union[bytes, str]] = None
@@ -43,6 +47,7 @@ class Options:
     dlq_policy: Optional["RetryPolicy"] = None
     dlq_purge_after_us: Optional[int] = None
     clock: Optional["ManualClock"] = None
+    health_thresholds: Optional["HealthThresholds"] = None
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "Options":
@@ -81,6 +86,9 @@ class Options:
                 lib.hardstore_options_set_dlq_purge_after_us(ptr, int(self.dlq_purge_after_us))
             if self.clock is not None:
                 lib.hardstore_options_set_clock(ptr, self.clock._live())
+            if self.health_thresholds is not None:
+                thresholds = self.health_thresholds._to_c()
+                lib.hardstore_options_set_health_thresholds(ptr, ctypes.byref(thresholds))
             yield ptr
         finally:
             lib.hardstore_options_free(ptr)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from ._common import StoreBound
 from ._lib import lib, to_text
-from ._structs import hardstore_setting_change, hardstore_settings
+from ._structs import hardstore_health_thresholds, hardstore_setting_change, hardstore_settings
 from .backups import Retention, Schedule
 from .dead_letters import Jitter, RetryPolicy
+from .health import HealthThresholds
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,18 @@ class StoreSettings(StoreBound):
         """Sets when backups are due."""
         s = schedule._to_c()
         return self._change(lib.hardstore_settings_set_backup_schedule, actor, byref(s))
+
+    def health_thresholds(self) -> HealthThresholds:
+        """The store's health thresholds (where :meth:`Store.health
+        <hardstore.Store.health>` grades degraded and critical)."""
+        t = hardstore_health_thresholds()
+        lib.hardstore_settings_get_health_thresholds(self._h, byref(t))
+        return HealthThresholds._from_c(t)
+
+    def set_health_thresholds(self, thresholds: HealthThresholds, *,
+                              actor: str = "") -> SettingChange:
+        """Sets the store's health thresholds. Thresholds that grade nothing sensibly
+        (a critical line before the degraded one, a zero window, a file size limit of
+        0) raise :class:`~hardstore.InvalidArgument` and change nothing."""
+        t = thresholds._to_c()
+        return self._change(lib.hardstore_settings_set_health_thresholds, actor, byref(t))

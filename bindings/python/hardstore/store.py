@@ -16,6 +16,7 @@ from .alerts import Alerts
 from .audit import Audit
 from .backups import Backups
 from .dead_letters import DeadLetters
+from .health import HealthReport, run_health
 from .idempotency import Idempotency
 from .kv import KV
 from .logs import Logs
@@ -31,8 +32,8 @@ class Store:
 
     Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
     :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`), :attr:`alerts`,
-    :attr:`restore_points`, :attr:`backups`; multi-area writes through
-    :meth:`transaction`. Use it as a context manager to close it on exit.
+    :attr:`restore_points`, :attr:`backups`, :attr:`settings`; its own health through
+    :meth:`health`; multi-area writes through :meth:`transaction`. Use it as a context manager to close it on exit.
     """
 
     def __init__(self, path: Any, options: Optional[Options] = None, **kwargs: Any) -> None:
@@ -91,6 +92,16 @@ class Store:
         """Makes every write acknowledged so far durable."""
         lib.hardstore_store_flush(self._handle)
 
+    def health(self, deep: bool = False, raise_alerts: bool = False) -> HealthReport:
+        """Runs the health checks and returns a :class:`~hardstore.HealthReport`: the
+        fast checks, and with ``deep`` the ``integrity`` check too (it reads the whole
+        store, so it takes time in proportion to its size). It writes nothing unless
+        ``raise_alerts``: then each component whose grade changed raises (degraded or
+        critical) or resolves (healthy again) its alert under tenant ``hardstore``,
+        source ``health``, dedup key the component's name, durably and audited. The
+        grades follow ``store.settings.health_thresholds()``."""
+        return run_health(self._handle, deep, raise_alerts)
+
     def transaction(self, durability: Durability = Durability.DURABLE) -> Transaction:
         """Starts a multi-area :class:`~hardstore.Transaction` that commits with
         ``durability``."""
@@ -134,6 +145,7 @@ def open(path: Any, options: Optional[Options] = None, **kwargs: Any) -> Store: 
 
     Keyword options: ``audit_key``, ``flush_interval_ms``, ``max_batch``,
     ``log_capacity``, ``redact_logs``, ``idempotency_ttl_ms``, ``max_restore_points``,
-    ``dlq_policy``, ``dlq_purge_after_us``, ``clock`` (see :class:`Options`).
+    ``dlq_policy``, ``dlq_purge_after_us``, ``clock``, ``health_thresholds`` (see
+    :class:`Options`).
     """
     return Store(path, options, **kwargs)
