@@ -724,6 +724,11 @@ typedef struct hardstore_logs_iter hardstore_logs_iter;
 typedef struct hardstore_logs_query hardstore_logs_query;
 
 /*
+ A maintenance report. Free with `hardstore_maintenance_report_free`.
+ */
+typedef struct hardstore_maintenance_report hardstore_maintenance_report;
+
+/*
  Options for `hardstore_store_open`. Create with `hardstore_options_new`, free with
  `hardstore_options_free`.
  */
@@ -1367,6 +1372,66 @@ typedef struct hardstore_endpoint_stats {
    */
   uint64_t p95_duration_us;
 } hardstore_endpoint_stats;
+
+/*
+ A maintenance report's counts, from `hardstore_maintenance_report_summary`.
+ */
+typedef struct hardstore_maintenance_summary {
+  /*
+   Expired idempotency keys deleted.
+   */
+  uint64_t idempotency_expired;
+  /*
+   Dead letters deleted (Done or Dead past their retention).
+   */
+  uint64_t dead_letters_purged;
+  /*
+   Resolved alerts deleted (past the alert retention).
+   */
+  uint64_t alerts_purged;
+  /*
+   Whether a due backup was run.
+   */
+  bool backup_run;
+  /*
+   Its catalog id (0 when none was run).
+   */
+  uint64_t backup_id;
+  /*
+   Backups the retention setting dropped.
+   */
+  uint64_t backups_pruned;
+  /*
+   A task stopped at its step with more due: run again.
+   */
+  bool more_due;
+  /*
+   Tasks that failed (see `hardstore_maintenance_report_error`).
+   */
+  size_t errors;
+} hardstore_maintenance_summary;
+
+/*
+ What the janitor did, from `hardstore_store_janitor_status`.
+ */
+typedef struct hardstore_janitor_status {
+  /*
+   Whether the store has a janitor (`hardstore_options_set_janitor`).
+   */
+  bool present;
+  /*
+   Runs finished.
+   */
+  uint64_t runs;
+  /*
+   Whether the last run as a whole failed.
+   */
+  bool last_run_failed;
+  /*
+   Tasks that failed in the last run.
+   */
+  size_t last_task_errors;
+} hardstore_janitor_status;
 
 /*
  A restore point, without its label (read that with `hardstore_restore_point_label`).
@@ -2265,7 +2330,9 @@ enum hardstore_result hardstore_settings_set_health_thresholds(const struct hard
  Runs the health checks into a new `*out_report` (owned by the caller; free with
  `hardstore_health_report_free`). `deep` adds the integrity check (reads the whole
  store); `raise_alerts` raises or resolves each component's alert when its grade
- changed. Without `raise_alerts` nothing is written.
+ changed. Without `raise_alerts` nothing is written. The report holds 8 components (9
+ with `deep`), plus one named `alerts`, critical, when `raise_alerts` could not write
+ its alerts: read the count from the summary.
  */
 enum hardstore_result hardstore_store_health(const struct hardstore_store *store, bool deep, bool raise_alerts, struct hardstore_health_report **out_report);
 
@@ -2603,6 +2670,59 @@ enum hardstore_result hardstore_log_stats_endpoint(const struct hardstore_log_st
  Frees stats. NULL is allowed.
  */
 void hardstore_log_stats_free(struct hardstore_log_stats *stats);
+
+/*
+ Runs every cleanup that is due (see the README), at most `step` items per task (0: the
+ default, 10,000), into a new `*out_report` owned by the caller. With a non-empty
+ `backup_folder` (UTF-8), the backup the schedule has due is run into it.
+ */
+enum hardstore_result hardstore_store_maintenance(const struct hardstore_store *store, size_t step, const uint8_t *backup_folder, size_t backup_folder_len, struct hardstore_maintenance_report **out_report);
+
+/*
+ Writes the report's counts to `*out_summary`.
+ */
+enum hardstore_result hardstore_maintenance_report_summary(const struct hardstore_maintenance_report *report, struct hardstore_maintenance_summary *out_summary);
+
+/*
+ Points the out-parameters at failed task `index`'s name and error (UTF-8, not
+ NUL-terminated, valid as long as the report); an index past the end is
+ `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_maintenance_report_error(const struct hardstore_maintenance_report *report, size_t index, const uint8_t **out_task, size_t *out_task_len, const uint8_t **out_error, size_t *out_error_len);
+
+/*
+ Frees a report. NULL is allowed.
+ */
+void hardstore_maintenance_report_free(struct hardstore_maintenance_report *report);
+
+/*
+ Runs maintenance every `interval_us` (above 0) on a thread of the store's own, from
+ the open until `hardstore_store_close`. With a non-empty `backup_folder`, it also runs
+ the backups the schedule has due, into it.
+ */
+enum hardstore_result hardstore_options_set_janitor(struct hardstore_options *options, uint64_t interval_us, const uint8_t *backup_folder, size_t backup_folder_len);
+
+/*
+ Writes what the janitor did to `*out_status` (`present` false without one).
+ */
+enum hardstore_result hardstore_store_janitor_status(const struct hardstore_store *store, struct hardstore_janitor_status *out_status);
+
+/*
+ For a new store: how long resolved alerts are kept before maintenance deletes them,
+ microseconds (default 30 days). An existing store keeps its own.
+ */
+enum hardstore_result hardstore_options_set_alert_retention_us(struct hardstore_options *options, uint64_t micros);
+
+/*
+ Writes the store's alert retention, microseconds.
+ */
+enum hardstore_result hardstore_settings_get_alert_retention_us(const struct hardstore_store *store, uint64_t *out_us);
+
+/*
+ Sets how long resolved alerts are kept, in an audited write by `actor` (nothing is
+ deleted until maintenance runs).
+ */
+enum hardstore_result hardstore_settings_set_alert_retention_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t micros, struct hardstore_setting_change *out_change);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is

@@ -1305,3 +1305,49 @@ fn health_prints_every_component_and_exits_with_the_grade() {
     // A store that cannot be checked: the usual codes.
     assert_eq!(code(&["health", dir.file("none.hs").to_str().unwrap()]), 5);
 }
+
+#[test]
+fn maintenance_deletes_what_the_stores_settings_say_expired_and_runs_the_due_backup() {
+    let dir = common::TempDir::new("cli-maintenance");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let now = wall_now();
+    {
+        let clock = ManualClock::new(now - 3 * DAY);
+        let store = Store::open(&path, own_settings().clock(clock.clone())).unwrap();
+        for kind in ["a", "b", "c"] {
+            let d = NewDeadLetter::new("acme", kind, b"x".to_vec()).permanent(true);
+            store.dead_letters().record(d, Durability::Durable).unwrap();
+        }
+        clock.set(now);
+        let d = NewDeadLetter::new("acme", "young", b"x".to_vec()).permanent(true);
+        store.dead_letters().record(d, Durability::Durable).unwrap();
+        store.close().unwrap();
+    }
+    let backups = dir.file("backups");
+    let v = json(&[
+        "maintenance",
+        p,
+        "--backups-into",
+        backups.to_str().unwrap(),
+        "--json",
+    ]);
+    // The store keeps dead letters 2 days (its own setting, not the default 7).
+    assert_eq!(v["dead_letters_purged"], 3, "{v}");
+    assert_eq!(v["backup"]["kind"], "full");
+    assert_eq!(v["more_due"], false);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    let again = json(&["maintenance", p, "--json"]);
+    assert_eq!(
+        (
+            again["dead_letters_purged"].as_u64(),
+            again["backup"].is_null()
+        ),
+        (Some(0), true)
+    );
+    assert!(text(&["maintenance", p]).contains("dead letters purged"));
+    assert_eq!(
+        code(&["maintenance", dir.file("none.hs").to_str().unwrap()]),
+        5
+    );
+}

@@ -196,7 +196,9 @@ pub unsafe extern "C" fn hardstore_settings_set_health_thresholds(
 /// Runs the health checks into a new `*out_report` (owned by the caller; free with
 /// `hardstore_health_report_free`). `deep` adds the integrity check (reads the whole
 /// store); `raise_alerts` raises or resolves each component's alert when its grade
-/// changed. Without `raise_alerts` nothing is written.
+/// changed. Without `raise_alerts` nothing is written. The report holds 8 components (9
+/// with `deep`), plus one named `alerts`, critical, when `raise_alerts` could not write
+/// its alerts: read the count from the summary.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_store_health(
     store: *const hardstore_store,

@@ -14,6 +14,7 @@ mod alerts;
 mod areas;
 mod backups;
 mod health;
+mod maintenance;
 mod settings;
 mod time;
 
@@ -52,6 +53,19 @@ enum Cmd {
         /// Raise or resolve each component's alert when its grade changed (writes).
         #[arg(long)]
         raise_alerts: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs every cleanup the store's settings say is due (expired idempotency keys, dead
+    /// letters and resolved alerts past retention, backups past retention) and, with
+    /// --backups-into, the backup the schedule has due.
+    Maintenance {
+        store: PathBuf,
+        /// At most this many items per task (default 10,000).
+        #[arg(long)]
+        step: Option<usize>,
+        #[arg(long)]
+        backups_into: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -205,6 +219,12 @@ fn main() -> ExitCode {
             Ok(grade) => return ExitCode::from(grade as u8),
             Err(e) => Err(e),
         },
+        Cmd::Maintenance {
+            store,
+            step,
+            backups_into,
+            json,
+        } => maintenance::maintenance(&store, step, backups_into, json),
         Cmd::Info { store, json } => info(&store, json),
         Cmd::Audit(c) => areas::audit(c),
         Cmd::Logs(c) => areas::logs(c),
