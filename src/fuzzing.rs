@@ -4,9 +4,11 @@
 
 mod alerts_model;
 mod health_model;
+mod maintenance_model;
 
 pub use alerts_model::alerts_model;
 pub use health_model::health_model;
+pub use maintenance_model::maintenance_model;
 
 use crate::audit::merkle::{self, MemoryTree, NodeSource};
 use crate::audit::{leaf_hash, AuditEntry, AuditEvent, Checkpoint, Cursor};

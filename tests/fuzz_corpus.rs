@@ -72,3 +72,8 @@ fn alerts_model_corpus() {
 fn health_model_corpus() {
     replay("health_model", hardstore::fuzzing::health_model);
 }
+
+#[test]
+fn maintenance_model_corpus() {
+    replay("maintenance_model", hardstore::fuzzing::maintenance_model);
+}

@@ -13,6 +13,7 @@
 //    pointer: they must not outlive the Store they came from.
 //  - A DlqClaim is borrowed from its DlqClaims list and dies with it.
 //  - A BackupSchedule keeps the store busy: destroy (or stop()) it before the Store.
+//    The janitor (Options::janitor) is the store's own and stops when it closes.
 //
 // Callbacks (backup progress, the dead-letter retry operation) are std::function; an
 // exception they throw never crosses into the library (see Backups::run and
@@ -497,6 +498,20 @@ class Options {
   /// A new store's health thresholds (an existing store keeps its own); checked now.
   Options& health_thresholds(const hardstore_health_thresholds& t) {
     detail::check(hardstore_options_set_health_thresholds(p_.get(), &t));
+    return *this;
+  }
+  /// For a new store: how long resolved alerts are kept before maintenance deletes them
+  /// (default 30 days; an existing store keeps its own).
+  Options& alert_retention_us(uint64_t us) {
+    detail::check(hardstore_options_set_alert_retention_us(p_.get(), us));
+    return *this;
+  }
+  /// Runs maintenance every `interval_us` (above 0: 0 throws InvalidArgument) on a
+  /// thread of the store's own, from the open until the store closes; with a non-empty
+  /// `backups_into` (a folder) it also runs the backups the schedule has due, into it.
+  Options& janitor(uint64_t interval_us, std::string_view backups_into = {}) {
+    detail::check(hardstore_options_set_janitor(p_.get(), interval_us, detail::u8(backups_into),
+                                                backups_into.size()));
     return *this;
   }
   const hardstore_options* get() const noexcept { return p_.get(); }
@@ -1824,6 +1839,67 @@ inline HealthReport read_health_report(const hardstore_health_report* r) {
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------
+// Maintenance
+// ---------------------------------------------------------------------------------
+
+/// A task that failed in a maintenance run: its name (`idempotency`, `dead_letters`,
+/// `alerts`, `backup` or `backup_retention`) and the error, for a person.
+struct MaintenanceTaskError {
+  std::string task;
+  std::string error;
+};
+
+/// What one maintenance run did (an owned copy): the expired idempotency keys, dead
+/// letters and resolved alerts it deleted, the catalog id of the due backup it ran
+/// (nullopt when none ran), the backups the retention setting dropped, whether a task
+/// stopped at its step with more left (run again), and the tasks that failed (the
+/// others ran).
+struct MaintenanceReport {
+  uint64_t idempotency_expired = 0;
+  uint64_t dead_letters_purged = 0;
+  uint64_t alerts_purged = 0;
+  std::optional<uint64_t> backup_id;
+  uint64_t backups_pruned = 0;
+  bool more_due = false;
+  std::vector<MaintenanceTaskError> errors;
+
+  /// Whether a due backup was run (its id is `backup_id`).
+  bool backup_run() const noexcept { return backup_id.has_value(); }
+};
+
+/// What the janitor did since the store was opened: runs finished, whether the last
+/// run as a whole failed, and the tasks that failed in the last run.
+struct JanitorStatus {
+  uint64_t runs = 0;
+  bool last_run_failed = false;
+  size_t last_task_errors = 0;
+};
+
+namespace detail {
+/// Copies a report out (every string copied; the caller frees the report).
+inline MaintenanceReport read_maintenance_report(const hardstore_maintenance_report* r) {
+  hardstore_maintenance_summary sum{};
+  check(hardstore_maintenance_report_summary(r, &sum));
+  MaintenanceReport out;
+  out.idempotency_expired = sum.idempotency_expired;
+  out.dead_letters_purged = sum.dead_letters_purged;
+  out.alerts_purged = sum.alerts_purged;
+  if (sum.backup_run) out.backup_id = sum.backup_id;
+  out.backups_pruned = sum.backups_pruned;
+  out.more_due = sum.more_due;
+  out.errors.reserve(sum.errors);
+  for (size_t i = 0; i < sum.errors; i++) {
+    const uint8_t* task = nullptr;
+    const uint8_t* error = nullptr;
+    size_t task_len = 0, error_len = 0;
+    check(hardstore_maintenance_report_error(r, i, &task, &task_len, &error, &error_len));
+    out.errors.push_back(MaintenanceTaskError{str(task, task_len), str(error, error_len)});
+  }
+  return out;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------
 // Restore points
 // ---------------------------------------------------------------------------------
 
@@ -1976,6 +2052,20 @@ class StoreSettings {
     hardstore_setting_change c{};
     detail::check(hardstore_settings_set_health_thresholds(s_, detail::u8(actor),
                                                            actor.size(), &t, &c));
+    return c;
+  }
+  /// How long resolved alerts are kept before maintenance deletes them, microseconds.
+  uint64_t alert_retention_us() const {
+    uint64_t us = 0;
+    detail::check(hardstore_settings_get_alert_retention_us(s_, &us));
+    return us;
+  }
+  /// Nothing is deleted until maintenance runs (Store::maintenance or the janitor).
+  hardstore_setting_change set_alert_retention_us(uint64_t us,
+                                                  std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_alert_retention_us(s_, detail::u8(actor),
+                                                            actor.size(), us, &c));
     return c;
   }
 
@@ -2450,6 +2540,24 @@ class Store {
     detail::Owned<hardstore_health_report, hardstore_health_report_free> r;
     detail::check(hardstore_store_health(p_.get(), deep, raise_alerts, detail::out(r)));
     return detail::read_health_report(r.get());
+  }
+  /// Runs every cleanup that is due: expired idempotency keys, dead letters past the
+  /// purge age and resolved alerts past the alert retention are deleted, at most `step`
+  /// items per task (0: the default, 10,000; `more_due` says to run again); with a
+  /// non-empty `backups_into` (a folder) the backup the schedule has due is run into it;
+  /// backups the retention setting drops are deleted. A failed task is in `errors`.
+  MaintenanceReport maintenance(size_t step = 0, std::string_view backups_into = {}) const {
+    detail::Owned<hardstore_maintenance_report, hardstore_maintenance_report_free> r;
+    detail::check(hardstore_store_maintenance(p_.get(), step, detail::u8(backups_into),
+                                              backups_into.size(), detail::out(r)));
+    return detail::read_maintenance_report(r.get());
+  }
+  /// What the janitor did; nullopt when the store was opened without one.
+  std::optional<JanitorStatus> janitor_status() const {
+    hardstore_janitor_status st{};
+    detail::check(hardstore_store_janitor_status(p_.get(), &st));
+    if (!st.present) return std::nullopt;
+    return JanitorStatus{st.runs, st.last_run_failed, st.last_task_errors};
   }
   /// Starts a multi-area transaction committing with `d`.
   Transaction begin(Durability d = Durability::Durable) const { return Transaction(p_.get(), d); }

@@ -338,7 +338,7 @@ impl<'s> Alerts<'s> {
         self.purge_up_to(cut, due)
     }
 
-    /// Deletes at most `limit` alerts resolved before `cut`, oldest first (maintenance's
+    /// Deletes at most `limit` alerts resolved at or before `cut`, oldest first (maintenance's
     /// bounded step, under the store's retention setting); returns how many.
     pub(crate) fn purge_up_to(&self, cut: Timestamp, limit: u64) -> Result<u64> {
         let mut done = 0u64;
@@ -353,6 +353,11 @@ impl<'s> Alerts<'s> {
             }
         }
         Ok(done)
+    }
+
+    /// Whether an alert was resolved at or before `cut` (a read).
+    pub(crate) fn purgeable_before(&self, cut: Timestamp) -> Result<bool> {
+        query::any_resolved_by(&self.store.begin_read()?, cut)
     }
 
     /// The cutoff a purge of alerts resolved `older_than` ago uses now.

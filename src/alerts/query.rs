@@ -278,13 +278,21 @@ pub(crate) fn counts(read: &ReadTransaction) -> Result<AlertCounts> {
     })
 }
 
-/// How many resolved alerts were resolved before `cutoff`.
+/// How many alerts were resolved at or before `cutoff`.
 pub(crate) fn purgeable(read: &ReadTransaction, cutoff: Timestamp) -> Result<u64> {
     let t = read.open_table(RESOLVED)?;
     let mut n = 0;
-    for row in t.range(..(cutoff, 0))? {
+    for row in t.range(..=(cutoff, u64::MAX))? {
         row?;
         n += 1;
     }
     Ok(n)
+}
+
+/// Whether any alert was resolved at or before `cutoff`.
+pub(crate) fn any_resolved_by(read: &ReadTransaction, cutoff: Timestamp) -> Result<bool> {
+    let t = read.open_table(RESOLVED)?;
+    let mut rows = t.range(..=(cutoff, u64::MAX))?;
+    let any = rows.next().transpose()?.is_some();
+    Ok(any)
 }

@@ -250,12 +250,12 @@ impl<'t> AlertTables<'t> {
         Ok((a, true))
     }
 
-    /// Resolved alerts resolved before `cutoff`, oldest first, at most `limit`.
+    /// Alerts resolved at or before `cutoff`, oldest first, at most `limit`.
     pub(crate) fn purgeable(&mut self, cutoff: Timestamp, limit: usize) -> Result<Vec<(u64, u64)>> {
         Ok(self
             .resolved
             .table()?
-            .range(..(cutoff, 0))?
+            .range(..=(cutoff, u64::MAX))?
             .take(limit)
             .map(|r| r.map(|(k, _)| k.value()))
             .collect::<Result<_, _>>()?)

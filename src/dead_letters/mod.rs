@@ -437,6 +437,24 @@ impl<'s> DeadLetters<'s> {
         query::counts(&self.store.begin_read()?)
     }
 
+    /// Whether a [`DeadLetters::purge`] now would delete anything (a read: maintenance
+    /// skips the write when nothing is due).
+    pub(crate) fn purge_due(&self) -> Result<bool> {
+        let age = policy::micros(self.store.inner.settings.read().dead_letter_purge_after);
+        let Some(cutoff) = self.store.clock_now().checked_sub(age) else {
+            return Ok(false);
+        };
+        let read = self.store.begin_read()?;
+        let t = match read.open_table(tables::FINISHED) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let mut rows = redb::ReadableTable::range(&t, ..=(cutoff, u64::MAX))?;
+        let any = rows.next().transpose()?.is_some();
+        Ok(any)
+    }
+
     /// Deletes Done and Dead items that have been so for at least
     /// the store's `dead_letter_purge_after` setting ([`crate::Settings`]; 7 days by
     /// default), counted from when they became Done or Dead; at most `limit`

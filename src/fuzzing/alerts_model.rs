@@ -144,7 +144,7 @@ pub fn alerts_model(data: &[u8]) {
                 let age = u64::from(input.u8() % 8) * 100;
                 let due: Vec<u64> = model
                     .iter()
-                    .filter(|(_, m)| m.state == AlertState::Resolved && m.resolved_at + age < t)
+                    .filter(|(_, m)| m.state == AlertState::Resolved && m.resolved_at + age <= t)
                     .map(|(&id, _)| id)
                     .collect();
                 let n = due.len() as u64;

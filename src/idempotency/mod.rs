@@ -286,6 +286,19 @@ impl<'s> Idempotency<'s> {
         })
     }
 
+    /// Whether a record has expired (a read: maintenance skips the write when none has).
+    pub(crate) fn purge_due(&self) -> Result<bool> {
+        let now = self.store.clock_now();
+        let read = self.store.begin_read()?;
+        let t = match read.open_table(tables::EXPIRY) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let first = redb::ReadableTable::first(&t)?;
+        Ok(first.is_some_and(|(k, _)| k.value().0 <= now))
+    }
+
     /// Deletes up to `limit` expired records; returns how many.
     pub fn purge_expired(&self, limit: usize) -> Result<usize> {
         self.store

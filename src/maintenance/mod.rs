@@ -108,15 +108,38 @@ impl Store {
                 }
             }
         };
+        // Each task reads first and writes only when something is due: a run with
+        // nothing to do costs reads, not durable writes.
         let idem = note(
             "idempotency",
-            self.idempotency().purge_expired(step).map(|n| n as u64),
+            self.idempotency().purge_due().and_then(|due| {
+                if due {
+                    self.idempotency().purge_expired(step).map(|n| n as u64)
+                } else {
+                    Ok(0)
+                }
+            }),
         );
-        let dlq = note("dead_letters", self.dead_letters().purge(Some(step)));
+        let dlq = note(
+            "dead_letters",
+            self.dead_letters().purge_due().and_then(|due| {
+                if due {
+                    self.dead_letters().purge(Some(step))
+                } else {
+                    Ok(0)
+                }
+            }),
+        );
         let alerts = note(
             "alerts",
             match self.alerts().cutoff(settings.alert_retention) {
-                Some(cut) => self.alerts().purge_up_to(cut, step as u64),
+                Some(cut) => self.alerts().purgeable_before(cut).and_then(|due| {
+                    if due {
+                        self.alerts().purge_up_to(cut, step as u64)
+                    } else {
+                        Ok(0)
+                    }
+                }),
                 None => Ok(0),
             },
         );

@@ -1,6 +1,7 @@
 """Python bindings of hardstore, an embedded store for the records a service must never
 lose or fake: a tamper-evident audit log, a log ring, idempotency keys, app state,
-atomic multi-area writes, dead letters, alerts, restore points, backups and health.
+atomic multi-area writes, dead letters, alerts, restore points, backups, health and
+maintenance.
 
 Pure Python over ctypes: the shared library ``libhardstore`` is found through the
 ``HARDSTORE_LIB`` environment variable, else in a cargo ``target/release`` or
@@ -99,6 +100,7 @@ from .idempotency import (
     Token,
 )
 from .logs import EndpointStats, Level, LogEntry, LogRange, LogRecord, LogStats
+from .maintenance import JanitorStatus, MaintenanceReport, TaskError
 from .options import Options
 from .restore_points import RestorePoint, SpaceReport
 from .settings import SettingChange, Settings
@@ -160,6 +162,8 @@ __all__ = [
     "Severity", "AlertState", "AlertScope", "Alert", "Raised", "AlertCounts",
     # health
     "Grade", "Component", "HealthReport", "HealthThresholds",
+    # maintenance
+    "MaintenanceReport", "TaskError", "JanitorStatus",
     # restore points
     "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups

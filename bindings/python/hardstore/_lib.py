@@ -111,6 +111,7 @@ LREC = P(st.hardstore_log_record)
 LSTATS = P(st.hardstore_log_stats)
 LITER = P(st.hardstore_logs_iter)
 LQUERY = P(st.hardstore_logs_query)
+MREPORT = P(st.hardstore_maintenance_report)
 TX = P(st.hardstore_tx)
 KEY = P(st.hardstore_backup_key)
 INFO = P(st.hardstore_backup_info)
@@ -350,6 +351,18 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_log_stats_totals": (R, [LSTATS, P(st.hardstore_log_totals)]),
     "hardstore_log_stats_endpoint": (R, [LSTATS, Z, P(st.hardstore_endpoint_stats)]),
     "hardstore_log_stats_free": (None, [LSTATS]),
+    # Maintenance
+    "hardstore_store_maintenance": (R, [STORE, Z, S, Z, P(MREPORT)]),
+    "hardstore_maintenance_report_summary": (
+        R, [MREPORT, P(st.hardstore_maintenance_summary)]),
+    "hardstore_maintenance_report_error": (R, [MREPORT, Z, PU8P, P(Z), PU8P, P(Z)]),
+    "hardstore_maintenance_report_free": (None, [MREPORT]),
+    "hardstore_options_set_janitor": (R, [OPTS, c_uint64, S, Z]),
+    "hardstore_store_janitor_status": (R, [STORE, P(st.hardstore_janitor_status)]),
+    "hardstore_options_set_alert_retention_us": (R, [OPTS, c_uint64]),
+    "hardstore_settings_get_alert_retention_us": (R, [STORE, P(c_uint64)]),
+    "hardstore_settings_set_alert_retention_us": (
+        R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
     # Restore points
     "hardstore_options_set_max_restore_points": (R, [OPTS, Z]),
     "hardstore_restore_point_create": (R, [STORE, S, Z, P(st.hardstore_restore_point_info)]),

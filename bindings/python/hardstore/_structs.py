@@ -52,6 +52,7 @@ class hardstore_log_record(_Opaque): pass
 class hardstore_log_stats(_Opaque): pass
 class hardstore_logs_iter(_Opaque): pass
 class hardstore_logs_query(_Opaque): pass
+class hardstore_maintenance_report(_Opaque): pass
 class hardstore_options(_Opaque): pass
 class hardstore_store(_Opaque): pass
 class hardstore_tx(_Opaque): pass
@@ -318,6 +319,28 @@ class hardstore_health_component(Structure):
     ]
 
 
+class hardstore_maintenance_summary(Structure):
+    _fields_ = [
+        ("idempotency_expired", c_uint64),
+        ("dead_letters_purged", c_uint64),
+        ("alerts_purged", c_uint64),
+        ("backup_run", c_bool),
+        ("backup_id", c_uint64),
+        ("backups_pruned", c_uint64),
+        ("more_due", c_bool),
+        ("errors", c_size_t),
+    ]
+
+
+class hardstore_janitor_status(Structure):
+    _fields_ = [
+        ("present", c_bool),
+        ("runs", c_uint64),
+        ("last_run_failed", c_bool),
+        ("last_task_errors", c_size_t),
+    ]
+
+
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
     "hardstore_alert_raised": hardstore_alert_raised,
@@ -342,5 +365,7 @@ STRUCTS = {
     "hardstore_health_thresholds": hardstore_health_thresholds,
     "hardstore_health_summary": hardstore_health_summary,
     "hardstore_health_component": hardstore_health_component,
+    "hardstore_maintenance_summary": hardstore_maintenance_summary,
+    "hardstore_janitor_status": hardstore_janitor_status,
 }
 

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Union
 
-from ._lib import lib, to_bytes
+from ._lib import lib, to_bytes, to_path
 from ._structs import hardstore_options
+from .errors import InvalidArgument, Result
 
 if TYPE_CHECKING:  # pragma: no cover
     from .clock import ManualClock
@@ -35,6 +36,14 @@ class Options:
         health_thresholds: a new store's :class:`~hardstore.HealthThresholds` (an
             existing store keeps its own; change them with
             ``store.settings.set_health_thresholds``).
+        alert_retention_us: for a new store, how long resolved alerts are kept before
+            maintenance deletes them (default 30 days; an existing store keeps its own,
+            change it with ``store.settings.set_alert_retention_us``).
+        janitor_interval_us: runs maintenance every this many microseconds (above 0) on
+            a thread of the store's own, from the open until the store is closed
+            (default: no janitor). :meth:`janitor` sets it with the folder below.
+        janitor_backups_into: a folder the janitor also runs the backups the store's
+            schedule has due into (only with ``janitor_interval_us``).
     """
 
     audit_key: Optional[Union[bytes, str]] = None
@@ -48,6 +57,18 @@ class Options:
     dlq_purge_after_us: Optional[int] = None
     clock: Optional["ManualClock"] = None
     health_thresholds: Optional["HealthThresholds"] = None
+    alert_retention_us: Optional[int] = None
+    janitor_interval_us: Optional[int] = None
+    janitor_backups_into: Optional[Any] = None
+
+    def janitor(self, interval_us: int, backups_into: Optional[Any] = None) -> "Options":
+        """Sets the janitor: maintenance every ``interval_us`` (above 0; 0 raises
+        :class:`~hardstore.InvalidArgument` at the open) on a thread of the store's own,
+        also running the backups the schedule has due into ``backups_into`` when given.
+        Returns these options, to chain: ``hardstore.open(path, Options().janitor(60_000_000))``."""
+        self.janitor_interval_us = int(interval_us)
+        self.janitor_backups_into = backups_into
+        return self
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "Options":
@@ -89,6 +110,19 @@ class Options:
             if self.health_thresholds is not None:
                 thresholds = self.health_thresholds._to_c()
                 lib.hardstore_options_set_health_thresholds(ptr, ctypes.byref(thresholds))
+            if self.alert_retention_us is not None:
+                lib.hardstore_options_set_alert_retention_us(ptr, int(self.alert_retention_us))
+            if self.janitor_interval_us is not None:
+                folder = (b"" if self.janitor_backups_into is None
+                          else to_path(self.janitor_backups_into))
+                lib.hardstore_options_set_janitor(ptr, int(self.janitor_interval_us), folder,
+                                                  len(folder))
+            elif self.janitor_backups_into is not None:
+                raise InvalidArgument(
+                    Result.INVALID_ARGUMENT,
+                    "janitor_backups_into needs janitor_interval_us (the janitor runs them)",
+                    None,
+                )
             yield ptr
         finally:
             lib.hardstore_options_free(ptr)

@@ -4,7 +4,7 @@ explicit, audited call."""
 
 from __future__ import annotations
 
-from ctypes import byref
+from ctypes import byref, c_uint64
 from dataclasses import dataclass
 
 from ._common import StoreBound
@@ -121,3 +121,16 @@ class StoreSettings(StoreBound):
         0) raise :class:`~hardstore.InvalidArgument` and change nothing."""
         t = thresholds._to_c()
         return self._change(lib.hardstore_settings_set_health_thresholds, actor, byref(t))
+
+    def alert_retention_us(self) -> int:
+        """How long resolved alerts are kept before maintenance deletes them,
+        microseconds (default 30 days)."""
+        out = c_uint64(0)
+        lib.hardstore_settings_get_alert_retention_us(self._h, byref(out))
+        return out.value
+
+    def set_alert_retention_us(self, us: int, *, actor: str = "") -> SettingChange:
+        """Sets how long resolved alerts are kept, in microseconds. Nothing is deleted
+        until maintenance runs (:meth:`Store.maintenance <hardstore.Store.maintenance>`
+        or the janitor)."""
+        return self._change(lib.hardstore_settings_set_alert_retention_us, actor, int(us))

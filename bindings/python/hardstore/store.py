@@ -20,6 +20,7 @@ from .health import HealthReport, run_health
 from .idempotency import Idempotency
 from .kv import KV
 from .logs import Logs
+from .maintenance import JanitorStatus, MaintenanceReport, janitor_status, run_maintenance
 from .options import Options, options_from
 from .restore_points import RestorePoints
 from .settings import StoreSettings
@@ -33,7 +34,9 @@ class Store:
     Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
     :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`), :attr:`alerts`,
     :attr:`restore_points`, :attr:`backups`, :attr:`settings`; its own health through
-    :meth:`health`; multi-area writes through :meth:`transaction`. Use it as a context manager to close it on exit.
+    :meth:`health`; its cleanups through :meth:`maintenance` (and the janitor, see
+    :meth:`janitor_status`); multi-area writes through :meth:`transaction`. Use it as a
+    context manager to close it on exit.
     """
 
     def __init__(self, path: Any, options: Optional[Options] = None, **kwargs: Any) -> None:
@@ -102,13 +105,29 @@ class Store:
         grades follow ``store.settings.health_thresholds()``."""
         return run_health(self._handle, deep, raise_alerts)
 
+    def maintenance(self, step: int = 0, backups_into: Optional[Any] = None) -> MaintenanceReport:
+        """Runs every cleanup that is due and returns a
+        :class:`~hardstore.MaintenanceReport`: expired idempotency keys, dead letters
+        past the purge age and resolved alerts past the alert retention are deleted, at
+        most ``step`` items per task (0: the library's default, 10,000; ``more_due`` in
+        the report says to run again); with ``backups_into`` (a folder) the backup the
+        store's schedule has due is run into it; backups the retention setting drops are
+        deleted. A task that fails is in the report's ``errors`` and the others run."""
+        return run_maintenance(self._handle, step, backups_into)
+
+    def janitor_status(self) -> Optional[JanitorStatus]:
+        """What the janitor did since the open (a :class:`~hardstore.JanitorStatus`),
+        ``None`` when the store was opened without one (the ``janitor_interval_us``
+        option)."""
+        return janitor_status(self._handle)
+
     def transaction(self, durability: Durability = Durability.DURABLE) -> Transaction:
         """Starts a multi-area :class:`~hardstore.Transaction` that commits with
         ``durability``."""
         return Transaction(self, durability)
 
     def close(self) -> None:
-        """Stops background schedules, discards open transactions, flushes buffered
+        """Stops background schedules and the janitor, discards open transactions, flushes buffered
         writes and closes the store. Idempotent; using the store afterwards raises
         :class:`~hardstore.StoreClosed`."""
         with self._lock:
@@ -145,7 +164,8 @@ def open(path: Any, options: Optional[Options] = None, **kwargs: Any) -> Store: 
 
     Keyword options: ``audit_key``, ``flush_interval_ms``, ``max_batch``,
     ``log_capacity``, ``redact_logs``, ``idempotency_ttl_ms``, ``max_restore_points``,
-    ``dlq_policy``, ``dlq_purge_after_us``, ``clock``, ``health_thresholds`` (see
+    ``dlq_policy``, ``dlq_purge_after_us``, ``clock``, ``health_thresholds``,
+    ``alert_retention_us``, ``janitor_interval_us``, ``janitor_backups_into`` (see
     :class:`Options`).
     """
     return Store(path, options, **kwargs)
