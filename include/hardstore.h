@@ -443,6 +443,16 @@
 #define HARDSTORE_LIMIT_LOG_MESSAGE 8192
 
 /*
+ `hardstore_metrics_encode` format: the Prometheus text format, version 0.0.4.
+ */
+#define HARDSTORE_METRICS_PROMETHEUS 0
+
+/*
+ `hardstore_metrics_encode` format: OpenMetrics 1.0 text.
+ */
+#define HARDSTORE_METRICS_OPENMETRICS 1
+
+/*
  Longest actor a settings change records in its audit entry, in bytes.
  */
 #define HARDSTORE_MAX_SETTINGS_ACTOR 256
@@ -1432,6 +1442,80 @@ typedef struct hardstore_janitor_status {
    */
   size_t last_task_errors;
 } hardstore_janitor_status;
+
+/*
+ The store's figures (the README's metrics table), from `hardstore_metrics_get`.
+ */
+typedef struct hardstore_metrics_snapshot {
+  /*
+   Audit entries appended, ever.
+   */
+  uint64_t audit_entries;
+  /*
+   Log entries appended to the ring, ever.
+   */
+  uint64_t log_entries_appended;
+  /*
+   Entries the ring holds now.
+   */
+  uint64_t log_ring_entries;
+  /*
+   Dead letters pending.
+   */
+  uint64_t dead_letters_pending;
+  /*
+   Dead letters leased.
+   */
+  uint64_t dead_letters_leased;
+  /*
+   Dead letters done (not purged).
+   */
+  uint64_t dead_letters_done;
+  /*
+   Dead letters dead (not purged).
+   */
+  uint64_t dead_letters_dead;
+  /*
+   Alerts not resolved.
+   */
+  uint64_t alerts_unresolved;
+  /*
+   Resolved alerts kept.
+   */
+  uint64_t alerts_resolved;
+  /*
+   Restore points held.
+   */
+  uint64_t restore_points;
+  /*
+   Cataloged backup runs that succeeded.
+   */
+  uint64_t backups_ok;
+  /*
+   Cataloged backup runs that failed or were interrupted.
+   */
+  uint64_t backups_failed;
+  /*
+   The store file with its redo log, bytes (0 for a store not in a file).
+   */
+  uint64_t file_bytes;
+  /*
+   Group commits since the open.
+   */
+  uint64_t write_batches;
+  /*
+   Writes since the open.
+   */
+  uint64_t writes;
+  /*
+   Synced commits since the open.
+   */
+  uint64_t write_syncs;
+  /*
+   Seconds since the open.
+   */
+  double uptime_seconds;
+} hardstore_metrics_snapshot;
 
 /*
  A restore point, without its label (read that with `hardstore_restore_point_label`).
@@ -2723,6 +2807,18 @@ enum hardstore_result hardstore_settings_get_alert_retention_us(const struct har
  deleted until maintenance runs).
  */
 enum hardstore_result hardstore_settings_set_alert_retention_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t micros, struct hardstore_setting_change *out_change);
+
+/*
+ Writes the store's figures now to `*out_snapshot`. Only reads.
+ */
+enum hardstore_result hardstore_metrics_get(const struct hardstore_store *store, struct hardstore_metrics_snapshot *out_snapshot);
+
+/*
+ Writes the store's figures as an exposition text in `format`
+ (`HARDSTORE_METRICS_PROMETHEUS` or `_OPENMETRICS`), UTF-8, to a new `*out_text` owned
+ by the caller (free with `hardstore_bytes_free`). Only reads.
+ */
+enum hardstore_result hardstore_metrics_encode(const struct hardstore_store *store, uint32_t format, struct hardstore_bytes **out_text);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is

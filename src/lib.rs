@@ -38,6 +38,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod logs;
 pub mod maintenance;
+pub mod metrics;
 pub mod restore_points;
 
 // The core's modules keep their crate paths (`crate::store`, ...).

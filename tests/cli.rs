@@ -1351,3 +1351,29 @@ fn maintenance_deletes_what_the_stores_settings_say_expired_and_runs_the_due_bac
         5
     );
 }
+
+#[test]
+fn metrics_print_the_stores_figures_in_three_forms() {
+    let dir = common::TempDir::new("cli-metrics");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        for i in 0..4 {
+            store
+                .audit()
+                .append(
+                    AuditEvent::new("acme", "x").resource(format!("r/{i}")),
+                    Durability::Durable,
+                )
+                .unwrap();
+        }
+        store.close().unwrap();
+    }
+    let prom = text(&["metrics", p]);
+    assert!(prom.contains("hardstore_audit_entries_total 4\n"), "{prom}");
+    assert!(!prom.contains("# EOF"));
+    assert!(text(&["metrics", p, "--openmetrics"]).ends_with("# EOF\n"));
+    assert_eq!(json(&["metrics", p, "--json"])["audit_entries"], 4);
+    assert_eq!(code(&["metrics", dir.file("none.hs").to_str().unwrap()]), 5);
+}

@@ -285,7 +285,7 @@ fn requests(store: &Store, t: &HealthThresholds, now: Timestamp) -> Result<Compo
 }
 
 /// The store file's bytes and its redo log's; `None` for a store not in a file.
-fn file_bytes(store: &Store) -> Option<u64> {
+pub(crate) fn file_bytes(store: &Store) -> Option<u64> {
     let path = store.path();
     let main = std::fs::metadata(path).ok()?.len();
     let redo = std::fs::metadata(crate::redo::RedoLog::path_for(path)).map_or(0, |m| m.len());

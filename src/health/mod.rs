@@ -25,6 +25,8 @@
 mod checks;
 mod disk;
 
+pub(crate) use checks::file_bytes;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -134,6 +136,13 @@ impl HealthOptions {
 pub(crate) struct HealthShared {
     opened: Instant,
     verified: Mutex<Frontier>,
+}
+
+impl HealthShared {
+    /// Time since the store was opened.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.opened.elapsed()
+    }
 }
 
 /// The tenant, source and dedup-key prefix of the alerts health raises.

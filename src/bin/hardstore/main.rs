@@ -15,6 +15,7 @@ mod areas;
 mod backups;
 mod health;
 mod maintenance;
+mod metrics;
 mod settings;
 mod time;
 
@@ -66,6 +67,15 @@ enum Cmd {
         step: Option<usize>,
         #[arg(long)]
         backups_into: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The store's figures in the Prometheus text format 0.0.4 (--openmetrics:
+    /// OpenMetrics; --json: a JSON object).
+    Metrics {
+        store: PathBuf,
+        #[arg(long)]
+        openmetrics: bool,
         #[arg(long)]
         json: bool,
     },
@@ -225,6 +235,11 @@ fn main() -> ExitCode {
             backups_into,
             json,
         } => maintenance::maintenance(&store, step, backups_into, json),
+        Cmd::Metrics {
+            store,
+            openmetrics,
+            json,
+        } => metrics::metrics(&store, openmetrics, json),
         Cmd::Info { store, json } => info(&store, json),
         Cmd::Audit(c) => areas::audit(c),
         Cmd::Logs(c) => areas::logs(c),

@@ -1,0 +1,292 @@
+//! Metrics: the store's own figures, exposed in the Prometheus text format (version
+//! 0.0.4) and in OpenMetrics, encoded by `prometheus-client` (the official Rust client),
+//! and as a plain snapshot.
+//!
+//! Every figure but the write-path ones is read from the stored data at scrape time,
+//! so it is what survived: a counter here (audit entries appended, log entries
+//! appended) never goes backwards, across restarts and crashes alike, because it counts
+//! acknowledged records that a crash cannot lose. The write-path counters (batches,
+//! writes, syncs) count since the store was opened, as process counters do; Prometheus
+//! reads their drop at a restart as a counter reset.
+//!
+//! | series | type | what |
+//! |---|---|---|
+//! | `hardstore_audit_entries_total` | counter | audit entries appended, ever |
+//! | `hardstore_log_entries_appended_total` | counter | log entries appended to the ring, ever |
+//! | `hardstore_log_ring_entries` | gauge | entries the ring holds now |
+//! | `hardstore_dead_letters{state}` | gauge | dead letters per state (pending, leased, done, dead) |
+//! | `hardstore_alerts{state}` | gauge | alerts unresolved and resolved (kept) |
+//! | `hardstore_restore_points` | gauge | restore points held |
+//! | `hardstore_backups{result}` | gauge | cataloged backup runs, ok and failed |
+//! | `hardstore_file_bytes` | gauge | the store file with its redo log (0 in memory) |
+//! | `hardstore_write_batches_total`, `hardstore_writes_total`, `hardstore_write_syncs_total` | counter | group commits, writes and syncs since the open |
+//! | `hardstore_uptime_seconds` | gauge | time since the open |
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::backup::BackupResult;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The store's figures at one moment (see the module docs for each).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MetricsSnapshot {
+    /// Audit entries appended, ever.
+    pub audit_entries: u64,
+    /// Log entries appended to the ring, ever.
+    pub log_entries_appended: u64,
+    /// Entries the ring holds now.
+    pub log_ring_entries: u64,
+    /// Dead letters pending.
+    pub dead_letters_pending: u64,
+    /// Dead letters leased.
+    pub dead_letters_leased: u64,
+    /// Dead letters done (not purged).
+    pub dead_letters_done: u64,
+    /// Dead letters dead (not purged).
+    pub dead_letters_dead: u64,
+    /// Alerts not resolved.
+    pub alerts_unresolved: u64,
+    /// Resolved alerts kept.
+    pub alerts_resolved: u64,
+    /// Restore points held.
+    pub restore_points: u64,
+    /// Cataloged backup runs that succeeded.
+    pub backups_ok: u64,
+    /// Cataloged backup runs that failed or were interrupted.
+    pub backups_failed: u64,
+    /// The store file with its redo log, bytes (0 for a store not in a file).
+    pub file_bytes: u64,
+    /// Group commits since the open.
+    pub write_batches: u64,
+    /// Writes since the open.
+    pub writes: u64,
+    /// Synced commits since the open.
+    pub write_syncs: u64,
+    /// Seconds since the open.
+    pub uptime_seconds: f64,
+}
+
+/// The store's metrics: `store.metrics()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Metrics<'s> {
+    store: &'s Store,
+}
+
+/// Which text format an exposition is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4 (`text/plain; version=0.0.4`).
+    Prometheus,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`), ending in
+    /// `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The HTTP `Content-Type` of an exposition in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+impl Metrics<'_> {
+    /// The figures now.
+    pub fn snapshot(&self) -> Result<MetricsSnapshot> {
+        let s = self.store;
+        let (head, next) = s.logs().range()?;
+        let dlq = s.dead_letters().counts()?;
+        let alerts = s.alerts().counts()?;
+        let (points, _) = s.restore_points().held()?;
+        let backups = s.backups().list()?;
+        let ok = backups
+            .iter()
+            .filter(|b| b.result == BackupResult::Ok)
+            .count() as u64;
+        let failed = backups
+            .iter()
+            .filter(|b| matches!(b.result, BackupResult::Failed | BackupResult::Interrupted))
+            .count() as u64;
+        let w = s.write_stats();
+        Ok(MetricsSnapshot {
+            audit_entries: s.audit().size()?,
+            log_entries_appended: next,
+            log_ring_entries: next - head,
+            dead_letters_pending: dlq.pending,
+            dead_letters_leased: dlq.leased,
+            dead_letters_done: dlq.done,
+            dead_letters_dead: dlq.dead,
+            alerts_unresolved: alerts.unresolved,
+            alerts_resolved: alerts.resolved,
+            restore_points: points as u64,
+            backups_ok: ok,
+            backups_failed: failed,
+            file_bytes: crate::health::file_bytes(s).unwrap_or(0),
+            write_batches: w.batches,
+            writes: w.writes,
+            write_syncs: w.syncs,
+            uptime_seconds: s
+                .shared::<crate::health::HealthShared>()?
+                .uptime()
+                .as_secs_f64(),
+        })
+    }
+
+    /// The figures now, encoded in `format`.
+    pub fn encode(&self, format: Format) -> Result<String> {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Snapshot(self.snapshot()?)));
+        let mut out = String::new();
+        let done = match format {
+            Format::Prometheus => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
+            }
+            Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &registry),
+        };
+        done.map_err(|_| Error::Storage("the metrics could not be encoded".into()))?;
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The store's metrics, for a Prometheus scrape.
+    pub fn metrics(&self) -> Metrics<'_> {
+        Metrics { store: self }
+    }
+}
+
+/// A snapshot as a `prometheus-client` collector (a fresh one per scrape).
+#[derive(Debug)]
+struct Snapshot(MetricsSnapshot);
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    c.encode(e.encode_descriptor(name, help, None, c.metric_type())?)
+}
+
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
+    let g = ConstGauge::new(v);
+    g.encode(e.encode_descriptor(name, help, None, g.metric_type())?)
+}
+
+/// A gauge with one label, one series per (value, figure).
+fn labeled(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &'static str,
+    series: &[(&'static str, u64)],
+) -> std::fmt::Result {
+    let mut m = e.encode_descriptor(
+        name,
+        help,
+        None,
+        prometheus_client::metrics::MetricType::Gauge,
+    )?;
+    for &(value, v) in series {
+        let labels = [(label, value)];
+        ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX)).encode(m.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let s = &self.0;
+        counter(
+            &mut e,
+            "hardstore_audit_entries",
+            "Audit entries appended, ever.",
+            s.audit_entries,
+        )?;
+        counter(
+            &mut e,
+            "hardstore_log_entries_appended",
+            "Log entries appended to the ring, ever.",
+            s.log_entries_appended,
+        )?;
+        gauge(
+            &mut e,
+            "hardstore_log_ring_entries",
+            "Entries the log ring holds.",
+            signed(s.log_ring_entries),
+        )?;
+        labeled(
+            &mut e,
+            "hardstore_dead_letters",
+            "Dead letters per state.",
+            "state",
+            &[
+                ("pending", s.dead_letters_pending),
+                ("leased", s.dead_letters_leased),
+                ("done", s.dead_letters_done),
+                ("dead", s.dead_letters_dead),
+            ],
+        )?;
+        labeled(
+            &mut e,
+            "hardstore_alerts",
+            "Alerts unresolved, and resolved ones kept.",
+            "state",
+            &[
+                ("unresolved", s.alerts_unresolved),
+                ("resolved", s.alerts_resolved),
+            ],
+        )?;
+        gauge(
+            &mut e,
+            "hardstore_restore_points",
+            "Restore points held.",
+            signed(s.restore_points),
+        )?;
+        labeled(
+            &mut e,
+            "hardstore_backups",
+            "Cataloged backup runs per result.",
+            "result",
+            &[("ok", s.backups_ok), ("failed", s.backups_failed)],
+        )?;
+        gauge(
+            &mut e,
+            "hardstore_file_bytes",
+            "Bytes of the store file and its redo log.",
+            signed(s.file_bytes),
+        )?;
+        counter(
+            &mut e,
+            "hardstore_write_batches",
+            "Group commits since the open.",
+            s.write_batches,
+        )?;
+        counter(
+            &mut e,
+            "hardstore_writes",
+            "Writes since the open.",
+            s.writes,
+        )?;
+        counter(
+            &mut e,
+            "hardstore_write_syncs",
+            "Synced commits since the open.",
+            s.write_syncs,
+        )?;
+        let g = ConstGauge::new(s.uptime_seconds);
+        g.encode(e.encode_descriptor(
+            "hardstore_uptime_seconds",
+            "Seconds since the store was opened.",
+            None,
+            g.metric_type(),
+        )?)
+    }
+}
