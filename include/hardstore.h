@@ -453,6 +453,26 @@
 #define HARDSTORE_METRICS_OPENMETRICS 1
 
 /*
+ Longest app metric or label name, in bytes.
+ */
+#define HARDSTORE_LIMIT_METRIC_NAME 128
+
+/*
+ Longest label value, in bytes.
+ */
+#define HARDSTORE_LIMIT_METRIC_LABEL_VALUE 256
+
+/*
+ Longest help text, in bytes.
+ */
+#define HARDSTORE_LIMIT_METRIC_HELP 1024
+
+/*
+ The most labels an app metric may have.
+ */
+#define HARDSTORE_LIMIT_METRIC_LABELS 16
+
+/*
  Longest actor a settings change records in its audit entry, in bytes.
  */
 #define HARDSTORE_MAX_SETTINGS_ACTOR 256
@@ -1516,6 +1536,28 @@ typedef struct hardstore_metrics_snapshot {
    */
   double uptime_seconds;
 } hardstore_metrics_snapshot;
+
+/*
+ A label of an app metric series: its name and value (UTF-8, not NUL-terminated).
+ */
+typedef struct hardstore_label {
+  /*
+   The label's name (`[a-zA-Z_][a-zA-Z0-9_]*`).
+   */
+  const uint8_t *name;
+  /*
+   Its length.
+   */
+  size_t name_len;
+  /*
+   The label's value (at most 256 bytes, no NUL).
+   */
+  const uint8_t *value;
+  /*
+   Its length.
+   */
+  size_t value_len;
+} hardstore_label;
 
 /*
  A restore point, without its label (read that with `hardstore_restore_point_label`).
@@ -2819,6 +2861,34 @@ enum hardstore_result hardstore_metrics_get(const struct hardstore_store *store,
  by the caller (free with `hardstore_bytes_free`). Only reads.
  */
 enum hardstore_result hardstore_metrics_encode(const struct hardstore_store *store, uint32_t format, struct hardstore_bytes **out_text);
+
+/*
+ Adds `by` to the app counter `name` (registered on first use with `help` and the
+ labels' names) for the labels' values. Counters are durable: a scrape, a checkpoint
+ or `hardstore_metrics_persist` writes them. A new series past the store's cap is
+ `HARDSTORE_LIMIT_REACHED` and counted; a name registered with other labels or as
+ another kind is `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_metrics_counter_add(const struct hardstore_store *store, const uint8_t *name, size_t name_len, const uint8_t *help, size_t help_len, const struct hardstore_label *labels, size_t labels_len, uint64_t by);
+
+/*
+ Sets the app gauge `name` (registered on first use) for the labels' values. Gauges
+ live in memory.
+ */
+enum hardstore_result hardstore_metrics_gauge_set(const struct hardstore_store *store, const uint8_t *name, size_t name_len, const uint8_t *help, size_t help_len, const struct hardstore_label *labels, size_t labels_len, int64_t value);
+
+/*
+ Counts one observation of `value` in the app histogram `name` (registered on first
+ use with the `buckets_len` upper bounds at `buckets`: finite, ascending; +Inf is
+ added). Histograms live in memory.
+ */
+enum hardstore_result hardstore_metrics_histogram_observe(const struct hardstore_store *store, const uint8_t *name, size_t name_len, const uint8_t *help, size_t help_len, const struct hardstore_label *labels, size_t labels_len, const double *buckets, size_t buckets_len, double value);
+
+/*
+ Makes every app counter's current value durable (one durable write when any changed)
+ and writes how many series it wrote to `*out_written`.
+ */
+enum hardstore_result hardstore_metrics_persist(const struct hardstore_store *store, uint64_t *out_written);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is

@@ -50,7 +50,7 @@ impl Store {
 
 /// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
 /// open first: a store of format 2 has its savepoints converted before anything reads.
-pub(crate) static AREAS: [&dyn Area; 8] = [
+pub(crate) static AREAS: [&dyn Area; 9] = [
     &crate::restore_points::RestorePointsArea,
     &crate::audit::AuditArea,
     &crate::logs::LogsArea,
@@ -59,21 +59,23 @@ pub(crate) static AREAS: [&dyn Area; 8] = [
     &crate::backup::BackupArea,
     &crate::health::HealthArea,
     &crate::maintenance::MaintenanceArea,
+    &crate::metrics::MetricsArea,
 ];
 
 /// What runs before every batch commits, in this order (`WriteTx::finish`): counters an
 /// area gathers over the batch first, then what observes changes (restore-point old
 /// values, the state digest), and last the backup change journal, which lists every
 /// change above.
-pub(crate) static OBSERVERS: [Observer; 4] = [
+pub(crate) static OBSERVERS: [Observer; 5] = [
     crate::dead_letters::tables::flush_counts_observer,
+    crate::metrics::checkpoint_observer,
     crate::restore_points::before::record_observer,
     crate::restore_points::digest::store_observer,
     crate::backup::journal::record_observer,
 ];
 
 /// Every area's cataloged tables (see `engine::catalog`).
-pub(crate) static TABLES: [&[&dyn CatalogTable]; 8] = [
+pub(crate) static TABLES: [&[&dyn CatalogTable]; 9] = [
     &crate::audit::tables::TABLES,
     &crate::logs::ring::TABLES,
     &crate::idempotency::tables::TABLES,
@@ -82,4 +84,5 @@ pub(crate) static TABLES: [&[&dyn CatalogTable]; 8] = [
     &crate::backup::TABLES,
     &crate::restore_points::TABLES,
     &crate::alerts::tables::TABLES,
+    &[&crate::metrics::TABLE],
 ];

@@ -109,3 +109,131 @@ fn stored_counters_never_go_back_across_a_reopen_without_close() {
     let mem = Store::in_memory(Options::new()).unwrap();
     assert_eq!(mem.metrics().snapshot().unwrap().file_bytes, 0);
 }
+
+#[test]
+fn app_counters_gauges_and_histograms_are_exposed_and_counters_persist() {
+    let dir = TempDir::new("metrics-app");
+    let path = dir.file("m.hs");
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        let m = store.metrics();
+        let req = m
+            .counter("http_requests", "Requests served.", &["method", "code"])
+            .unwrap();
+        let get = req.with(&["GET", "200"]).unwrap();
+        for _ in 0..41 {
+            get.inc();
+        }
+        req.with(&["POST", "500"]).unwrap().inc_by(3);
+        // Registering again with the same labels gives the same family.
+        let again = m
+            .counter("http_requests", "Requests served.", &["method", "code"])
+            .unwrap();
+        again.with(&["GET", "200"]).unwrap().inc();
+        let g = m
+            .gauge("queue_depth", "Jobs waiting.", &[])
+            .unwrap()
+            .with(&[])
+            .unwrap();
+        g.set(17);
+        g.add(-2);
+        let h = m
+            .histogram(
+                "latency_seconds",
+                "Request latency.",
+                &["route"],
+                &[0.1, 0.5, 1.0],
+            )
+            .unwrap()
+            .with(&["/x"])
+            .unwrap();
+        for v in [0.05, 0.2, 0.3, 0.7, 3.0] {
+            h.observe(v);
+        }
+        let p = m.encode(Format::Prometheus).unwrap();
+        assert_eq!(
+            value(&p, "http_requests_total{method=\"GET\",code=\"200\"}"),
+            42.0,
+            "{p}"
+        );
+        assert_eq!(
+            value(&p, "http_requests_total{method=\"POST\",code=\"500\"}"),
+            3.0
+        );
+        assert_eq!(value(&p, "queue_depth"), 15.0);
+        assert_eq!(
+            value(&p, "latency_seconds_bucket{route=\"/x\",le=\"0.1\"}"),
+            1.0
+        );
+        assert_eq!(
+            value(&p, "latency_seconds_bucket{route=\"/x\",le=\"0.5\"}"),
+            3.0
+        );
+        assert_eq!(
+            value(&p, "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"}"),
+            5.0
+        );
+        assert_eq!(value(&p, "latency_seconds_count{route=\"/x\"}"), 5.0);
+        assert!((value(&p, "latency_seconds_sum{route=\"/x\"}") - 4.25).abs() < 1e-9);
+        // Counted after the scrape: durable only at the next persist (or scrape).
+        get.inc_by(8);
+        assert_eq!(m.persist().unwrap(), 1);
+        assert_eq!(m.persist().unwrap(), 0, "nothing changed since");
+        get.inc_by(100); // persisted by the drop's final checkpoint
+    } // dropped without close
+    let store = Store::open(&path, Options::new()).unwrap();
+    let m = store.metrics();
+    let req = m
+        .counter("http_requests", "Requests served.", &["method", "code"])
+        .unwrap();
+    // What the drop's checkpoint wrote: at least what any scrape saw (42), never below.
+    assert_eq!(req.with(&["GET", "200"]).unwrap().get(), 150);
+    let p = m.encode(Format::OpenMetrics).unwrap();
+    assert_eq!(
+        value(&p, "http_requests_total{method=\"GET\",code=\"200\"}"),
+        150.0
+    );
+    assert_eq!(
+        value(&p, "http_requests_total{method=\"POST\",code=\"500\"}"),
+        3.0
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn bad_names_labels_and_the_series_cap_are_refused_and_counted() {
+    let store = Store::in_memory(Options::new().metrics_max_series(3)).unwrap();
+    let m = store.metrics();
+    for bad in ["", "9lives", "has space", "hardstore_mine", "a-b"] {
+        assert!(m.counter(bad, "", &[]).is_err(), "{bad:?}");
+    }
+    assert!(matches!(
+        m.counter(&"x".repeat(129), "", &[]),
+        Err(hardstore::Error::TooLong { .. })
+    ));
+    assert!(m.counter("ok", "", &["__reserved"]).is_err());
+    assert!(m.counter("ok", "", &["a", "a"]).is_err());
+    assert!(m.histogram("h", "", &["le"], &[1.0]).is_err());
+    assert!(m.histogram("h", "", &[], &[]).is_err());
+    assert!(m.histogram("h", "", &[], &[2.0, 1.0]).is_err());
+    assert!(m.histogram("h", "", &[], &[f64::NAN]).is_err());
+    let c = m.counter("jobs", "", &["kind"]).unwrap();
+    // Another kind or labels under a registered name: refused.
+    assert!(m.gauge("jobs", "", &["kind"]).is_err());
+    assert!(m.counter("jobs", "", &["other"]).is_err());
+    assert!(c.with(&[]).is_err(), "label count");
+    assert!(c.with(&["a\0b"]).is_err(), "NUL in a value");
+    for k in ["a", "b", "c"] {
+        c.with(&[k]).unwrap().inc();
+    }
+    match c.with(&["d"]) {
+        Err(hardstore::Error::LimitReached { max, .. }) => assert_eq!(max, 3),
+        other => panic!("{other:?}"),
+    }
+    // An existing series is still served at the cap.
+    c.with(&["a"]).unwrap().inc();
+    assert_eq!(m.refused().unwrap(), 3);
+    let p = m.encode(Format::Prometheus).unwrap();
+    assert_eq!(value(&p, "hardstore_metrics_refused_total"), 3.0);
+    assert!(!p.contains("kind=\"d\""));
+}

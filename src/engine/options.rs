@@ -41,6 +41,8 @@ pub struct Options {
     pub(crate) seed: Settings,
     /// Run maintenance this often on a thread of the store's own (`None`: never).
     pub(crate) janitor: Option<Duration>,
+    /// The most metric series the app may register (all families together).
+    pub(crate) metrics_max_series: usize,
     /// Where the janitor writes the backups the schedule says are due (`None`: it runs
     /// none).
     pub(crate) janitor_backups: Option<std::path::PathBuf>,
@@ -59,6 +61,7 @@ impl Default for Options {
             seed: Settings::default(),
             janitor: None,
             janitor_backups: None,
+            metrics_max_series: 10_000,
         }
     }
 }
@@ -183,6 +186,13 @@ impl Options {
     /// (default 30 days). An existing store keeps its own.
     pub fn alert_retention(mut self, age: Duration) -> Self {
         self.seed.alert_retention = age;
+        self
+    }
+
+    /// The most metric series the app may register, all families together (default
+    /// 10,000): a new series past it is refused with `Error::LimitReached` and counted.
+    pub fn metrics_max_series(mut self, n: usize) -> Self {
+        self.metrics_max_series = n;
         self
     }
 

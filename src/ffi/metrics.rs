@@ -11,6 +11,20 @@ pub const HARDSTORE_METRICS_PROMETHEUS: u32 = 0;
 /// `hardstore_metrics_encode` format: OpenMetrics 1.0 text.
 pub const HARDSTORE_METRICS_OPENMETRICS: u32 = 1;
 
+/// Longest app metric or label name, in bytes.
+pub const HARDSTORE_LIMIT_METRIC_NAME: usize = 128;
+/// Longest label value, in bytes.
+pub const HARDSTORE_LIMIT_METRIC_LABEL_VALUE: usize = 256;
+/// Longest help text, in bytes.
+pub const HARDSTORE_LIMIT_METRIC_HELP: usize = 1024;
+/// The most labels an app metric may have.
+pub const HARDSTORE_LIMIT_METRIC_LABELS: usize = 16;
+
+const _: () = assert!(HARDSTORE_LIMIT_METRIC_NAME == crate::metrics::MAX_NAME);
+const _: () = assert!(HARDSTORE_LIMIT_METRIC_LABEL_VALUE == crate::metrics::MAX_VALUE);
+const _: () = assert!(HARDSTORE_LIMIT_METRIC_HELP == crate::metrics::MAX_HELP);
+const _: () = assert!(HARDSTORE_LIMIT_METRIC_LABELS == crate::metrics::MAX_LABELS);
+
 /// The store's figures (the README's metrics table), from `hardstore_metrics_get`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +124,180 @@ pub unsafe extern "C" fn hardstore_metrics_encode(
         let o = out(out_text, "out_text")?;
         let text = s.store.metrics().encode(f)?;
         give_bytes(text.into_bytes(), o);
+        Ok(())
+    })
+}
+
+/// A label of an app metric series: its name and value (UTF-8, not NUL-terminated).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct hardstore_label {
+    /// The label's name (`[a-zA-Z_][a-zA-Z0-9_]*`).
+    pub name: *const u8,
+    /// Its length.
+    pub name_len: usize,
+    /// The label's value (at most 256 bytes, no NUL).
+    pub value: *const u8,
+    /// Its length.
+    pub value_len: usize,
+}
+
+/// The labels' names and values, checked.
+unsafe fn labels_arg<'a>(
+    labels: *const hardstore_label,
+    n: usize,
+) -> super::FfiResult<(Vec<&'a str>, Vec<&'a str>)> {
+    if n > crate::metrics::MAX_LABELS {
+        return Err(Error::InvalidArgument(format!(
+            "{n} labels, more than {}",
+            crate::metrics::MAX_LABELS
+        ))
+        .into());
+    }
+    if n == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if labels.is_null() {
+        return Err(super::FfiError::Null("labels"));
+    }
+    let mut names = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    for l in std::slice::from_raw_parts(labels, n) {
+        names.push(super::str_arg(
+            l.name,
+            l.name_len,
+            "label name",
+            crate::metrics::MAX_NAME,
+        )?);
+        values.push(super::str_arg(
+            l.value,
+            l.value_len,
+            "label value",
+            crate::metrics::MAX_VALUE,
+        )?);
+    }
+    Ok((names, values))
+}
+
+unsafe fn name_help<'a>(
+    name: *const u8,
+    name_len: usize,
+    help: *const u8,
+    help_len: usize,
+) -> super::FfiResult<(&'a str, &'a str)> {
+    Ok((
+        super::str_arg(name, name_len, "name", crate::metrics::MAX_NAME)?,
+        super::str_arg(help, help_len, "help", crate::metrics::MAX_HELP)?,
+    ))
+}
+
+/// Adds `by` to the app counter `name` (registered on first use with `help` and the
+/// labels' names) for the labels' values. Counters are durable: a scrape, a checkpoint
+/// or `hardstore_metrics_persist` writes them. A new series past the store's cap is
+/// `HARDSTORE_LIMIT_REACHED` and counted; a name registered with other labels or as
+/// another kind is `HARDSTORE_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_metrics_counter_add(
+    store: *const hardstore_store,
+    name: *const u8,
+    name_len: usize,
+    help: *const u8,
+    help_len: usize,
+    labels: *const hardstore_label,
+    labels_len: usize,
+    by: u64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (name, help) = name_help(name, name_len, help, help_len)?;
+        let (names, values) = labels_arg(labels, labels_len)?;
+        s.store
+            .metrics()
+            .counter(name, help, &names)?
+            .with(&values)?
+            .inc_by(by);
+        Ok(())
+    })
+}
+
+/// Sets the app gauge `name` (registered on first use) for the labels' values. Gauges
+/// live in memory.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_metrics_gauge_set(
+    store: *const hardstore_store,
+    name: *const u8,
+    name_len: usize,
+    help: *const u8,
+    help_len: usize,
+    labels: *const hardstore_label,
+    labels_len: usize,
+    value: i64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (name, help) = name_help(name, name_len, help, help_len)?;
+        let (names, values) = labels_arg(labels, labels_len)?;
+        s.store
+            .metrics()
+            .gauge(name, help, &names)?
+            .with(&values)?
+            .set(value);
+        Ok(())
+    })
+}
+
+/// Counts one observation of `value` in the app histogram `name` (registered on first
+/// use with the `buckets_len` upper bounds at `buckets`: finite, ascending; +Inf is
+/// added). Histograms live in memory.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_metrics_histogram_observe(
+    store: *const hardstore_store,
+    name: *const u8,
+    name_len: usize,
+    help: *const u8,
+    help_len: usize,
+    labels: *const hardstore_label,
+    labels_len: usize,
+    buckets: *const f64,
+    buckets_len: usize,
+    value: f64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let (name, help) = name_help(name, name_len, help, help_len)?;
+        let (names, values) = labels_arg(labels, labels_len)?;
+        if buckets_len > 1024 {
+            return Err(
+                Error::InvalidArgument(format!("{buckets_len} buckets, more than 1024")).into(),
+            );
+        }
+        let bounds: &[f64] = if buckets_len == 0 {
+            &[]
+        } else if buckets.is_null() {
+            return Err(super::FfiError::Null("buckets"));
+        } else {
+            std::slice::from_raw_parts(buckets, buckets_len)
+        };
+        s.store
+            .metrics()
+            .histogram(name, help, &names, bounds)?
+            .with(&values)?
+            .observe(value);
+        Ok(())
+    })
+}
+
+/// Makes every app counter's current value durable (one durable write when any changed)
+/// and writes how many series it wrote to `*out_written`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_metrics_persist(
+    store: *const hardstore_store,
+    out_written: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let o = out(out_written, "out_written")?;
+        *o = s.store.metrics().persist()?;
         Ok(())
     })
 }

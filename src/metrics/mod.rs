@@ -22,6 +22,15 @@
 //! | `hardstore_write_batches_total`, `hardstore_writes_total`, `hardstore_write_syncs_total` | counter | group commits, writes and syncs since the open |
 //! | `hardstore_uptime_seconds` | gauge | time since the open |
 
+mod app;
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+pub(crate) use app::{checkpoint_observer, TABLE};
+pub use app::{MAX_HELP, MAX_LABELS, MAX_NAME, MAX_VALUE};
+
+use app::{AppMetrics, Family, Kind, Series};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -139,10 +148,60 @@ impl Metrics<'_> {
         })
     }
 
-    /// The figures now, encoded in `format`.
+    fn app(&self) -> Result<Arc<AppMetrics>> {
+        Ok(self.store.shared::<Arc<AppMetrics>>()?.clone())
+    }
+
+    /// Registers a counter (or returns the one registered under `name` with the same
+    /// labels): a name of `[a-zA-Z_:][a-zA-Z0-9_:]*` not starting `hardstore_`, a help
+    /// text, and up to 16 label names. Counters are durable (see the module docs).
+    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<Counter> {
+        let app = self.app()?;
+        let family = app.register(name, help, Kind::Counter, labels, Vec::new())?;
+        Ok(Counter { family, app })
+    }
+
+    /// Registers a gauge (in memory: it starts at 0 at every open).
+    pub fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<Gauge> {
+        let app = self.app()?;
+        let family = app.register(name, help, Kind::Gauge, labels, Vec::new())?;
+        Ok(Gauge { family, app })
+    }
+
+    /// Registers a histogram with these bucket upper bounds (finite, ascending; +Inf is
+    /// added), in memory.
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> Result<Histogram> {
+        let app = self.app()?;
+        let family = app.register(name, help, Kind::Histogram, labels, buckets.to_vec())?;
+        Ok(Histogram { family, app })
+    }
+
+    /// Makes every counter's current value durable (one durable write, when any
+    /// changed); returns how many series it wrote.
+    pub fn persist(&self) -> Result<u64> {
+        self.store.write(crate::Durability::Durable, app::persist)
+    }
+
+    /// Series the cap refused, and label sets refused as malformed, since the open.
+    pub fn refused(&self) -> Result<u64> {
+        Ok(self.app()?.refused.load(Relaxed))
+    }
+
+    /// The figures now, encoded in `format`: the store's own, then the app's. Counters
+    /// are made durable first (see the module docs), so what is shown never goes back.
     pub fn encode(&self, format: Format) -> Result<String> {
+        // A store that cannot write (poisoned, closed) still answers, with what was
+        // persisted before.
+        let _ = self.persist();
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Snapshot(self.snapshot()?)));
+        registry.register_collector(Box::new(AppCollector(self.app()?)));
         let mut out = String::new();
         let done = match format {
             Format::Prometheus => {
@@ -152,6 +211,180 @@ impl Metrics<'_> {
         };
         done.map_err(|_| Error::Storage("the metrics could not be encoded".into()))?;
         Ok(out)
+    }
+}
+
+/// A registered counter: `with` gives the series of one set of label values.
+#[derive(Debug, Clone)]
+pub struct Counter {
+    family: Arc<Family>,
+    app: Arc<AppMetrics>,
+}
+
+impl Counter {
+    /// The series of these label values (as many as the label names), made on first
+    /// use; past the store's series cap, `Error::LimitReached`. Keep it for the hot path.
+    pub fn with(&self, values: &[&str]) -> Result<CounterSeries> {
+        self.app.series(&self.family, values).map(CounterSeries)
+    }
+}
+
+/// One counter series. `inc` is an atomic add.
+#[derive(Debug, Clone)]
+pub struct CounterSeries(Arc<Series>);
+
+impl CounterSeries {
+    /// Adds 1.
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `n`.
+    pub fn inc_by(&self, n: u64) {
+        self.0.value.fetch_add(n, Relaxed);
+        // Read first: once set, the flag's cache line stays shared across cores.
+        if !self.0.dirty.load(Relaxed) {
+            self.0.dirty.store(true, Relaxed);
+        }
+    }
+
+    /// The value counted (what the next persist writes).
+    pub fn get(&self) -> u64 {
+        self.0.value.load(Relaxed)
+    }
+}
+
+/// A registered gauge.
+#[derive(Debug, Clone)]
+pub struct Gauge {
+    family: Arc<Family>,
+    app: Arc<AppMetrics>,
+}
+
+impl Gauge {
+    /// The series of these label values (see [`Counter::with`]).
+    pub fn with(&self, values: &[&str]) -> Result<GaugeSeries> {
+        self.app.series(&self.family, values).map(GaugeSeries)
+    }
+}
+
+/// One gauge series.
+#[derive(Debug, Clone)]
+pub struct GaugeSeries(Arc<Series>);
+
+impl GaugeSeries {
+    /// Sets it.
+    pub fn set(&self, v: i64) {
+        self.0.gauge.store(v, Relaxed);
+    }
+
+    /// Adds `d` (may be negative).
+    pub fn add(&self, d: i64) {
+        self.0.gauge.fetch_add(d, Relaxed);
+    }
+
+    /// Its value.
+    pub fn get(&self) -> i64 {
+        self.0.gauge.load(Relaxed)
+    }
+}
+
+/// A registered histogram.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    family: Arc<Family>,
+    app: Arc<AppMetrics>,
+}
+
+impl Histogram {
+    /// The series of these label values (see [`Counter::with`]).
+    pub fn with(&self, values: &[&str]) -> Result<HistogramSeries> {
+        let s = self.app.series(&self.family, values)?;
+        Ok(HistogramSeries(s, self.family.clone()))
+    }
+}
+
+/// One histogram series.
+#[derive(Debug, Clone)]
+pub struct HistogramSeries(Arc<Series>, Arc<Family>);
+
+impl HistogramSeries {
+    /// Counts one observation of `v` (a NaN is counted in no bucket but +Inf's).
+    pub fn observe(&self, v: f64) {
+        let i = self.1.bounds.partition_point(|b| *b < v);
+        self.0.buckets[i].fetch_add(1, Relaxed);
+        let _ = self.0.sum_bits.fetch_update(Relaxed, Relaxed, |b| {
+            Some((f64::from_bits(b) + v).to_bits())
+        });
+    }
+}
+
+/// The app's families as a collector.
+#[derive(Debug)]
+struct AppCollector(Arc<AppMetrics>);
+
+impl Collector for AppCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let refused = ConstCounter::new(self.0.refused.load(Relaxed));
+        refused.encode(e.encode_descriptor(
+            "hardstore_metrics_refused",
+            "Metric series refused (over the cap, or malformed labels) since the open.",
+            None,
+            refused.metric_type(),
+        )?)?;
+        for f in self.0.families.read().iter() {
+            let kind = match f.kind {
+                Kind::Counter => prometheus_client::metrics::MetricType::Counter,
+                Kind::Gauge => prometheus_client::metrics::MetricType::Gauge,
+                Kind::Histogram => prometheus_client::metrics::MetricType::Histogram,
+            };
+            let mut m = e.encode_descriptor(&f.name, &f.help, None, kind)?;
+            let series = f.series.read();
+            let mut rows: Vec<_> = series.iter().collect();
+            rows.sort_by(|a, b| a.0.cmp(b.0));
+            for (values, s) in rows {
+                let labels: Vec<(String, String)> = f
+                    .labels
+                    .iter()
+                    .cloned()
+                    .zip(values.iter().cloned())
+                    .collect();
+                let se = m.encode_family(&labels)?;
+                match f.kind {
+                    Kind::Counter => ConstCounter::new(s.persisted.load(Relaxed)).encode(se)?,
+                    Kind::Gauge => ConstGauge::new(s.gauge.load(Relaxed)).encode(se)?,
+                    Kind::Histogram => {
+                        let mut se = se;
+                        let mut buckets: Vec<(f64, u64)> = f
+                            .bounds
+                            .iter()
+                            .zip(&s.buckets)
+                            .map(|(b, c)| (*b, c.load(Relaxed)))
+                            .collect();
+                        buckets.push((f64::INFINITY, s.buckets[f.bounds.len()].load(Relaxed)));
+                        let count = buckets.iter().map(|b| b.1).sum();
+                        let sum = f64::from_bits(s.sum_bits.load(Relaxed));
+                        se.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                            sum, count, &buckets, None,
+                        )?
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Metrics' hooks: the registry of the open, its stored counters read at open, and a
+/// last persist at close.
+pub(crate) struct MetricsArea;
+
+impl crate::engine::area::Area for MetricsArea {
+    fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
+        let read = redb::ReadableDatabase::begin_read(ctx.db)?;
+        let app = AppMetrics::load(&read, ctx.opts.metrics_max_series)?;
+        ctx.shared.insert(Arc::new(Arc::new(app)));
+        Ok(())
     }
 }
 

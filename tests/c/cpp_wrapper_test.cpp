@@ -1,8 +1,8 @@
 // The C++ wrapper (bindings/cpp/hardstore.hpp) end to end: every area through RAII handles
 // and exceptions, the right exception class for each error path (a wrong backup key is
 // WrongKey, a missing record NotFound, a fenced token or claim Fenced, ...), owned
-// outputs, callbacks, transactions that discard themselves unless committed, and the
-// store's health report.
+// outputs, callbacks, transactions that discard themselves unless committed, the
+// store's health report, and maintenance (one run with its report, and the janitor).
 //
 // Usage: cpp_wrapper_test DIR   (DIR is an existing, empty scratch directory)
 
@@ -1363,6 +1363,144 @@ static void test_health(const std::string& dir) {
   EXPECT_THROW(s.health(), hs::NullArgument);
 }
 
+// Waits (5 ms at a time, at most 20 s) until `cond` holds; whether it did.
+template <class F>
+static bool wait_for(F cond) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// `n` permanent (dead) dead letters and `n` resolved alerts, made now.
+static void dead_and_resolved(const hs::Store& s, int n, const std::string& tag) {
+  for (int i = 0; i < n; i++) {
+    hs::NewDeadLetter dl;
+    dl.tenant = "acme";
+    dl.kind = "email";
+    dl.payload = "receipt";
+    dl.error = "550";
+    dl.permanent = true;
+    s.dead_letters().record(dl);
+    std::string key = tag + "-" + std::to_string(i);
+    hs::NewAlert a;
+    a.tenant = "acme";
+    a.source = "app";
+    a.dedup_key = key;
+    s.alerts().resolve(s.alerts().raise(a).id, "bot");
+  }
+}
+
+// Maintenance on its own store: a run deletes the dead letters past the purge window
+// (and not the resolved alerts inside their retention), takes the due backup into a
+// folder once, bounds each task by its step (more_due until drained), reports a failed
+// task by name; the alert retention is a setting; the janitor runs on its own thread
+// (backups included) and stops at close; a janitor interval of 0 is InvalidArgument.
+static void test_maintenance(const std::string& dir) {
+  const uint64_t DAY = 86400 * SEC;
+  EXPECT_THROW(hs::Options().janitor(0), hs::InvalidArgument);
+  try {
+    hs::Options().janitor(0, join(dir, "never"));
+    CHECK(false);
+  } catch (const hs::Error& e) {
+    CHECK(e.code() == HARDSTORE_INVALID_ARGUMENT);
+  }
+
+  hs::ManualClock clock(1796290312123456ull);
+  std::string path = join(dir, "maint.hs");
+  std::string folder = join(dir, "maint-backups");
+  hs::Store s(path, hs::Options()
+                        .clock(clock)
+                        .dlq_purge_after_us(2 * DAY)
+                        .alert_retention_us(7 * DAY));
+  CHECK(s.settings().alert_retention_us() == 7 * DAY);
+  CHECK(!s.janitor_status());
+
+  // Past the dead letters' purge window, inside the alerts' retention.
+  dead_and_resolved(s, 3, "old");
+  clock.advance(3 * DAY);
+  hs::MaintenanceReport r = s.maintenance(0, folder);
+  CHECK(r.dead_letters_purged == 3 && r.alerts_purged == 0 && r.idempotency_expired == 0);
+  CHECK(r.errors.empty() && !r.more_due && r.backups_pruned == 0);
+  CHECK(r.backup_run() && r.backup_id && *r.backup_id > 0);  // a store with none is due one
+  CHECK(s.dead_letters().counts().dead == 0 && s.alerts().counts().resolved == 3);
+  hs::BackupRecordList list = s.backups().list();
+  CHECK(list.size() == 1);
+  if (list.size() == 1 && r.backup_id) {
+    CHECK(list[0].id == *r.backup_id && list[0].kind == hs::BackupKind::Full);
+    CHECK(exists(list[0].file) && list[0].file.rfind(folder, 0) == 0);
+  }
+  // Not due again at once.
+  r = s.maintenance(0, folder);
+  CHECK(!r.backup_run() && !r.backup_id && r.dead_letters_purged == 0);
+
+  // Five more days: the old alerts are past their seven.
+  clock.advance(5 * DAY);
+  r = s.maintenance();
+  CHECK(r.alerts_purged == 3 && !r.backup_run() && r.errors.empty());
+  CHECK(s.alerts().counts().resolved == 0);
+
+  // A step of 1 with several due: more_due until drained.
+  dead_and_resolved(s, 3, "step");
+  clock.advance(30 * DAY);
+  r = s.maintenance(1);
+  CHECK(r.dead_letters_purged == 1 && r.alerts_purged == 1 && r.more_due);
+  uint64_t dead = 1, alerts = 1;
+  int runs = 1;
+  while (r.more_due && runs < 10) {
+    r = s.maintenance(1);
+    dead += r.dead_letters_purged;
+    alerts += r.alerts_purged;
+    runs++;
+  }
+  CHECK(!r.more_due && dead == 3 && alerts == 3);
+  CHECK(s.dead_letters().counts().dead == 0 && s.alerts().counts().resolved == 0);
+
+  // A task that fails is reported by name; the others still run.
+  std::string not_a_folder = join(dir, "maint-not-a-folder");
+  std::ofstream(not_a_folder) << "in the way";
+  dead_and_resolved(s, 1, "failing");
+  clock.advance(3 * DAY);  // the schedule has a backup due again
+  r = s.maintenance(0, not_a_folder);
+  CHECK(r.errors.size() == 1 && r.dead_letters_purged == 1 && !r.backup_run());
+  if (r.errors.size() == 1) CHECK(r.errors[0].task == "backup" && !r.errors[0].error.empty());
+  EXPECT_THROW(s.maintenance(0, "\xff"), hs::InvalidUtf8);
+
+  // The alert retention is an audited setting.
+  hardstore_setting_change c = s.settings().set_alert_retention_us(1, "ops");
+  CHECK(s.audit().get(c.audit_seq).action == "settings.set" && c.deleted == 0);
+  CHECK(s.settings().alert_retention_us() == 1);
+  clock.advance(1);
+  CHECK(s.maintenance().alerts_purged == 1);
+  s.close();
+  EXPECT_THROW(s.maintenance(), hs::NullArgument);
+  EXPECT_THROW(s.janitor_status(), hs::NullArgument);
+
+  // The janitor: runs on its own (the due backups into its folder too), stops at close.
+  std::string jfolder = join(dir, "janitor-backups");
+  {
+    hs::Store j(path, hs::Options().clock(clock).janitor(5000, jfolder));
+    CHECK(wait_for([&] { return j.janitor_status() && j.janitor_status()->runs >= 1; }));
+    dead_and_resolved(j, 2, "janitor");
+    clock.advance(30 * DAY);
+    CHECK(wait_for([&] { return j.dead_letters().counts().dead == 0; }));
+    CHECK(wait_for([&] {  // a full was due: taken into the janitor's folder
+      for (const hs::BackupRecord& b : j.backups().list().to_vector())
+        if (b.file.rfind(jfolder, 0) == 0 && exists(b.file)) return true;
+      return false;
+    }));
+    std::optional<hs::JanitorStatus> st = j.janitor_status();
+    CHECK(st && st->runs >= 1 && !st->last_run_failed && st->last_task_errors == 0);
+    j.close();
+  }
+  // Closed means let go: the file opens again, without a janitor.
+  hs::Store again(path);
+  CHECK(!again.janitor_status());
+  again.close();
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -1419,6 +1557,7 @@ int main(int argc, char** argv) {
     test_backups(dir, clock);
     test_alerts(dir);
     test_health(dir);
+    test_maintenance(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

@@ -50,9 +50,47 @@ int main(int argc, char **argv) {
   CHECK(has(text, "# EOF\n"));
   hardstore_bytes_free(text);
 
+  /* App metrics: a labeled counter, a gauge, a histogram. */
+  hardstore_label get200[2] = {{S("method"), S("GET")}, {S("code"), S("200")}};
+  for (int i = 0; i < 5; i++)
+    OK(hardstore_metrics_counter_add(s, S("http_requests"), S("Requests."), get200, 2, 2));
+  OK(hardstore_metrics_gauge_set(s, S("queue_depth"), S("Jobs."), NULL, 0, -4));
+  double bounds[3] = {0.1, 0.5, 1.0};
+  hardstore_label route = {S("route"), S("/x")};
+  OK(hardstore_metrics_histogram_observe(s, S("latency_seconds"), S("Latency."), &route, 1,
+                                         bounds, 3, 0.3));
+  OK(hardstore_metrics_encode(s, HARDSTORE_METRICS_PROMETHEUS, &text));
+  CHECK(has(text, "http_requests_total{method=\"GET\",code=\"200\"} 10\n"));
+  CHECK(has(text, "queue_depth -4\n"));
+  CHECK(has(text, "latency_seconds_bucket{route=\"/x\",le=\"0.5\"} 1\n"));
+  hardstore_bytes_free(text);
+  uint64_t written = 0;
+  OK(hardstore_metrics_persist(s, &written));
+  CHECK(written == 0); /* the scrape persisted them */
+  OK(hardstore_metrics_counter_add(s, S("http_requests"), S("Requests."), get200, 2, 1));
+  OK(hardstore_metrics_persist(s, &written));
+  CHECK(written == 1);
+  EXPECT(hardstore_metrics_counter_add(s, S("hardstore_x"), NULL, 0, NULL, 0, 1),
+         HARDSTORE_INVALID_ARGUMENT);
+  EXPECT(hardstore_metrics_counter_add(s, S("http_requests"), NULL, 0, NULL, 0, 1),
+         HARDSTORE_INVALID_ARGUMENT); /* registered with two labels */
+  EXPECT(hardstore_metrics_gauge_set(s, S("http_requests"), NULL, 0, get200, 2, 1),
+         HARDSTORE_INVALID_ARGUMENT); /* a counter, not a gauge */
+  EXPECT(hardstore_metrics_counter_add(s, S("c"), NULL, 0, NULL, 3, 1), HARDSTORE_NULL_ARGUMENT);
+  EXPECT(hardstore_metrics_histogram_observe(s, S("h2"), NULL, 0, NULL, 0, NULL, 0, 1.0),
+         HARDSTORE_INVALID_ARGUMENT); /* no buckets */
+
   EXPECT(hardstore_metrics_encode(s, 7, &text), HARDSTORE_INVALID_ARGUMENT);
   EXPECT(hardstore_metrics_encode(s, HARDSTORE_METRICS_PROMETHEUS, NULL), HARDSTORE_NULL_ARGUMENT);
   EXPECT(hardstore_metrics_get(NULL, &m), HARDSTORE_NULL_ARGUMENT);
+  OK(hardstore_store_close(s));
+
+  /* Reopened: the counter is back at what was persisted. */
+  OK(hardstore_store_open(S(path), NULL, &s));
+  OK(hardstore_metrics_counter_add(s, S("http_requests"), S("Requests."), get200, 2, 0));
+  OK(hardstore_metrics_encode(s, HARDSTORE_METRICS_OPENMETRICS, &text));
+  CHECK(has(text, "http_requests_total{method=\"GET\",code=\"200\"} 11\n"));
+  hardstore_bytes_free(text);
   OK(hardstore_store_close(s));
   if (failures) fprintf(stderr, "%d failures\n", failures);
   return failures ? 1 : 0;
