@@ -5,10 +5,12 @@
 mod alerts_model;
 mod health_model;
 mod maintenance_model;
+mod metrics_model;
 
 pub use alerts_model::alerts_model;
 pub use health_model::health_model;
 pub use maintenance_model::maintenance_model;
+pub use metrics_model::metrics_model;
 
 use crate::audit::merkle::{self, MemoryTree, NodeSource};
 use crate::audit::{leaf_hash, AuditEntry, AuditEvent, Checkpoint, Cursor};

@@ -77,3 +77,8 @@ fn health_model_corpus() {
 fn maintenance_model_corpus() {
     replay("maintenance_model", hardstore::fuzzing::maintenance_model);
 }
+
+#[test]
+fn metrics_model_corpus() {
+    replay("metrics_model", hardstore::fuzzing::metrics_model);
+}

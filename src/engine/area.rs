@@ -68,6 +68,13 @@ pub(crate) trait Area: Sync {
     /// area runs on threads of its own (they may still write).
     fn close(&self, _shared: &Shared) {}
 
+    /// At the final sync of a close or drop: whether the area holds work that a last
+    /// synced commit must write (its commit observer writes it), though no batch is
+    /// unsynced.
+    fn pending_at_close(&self, _shared: &Shared) -> bool {
+        false
+    }
+
     /// Before a batch runs, with the state it starts from.
     fn begin_batch(&self, _states: &States, _redo: &crate::redo::RedoBuf) {}
 

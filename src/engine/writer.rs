@@ -932,10 +932,15 @@ impl Shared {
         // A volatile store's durable batches commit unsynced (see `Persistence`): one
         // since the last checkpoint still needs the checkpoint its close promises.
         let volatile_pending = self.volatile && committed.since_checkpoint;
+        let area_pending = crate::engine::registry::get()
+            .areas
+            .iter()
+            .any(|a| a.pending_at_close(&self.areas));
         if committed.unsynced_since.is_none()
             && logs.is_empty()
             && !redo_pending
             && !volatile_pending
+            && !area_pending
         {
             return Ok(());
         }

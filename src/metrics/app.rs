@@ -289,6 +289,15 @@ impl AppMetrics {
         Ok(s)
     }
 
+    /// Whether a counter changed since it was last persisted.
+    pub(crate) fn any_dirty(&self) -> bool {
+        self.families
+            .read()
+            .iter()
+            .filter(|f| f.kind == Kind::Counter)
+            .any(|f| f.series.read().values().any(|s| s.dirty.load(Relaxed)))
+    }
+
     /// Every counter series changed since it was last persisted: (key, series, value).
     pub(crate) fn dirty_counters(&self) -> Vec<(String, Arc<Series>, u64)> {
         let mut out = Vec::new();

@@ -386,6 +386,12 @@ impl crate::engine::area::Area for MetricsArea {
         ctx.shared.insert(Arc::new(Arc::new(app)));
         Ok(())
     }
+
+    fn pending_at_close(&self, shared: &crate::engine::area::Shared) -> bool {
+        shared
+            .get::<Arc<AppMetrics>>()
+            .is_ok_and(|app| app.any_dirty())
+    }
 }
 
 impl Store {
