@@ -23,7 +23,7 @@ use hardstore::logs::{Level, LogRecord};
 use hardstore::Claimed;
 use hardstore::{AuditEvent, Begin, Durability, ManualClock, Options, Result, Store};
 
-const STEPS: u64 = 22;
+const STEPS: u64 = 26;
 
 fn opts() -> Options {
     Options::new().clock(ManualClock::new(1_700_000_000_000_000))
@@ -37,7 +37,7 @@ fn step(
     claimed: &mut Option<Claimed>,
     backups: &std::path::Path,
 ) -> Result<()> {
-    match i % 11 {
+    match i % 13 {
         0 => store.kv_put(
             "app",
             &(i % 4).to_le_bytes(),
@@ -94,6 +94,29 @@ fn step(
         8 => store
             .kv_delete("app", &((i + 1) % 4).to_le_bytes(), Durability::Durable)
             .map(drop),
+        11 => store.write(Durability::Durable, move |tx| {
+            // One write: a raise, then an acknowledge or a resolve of the same alert.
+            let new = hardstore::alerts::NewAlert::new(
+                "acme",
+                "step",
+                format!("k{}", i % 3),
+                hardstore::alerts::Severity::Critical,
+                "m",
+            );
+            let r = tx.alert_raise(&new)?;
+            if r.count % 2 == 0 {
+                tx.alert_resolve(r.id, "ops", "fixed").map(drop)
+            } else {
+                tx.alert_acknowledge(r.id, "ops").map(drop)
+            }
+        }),
+        12 => {
+            let m = store.metrics();
+            m.counter("steps", "Steps.", &["kind"])?
+                .with(&[["even", "odd"][(i % 2) as usize]])?
+                .inc_by(i);
+            m.persist().map(drop)
+        }
         10 => store
             .backups()
             .run(
@@ -202,6 +225,14 @@ fn burst(store: &Store, n: u64) -> Result<()> {
             "email",
             n.to_le_bytes().to_vec(),
         ))?;
+        // One alert, repeated by every burst: its count is the bursts since it opened.
+        tx.alert_raise(&hardstore::alerts::NewAlert::new(
+            "acme",
+            "burst",
+            "burst",
+            hardstore::alerts::Severity::Warning,
+            format!("burst {n}"),
+        ))?;
         match tx.idem_begin(
             "acme",
             &format!("req-{n}"),
@@ -218,6 +249,27 @@ fn burst(store: &Store, n: u64) -> Result<()> {
         Durability::Buffered,
     );
     Ok(())
+}
+
+/// The app counter the power-loss workload counts acknowledged bursts with.
+fn bursts_seen(store: &Store) -> hardstore::metrics::CounterSeries {
+    store
+        .metrics()
+        .counter("bursts_seen", "Bursts acknowledged.", &[])
+        .unwrap()
+        .with(&[])
+        .unwrap()
+}
+
+/// The value a scrape shows for `bursts_seen` (`None`: the scrape failed).
+fn scrape_bursts_seen(store: &Store) -> Option<u64> {
+    let text = store
+        .metrics()
+        .encode(hardstore::metrics::Format::Prometheus)
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("bursts_seen_total "))
+        .map(|v| v.parse().unwrap())
 }
 
 fn counter(store: &Store) -> u64 {
@@ -238,8 +290,12 @@ struct Model {
     audit: u64,
     /// Dead letters: one per burst, rolled back by a restore.
     dead_letters: u64,
-    /// Live restore points: id, and the counter and dead letters at it.
-    points: Vec<(u64, u64, u64)>,
+    /// Live restore points: id, and the counter, dead letters and alert count at it.
+    points: Vec<(u64, u64, u64, u64)>,
+    /// The burst alert's count (rolled back by a restore, as alerts are mutable state).
+    alert_count: u64,
+    /// The highest value of the `bursts_seen` app counter a scrape showed.
+    scraped: u64,
     /// The burst whose idempotency key must be there (none right after a restore).
     last_key: Option<u64>,
 }
@@ -258,15 +314,18 @@ impl Model {
     fn burst(&mut self, n: u64) {
         self.counter = n;
         self.bursts = n;
-        self.audit += 1;
+        // The burst's audit entry and its alert's.
+        self.audit += 2;
         self.dead_letters += 1;
+        self.alert_count += 1;
         self.last_key = Some(n);
     }
 
     fn restore(&mut self, i: usize) {
-        let (_, counter, dead_letters) = self.points[i];
+        let (_, counter, dead_letters, alerts) = self.points[i];
         self.counter = counter;
         self.dead_letters = dead_letters;
+        self.alert_count = alerts;
         self.audit += 1;
         self.points.truncate(i + 1);
         self.last_key = None;
@@ -291,7 +350,8 @@ impl Model {
             InFlight::Create => {
                 if ids.len() == self.points.len() + 1 {
                     let id = *ids.last().unwrap();
-                    self.points.push((id, self.counter, self.dead_letters));
+                    self.points
+                        .push((id, self.counter, self.dead_letters, self.alert_count));
                 }
             }
             InFlight::Restore(i) => {
@@ -370,6 +430,18 @@ fn power_loss_never_loses_an_acknowledged_write() {
                 .verify(*id)
                 .unwrap_or_else(|e| panic!("cycle {cycle}: point {id}: {e}"));
         }
+        let alert = store.alerts().open_by_key("acme", "burst").unwrap();
+        assert_eq!(
+            alert.map_or(0, |a| a.count),
+            model.alert_count,
+            "cycle {cycle}: the burst alert's count"
+        );
+        let seen = bursts_seen(&store).get();
+        assert!(
+            seen >= model.scraped,
+            "cycle {cycle}: a counter went back: {seen} after a scrape showed {}",
+            model.scraped
+        );
         let cataloged = store.backups().list().unwrap();
         for id in &backups {
             let r = cataloged.iter().find(|r| r.id == *id);
@@ -399,7 +471,12 @@ fn power_loss_never_loses_an_acknowledged_write() {
                     in_flight = InFlight::Create;
                     let r = store.restore_points().create(&format!("c{cycle}"));
                     if let Ok(p) = &r {
-                        model.points.push((p.id, model.counter, model.dead_letters));
+                        model.points.push((
+                            p.id,
+                            model.counter,
+                            model.dead_letters,
+                            model.alert_count,
+                        ));
                         created += 1;
                     }
                     r.is_ok()
@@ -430,6 +507,11 @@ fn power_loss_never_loses_an_acknowledged_write() {
                     let ok = burst(&store, n).is_ok();
                     if ok {
                         model.burst(n);
+                        // Counted, then scraped: what a scrape shows must survive.
+                        bursts_seen(&store).inc();
+                        if let Some(v) = scrape_bursts_seen(&store) {
+                            model.scraped = model.scraped.max(v);
+                        }
                     }
                     ok
                 }
@@ -456,9 +538,10 @@ fn power_loss_never_loses_an_acknowledged_write() {
         }
     }
     eprintln!(
-        "{cycles} power cuts: {} bursts and {} backup runs acknowledged, none lost; restore points {created} created, {restored} restored, {deleted} deleted, every live one verified each cycle; largest file {max_image} bytes; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)",
+        "{cycles} power cuts: {} bursts and {} backup runs acknowledged, none lost (nor an alert repeat; a scraped counter never went back, last {}); restore points {created} created, {restored} restored, {deleted} deleted, every live one verified each cycle; largest file {max_image} bytes; {torn_cycles} crash images differed from the last write; {in_flight_lost} cycles ended with their in-flight burst lost (it was never acknowledged)",
         model.bursts,
-        backups.len()
+        backups.len(),
+        model.scraped
     );
 }
 
