@@ -473,6 +473,11 @@
 #define HARDSTORE_LIMIT_METRIC_LABELS 16
 
 /*
+ The most buckets an app histogram may have (+Inf not counted).
+ */
+#define HARDSTORE_LIMIT_METRIC_BUCKETS 1024
+
+/*
  Longest actor a settings change records in its audit entry, in bytes.
  */
 #define HARDSTORE_MAX_SETTINGS_ACTOR 256
@@ -2856,9 +2861,11 @@ enum hardstore_result hardstore_settings_set_alert_retention_us(const struct har
 enum hardstore_result hardstore_metrics_get(const struct hardstore_store *store, struct hardstore_metrics_snapshot *out_snapshot);
 
 /*
- Writes the store's figures as an exposition text in `format`
+ Writes the store's figures and the app's metrics as an exposition text in `format`
  (`HARDSTORE_METRICS_PROMETHEUS` or `_OPENMETRICS`), UTF-8, to a new `*out_text` owned
- by the caller (free with `hardstore_bytes_free`). Only reads.
+ by the caller (free with `hardstore_bytes_free`). It first persists the app counters
+ that changed since the last persist (one durable write, none when nothing changed),
+ so a counter it shows never goes back.
  */
 enum hardstore_result hardstore_metrics_encode(const struct hardstore_store *store, uint32_t format, struct hardstore_bytes **out_text);
 
@@ -2889,6 +2896,17 @@ enum hardstore_result hardstore_metrics_histogram_observe(const struct hardstore
  and writes how many series it wrote to `*out_written`.
  */
 enum hardstore_result hardstore_metrics_persist(const struct hardstore_store *store, uint64_t *out_written);
+
+/*
+ For a new open: the most app metric series (all families together; default 10,000).
+ */
+enum hardstore_result hardstore_options_set_metrics_max_series(struct hardstore_options *options, size_t max);
+
+/*
+ Writes how many app series were refused (over the cap, or malformed labels) since
+ the open.
+ */
+enum hardstore_result hardstore_metrics_refused(const struct hardstore_store *store, uint64_t *out_n);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is

@@ -89,9 +89,16 @@ impl crate::Store {
         value: &[u8],
         durability: crate::Durability,
     ) -> Result<()> {
-        check(namespace, key, Some(value))?;
-        let (ns, k, v) = (namespace.to_owned(), key.to_vec(), value.to_vec());
-        self.write(durability, move |tx| tx.kv_put(&ns, &k, &v))
+        crate::metrics::count(
+            self,
+            "kv",
+            "put",
+            (|| {
+                check(namespace, key, Some(value))?;
+                let (ns, k, v) = (namespace.to_owned(), key.to_vec(), value.to_vec());
+                self.write(durability, move |tx| tx.kv_put(&ns, &k, &v))
+            })(),
+        )
     }
 
     /// Deletes app state `(namespace, key)` on its own; returns whether it existed.
@@ -101,9 +108,16 @@ impl crate::Store {
         key: &[u8],
         durability: crate::Durability,
     ) -> Result<bool> {
-        check(namespace, key, None)?;
-        let (ns, k) = (namespace.to_owned(), key.to_vec());
-        self.write(durability, move |tx| tx.kv_delete(&ns, &k))
+        crate::metrics::count(
+            self,
+            "kv",
+            "delete",
+            (|| {
+                check(namespace, key, None)?;
+                let (ns, k) = (namespace.to_owned(), key.to_vec());
+                self.write(durability, move |tx| tx.kv_delete(&ns, &k))
+            })(),
+        )
     }
 }
 

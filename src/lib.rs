@@ -58,6 +58,7 @@ pub use dead_letters::{
     Claimed, DeadLetter, DeadLetters, DlqCounts, DlqFilter, DlqQuery, DlqState, Jitter,
     NewDeadLetter, Outcome, RetryPolicy,
 };
+pub use engine::histogram::{HistogramSnapshot, WriteLatency};
 pub use error::{Error, Result};
 pub use idempotency::{Begin, CachedResponse, IdemToken, Idempotency, KeyInfo, KeyState};
 pub use logs::{Level, LogEntry, LogQuery, LogRecord, LogStats, Logs};

@@ -237,3 +237,74 @@ fn bad_names_labels_and_the_series_cap_are_refused_and_counted() {
     assert_eq!(value(&p, "hardstore_metrics_refused_total"), 3.0);
     assert!(!p.contains("kind=\"d\""));
 }
+
+#[test]
+fn the_stores_operation_counters_count_each_call_by_outcome_and_persist() {
+    let dir = TempDir::new("metrics-ops");
+    let path = dir.file("m.hs");
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        work(&store);
+        // A refused append is counted as refused.
+        assert!(store
+            .audit()
+            .append(AuditEvent::new("", "x"), Durability::Durable)
+            .is_err());
+        let claimed = store
+            .dead_letters()
+            .claim_due(10, std::time::Duration::from_secs(30))
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let p = store.metrics().encode(Format::Prometheus).unwrap();
+        let ops = |area: &str, op: &str, outcome: &str| {
+            value(
+                &p,
+                &format!("hardstore_operations_total{{area=\"{area}\",op=\"{op}\",outcome=\"{outcome}\"}}"),
+            )
+        };
+        assert_eq!(ops("audit", "append", "ok"), 7.0);
+        assert_eq!(ops("audit", "append", "refused"), 1.0);
+        assert_eq!(ops("logs", "append", "ok"), 5.0);
+        assert_eq!(ops("dead_letters", "record", "ok"), 3.0);
+        assert_eq!(ops("dead_letters", "claim", "ok"), 1.0);
+        assert_eq!(ops("alerts", "raise", "ok"), 1.0);
+        assert_eq!(value(&p, "hardstore_dead_letter_attempts_total"), 1.0);
+        assert_eq!(value(&p, "hardstore_redo_replayed_batches_total"), 0.0);
+        let l = store.write_latency();
+        assert!(l.commit_us.counts.iter().sum::<u64>() >= 12);
+        assert!(value(&p, "hardstore_commit_seconds_count") >= 12.0);
+        // Nothing changed since the scrape: persisting writes nothing.
+        let syncs = store.write_stats().syncs;
+        assert_eq!(store.metrics().persist().unwrap(), 0);
+        store.metrics().encode(Format::OpenMetrics).unwrap();
+        assert_eq!(
+            store.write_stats().syncs,
+            syncs,
+            "a scrape with nothing new wrote"
+        );
+        store.close().unwrap();
+    }
+    let store = Store::open(&path, Options::new()).unwrap();
+    let p = store.metrics().encode(Format::Prometheus).unwrap();
+    assert_eq!(
+        value(
+            &p,
+            "hardstore_operations_total{area=\"audit\",op=\"append\",outcome=\"ok\"}"
+        ),
+        7.0,
+        "kept across the reopen"
+    );
+    // A help text with a newline would break an OpenMetrics scrape: refused.
+    assert!(store.metrics().counter("c", "a\nb", &[]).is_err());
+    let h = store
+        .metrics()
+        .histogram("h", "", &[], &[1.0])
+        .unwrap()
+        .with(&[])
+        .unwrap();
+    h.observe(f64::NAN);
+    let p = store.metrics().encode(Format::Prometheus).unwrap();
+    assert_eq!(value(&p, "h_bucket{le=\"1\"}"), 0.0);
+    assert_eq!(value(&p, "h_bucket{le=\"+Inf\"}"), 1.0);
+    assert_eq!(value(&p, "h_sum"), 0.0);
+}

@@ -181,6 +181,8 @@ using IdemInfo = hardstore_idem_info;
 using LogTotals = hardstore_log_totals;
 using RestorePointInfo = hardstore_restore_point_info;
 using SpaceReport = hardstore_space_report;
+/// The store's figures at one moment (Store::metrics_snapshot).
+using MetricsSnapshot = hardstore_metrics_snapshot;
 
 // ---------------------------------------------------------------------------------
 // Errors
@@ -1900,6 +1902,25 @@ inline MaintenanceReport read_maintenance_report(const hardstore_maintenance_rep
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------------
+
+/// An app metric's labels: (name, value) pairs, in order. The first use of a metric
+/// fixes its label names and their order; every later use gives the same names.
+using MetricLabels = std::vector<std::pair<std::string_view, std::string_view>>;
+
+namespace detail {
+/// The C labels for `labels` (pointing into the caller's strings).
+inline std::vector<hardstore_label> c_labels(const MetricLabels& labels) {
+  std::vector<hardstore_label> out;
+  out.reserve(labels.size());
+  for (const auto& l : labels)
+    out.push_back(hardstore_label{u8(l.first), l.first.size(), u8(l.second), l.second.size()});
+  return out;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------
 // Restore points
 // ---------------------------------------------------------------------------------
 
@@ -2558,6 +2579,68 @@ class Store {
     detail::check(hardstore_store_janitor_status(p_.get(), &st));
     if (!st.present) return std::nullopt;
     return JanitorStatus{st.runs, st.last_run_failed, st.last_task_errors};
+  }
+  /// The store's figures now (reads only): audit and log entries appended, ring entries,
+  /// dead letters and alerts per state, restore points, backup runs, file bytes, writes
+  /// since the open, uptime.
+  MetricsSnapshot metrics_snapshot() const {
+    MetricsSnapshot m{};
+    detail::check(hardstore_metrics_get(p_.get(), &m));
+    return m;
+  }
+  /// Every figure, the store's then the app's, as an exposition text: the Prometheus
+  /// text format 0.0.4 (Content-Type "text/plain; version=0.0.4; charset=utf-8"), or
+  /// with `openmetrics` OpenMetrics 1.0 ending in "# EOF" (Content-Type
+  /// "application/openmetrics-text; version=1.0.0; charset=utf-8"). Changed app
+  /// counters are made durable first, so what a scrape shows never goes back.
+  std::string metrics_text(bool openmetrics = false) const {
+    const uint32_t format =
+        openmetrics ? HARDSTORE_METRICS_OPENMETRICS : HARDSTORE_METRICS_PROMETHEUS;
+    return detail::take_bytes([&](hardstore_bytes** out) {
+             return hardstore_metrics_encode(p_.get(), format, out);
+           })
+        .to_string();
+  }
+  /// Adds `by` to the app counter `name` (exposed as `<name>_total`) for the labels'
+  /// values, registering it on first use with `help` and the labels' names. Names are
+  /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting `hardstore_`; a name registered as another
+  /// kind or with other labels throws InvalidArgument, a new series past the store's cap
+  /// LimitReached. Counters are durable (a scrape, a checkpoint or metrics_persist()
+  /// writes them); `by` = 0 registers the counter, bringing its stored series back after
+  /// a reopen.
+  void counter_add(std::string_view name, uint64_t by = 1, const MetricLabels& labels = {},
+                   std::string_view help = {}) const {
+    std::vector<hardstore_label> l = detail::c_labels(labels);
+    detail::check(hardstore_metrics_counter_add(p_.get(), detail::u8(name), name.size(),
+                                                detail::u8(help), help.size(), l.data(),
+                                                l.size(), by));
+  }
+  /// Sets the app gauge `name` for the labels' values (registered on first use). Gauges
+  /// live in memory: 0 again at every open.
+  void gauge_set(std::string_view name, int64_t value, const MetricLabels& labels = {},
+                 std::string_view help = {}) const {
+    std::vector<hardstore_label> l = detail::c_labels(labels);
+    detail::check(hardstore_metrics_gauge_set(p_.get(), detail::u8(name), name.size(),
+                                              detail::u8(help), help.size(), l.data(), l.size(),
+                                              value));
+  }
+  /// Counts one observation of `value` in the app histogram `name` for the labels'
+  /// values, registered on first use with `buckets`: the upper bounds, finite and
+  /// strictly ascending, at least one (+Inf is added); every later use gives the same.
+  /// Histograms live in memory.
+  void histogram_observe(std::string_view name, double value, const std::vector<double>& buckets,
+                         const MetricLabels& labels = {}, std::string_view help = {}) const {
+    std::vector<hardstore_label> l = detail::c_labels(labels);
+    detail::check(hardstore_metrics_histogram_observe(
+        p_.get(), detail::u8(name), name.size(), detail::u8(help), help.size(), l.data(),
+        l.size(), buckets.data(), buckets.size(), value));
+  }
+  /// Makes every app counter's current value durable (one durable write when any
+  /// changed); returns how many series it wrote.
+  uint64_t metrics_persist() const {
+    uint64_t n = 0;
+    detail::check(hardstore_metrics_persist(p_.get(), &n));
+    return n;
   }
   /// Starts a multi-area transaction committing with `d`.
   Transaction begin(Durability d = Durability::Durable) const { return Transaction(p_.get(), d); }

@@ -247,29 +247,50 @@ const PURGE_BATCH: usize = 1000;
 impl<'s> Alerts<'s> {
     /// Raises `alert` (see the module docs for what a repeat does).
     pub fn raise(&self, alert: NewAlert, durability: Durability) -> Result<Raised> {
-        alert.validate()?;
-        self.store
-            .write(durability, move |tx| tx.alert_raise_validated(&alert))
+        crate::metrics::count(
+            self.store,
+            "alerts",
+            "raise",
+            (|| {
+                alert.validate()?;
+                self.store
+                    .write(durability, move |tx| tx.alert_raise_validated(&alert))
+            })(),
+        )
     }
 
     /// Acknowledges alert `id` on behalf of `by`, durably, and returns it. Acknowledging
     /// an acknowledged alert changes nothing; a resolved one is refused
     /// ([`Error::InvalidArgument`]).
     pub fn acknowledge(&self, id: u64, by: &str) -> Result<Alert> {
-        at_most("by", by, limits::BY)?;
-        let by = by.to_owned();
-        self.store
-            .write(Durability::Durable, move |tx| tx.alert_acknowledge(id, &by))
+        crate::metrics::count(
+            self.store,
+            "alerts",
+            "acknowledge",
+            (|| {
+                at_most("by", by, limits::BY)?;
+                let by = by.to_owned();
+                self.store
+                    .write(Durability::Durable, move |tx| tx.alert_acknowledge(id, &by))
+            })(),
+        )
     }
 
     /// Resolves alert `id` on behalf of `by`, with a note, durably, and returns it.
     /// Resolving a resolved alert changes nothing.
     pub fn resolve(&self, id: u64, by: &str, resolution: &str) -> Result<Alert> {
-        check_resolve(by, resolution)?;
-        let (by, note) = (by.to_owned(), resolution.to_owned());
-        self.store.write(Durability::Durable, move |tx| {
-            tx.alert_resolve(id, &by, &note)
-        })
+        crate::metrics::count(
+            self.store,
+            "alerts",
+            "resolve",
+            (|| {
+                check_resolve(by, resolution)?;
+                let (by, note) = (by.to_owned(), resolution.to_owned());
+                self.store.write(Durability::Durable, move |tx| {
+                    tx.alert_resolve(id, &by, &note)
+                })
+            })(),
+        )
     }
 
     /// Resolves the alert not resolved under (`tenant`, `dedup_key`), if there is one.

@@ -59,10 +59,17 @@ impl<'s> Audit<'s> {
     /// Appends an entry; the store assigns its seq (gap-free from 0) and time.
     /// With [`Durability::Durable`] it returns once the entry is on disk.
     pub fn append(&self, event: AuditEvent, durability: Durability) -> Result<AuditReceipt> {
-        // Validate here so a bad entry is refused without touching the writer.
-        event.validate()?;
-        self.store
-            .write(durability, move |tx| tx.audit_append_validated(&event))
+        crate::metrics::count(
+            self.store,
+            "audit",
+            "append",
+            (|| {
+                // Validate here so a bad entry is refused without touching the writer.
+                event.validate()?;
+                self.store
+                    .write(durability, move |tx| tx.audit_append_validated(&event))
+            })(),
+        )
     }
 
     /// The number of entries.

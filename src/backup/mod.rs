@@ -228,58 +228,65 @@ impl<'s> Backups<'s> {
         folder: impl AsRef<Path>,
         opts: &BackupOptions,
     ) -> Result<BackupRecord> {
-        let folder = folder.as_ref().to_path_buf();
-        file::check_path(&folder, "a backup run")?;
-        if folder.to_str().is_none() {
-            return Err(Error::InvalidArgument(
-                "the backup folder's path is not UTF-8".into(),
-            ));
-        }
-        let _one_at_a_time = self.store.shared::<BackupLock>()?.0.lock();
-        std::fs::create_dir_all(&folder)?;
-        // The catalog keeps absolute paths: a relative one would depend on the caller's
-        // working directory.
-        let folder = std::fs::canonicalize(&folder)?;
-        // A run still `Running` was cut off by a crash. Its file, even if it got as far
-        // as its final name, was never recorded as complete: it goes, before the run is
-        // marked interrupted (a crash in between leaves it `Running` for the next run).
-        for r in catalog::list(&self.store.begin_read()?)? {
-            if r.result == BackupResult::Running {
-                remove_if_present(r.path())?;
-                remove_if_present(&file::partial(r.path()))?;
-            }
-        }
-        let started = self.store.clock_now();
-        let key_id = opts.key.as_ref().map(BackupKey::id);
-        let tag = self.tag();
-        let mut rec = {
-            let (folder, tag) = (folder.clone(), tag.clone());
-            self.store.write(Durability::Durable, move |tx| {
-                catalog::begin_run(tx, kind, &folder, &tag, started, key_id)
-            })?
-        };
-        let outcome = self.write_run(&mut rec, &folder, &tag, opts);
-        rec.ended = Some(self.store.clock_now());
-        match &outcome {
-            Ok(()) => rec.result = BackupResult::Ok,
-            Err(e) => {
-                rec.result = BackupResult::Failed;
-                rec.error = Some(e.to_string());
-            }
-        }
-        let done = rec.clone();
-        self.store
-            .write(Durability::Durable, move |tx| catalog::put(tx, &done))?;
-        outcome?;
-        if rec.kind == BackupKind::Full {
-            // No later backup can build on anything older: its journal rows can go, a
-            // bounded batch at a time.
-            let below = rec.covered_to;
-            while self.store.write(Durability::Buffered, move |tx| {
-                tx.with_txn(|txn, redo| journal::prune(txn, redo, below))
-            })? {}
-        }
-        Ok(rec)
+        crate::metrics::count(
+            self.store,
+            "backups",
+            "run",
+            (|| {
+                let folder = folder.as_ref().to_path_buf();
+                file::check_path(&folder, "a backup run")?;
+                if folder.to_str().is_none() {
+                    return Err(Error::InvalidArgument(
+                        "the backup folder's path is not UTF-8".into(),
+                    ));
+                }
+                let _one_at_a_time = self.store.shared::<BackupLock>()?.0.lock();
+                std::fs::create_dir_all(&folder)?;
+                // The catalog keeps absolute paths: a relative one would depend on the caller's
+                // working directory.
+                let folder = std::fs::canonicalize(&folder)?;
+                // A run still `Running` was cut off by a crash. Its file, even if it got as far
+                // as its final name, was never recorded as complete: it goes, before the run is
+                // marked interrupted (a crash in between leaves it `Running` for the next run).
+                for r in catalog::list(&self.store.begin_read()?)? {
+                    if r.result == BackupResult::Running {
+                        remove_if_present(r.path())?;
+                        remove_if_present(&file::partial(r.path()))?;
+                    }
+                }
+                let started = self.store.clock_now();
+                let key_id = opts.key.as_ref().map(BackupKey::id);
+                let tag = self.tag();
+                let mut rec = {
+                    let (folder, tag) = (folder.clone(), tag.clone());
+                    self.store.write(Durability::Durable, move |tx| {
+                        catalog::begin_run(tx, kind, &folder, &tag, started, key_id)
+                    })?
+                };
+                let outcome = self.write_run(&mut rec, &folder, &tag, opts);
+                rec.ended = Some(self.store.clock_now());
+                match &outcome {
+                    Ok(()) => rec.result = BackupResult::Ok,
+                    Err(e) => {
+                        rec.result = BackupResult::Failed;
+                        rec.error = Some(e.to_string());
+                    }
+                }
+                let done = rec.clone();
+                self.store
+                    .write(Durability::Durable, move |tx| catalog::put(tx, &done))?;
+                outcome?;
+                if rec.kind == BackupKind::Full {
+                    // No later backup can build on anything older: its journal rows can go, a
+                    // bounded batch at a time.
+                    let below = rec.covered_to;
+                    while self.store.write(Durability::Buffered, move |tx| {
+                        tx.with_txn(|txn, redo| journal::prune(txn, redo, below))
+                    })? {}
+                }
+                Ok(rec)
+            })(),
+        )
     }
 
     fn tag(&self) -> String {

@@ -341,9 +341,16 @@ impl<'s> DeadLetters<'s> {
     /// Records a dead letter and returns its id. Bad input is refused before anything
     /// is written.
     pub fn record(&self, new: NewDeadLetter, durability: Durability) -> Result<u64> {
-        new.validate()?;
-        self.store
-            .write(durability, move |tx| tx.dlq_record_validated(&new))
+        crate::metrics::count(
+            self.store,
+            "dead_letters",
+            "record",
+            (|| {
+                new.validate()?;
+                self.store
+                    .write(durability, move |tx| tx.dlq_record_validated(&new))
+            })(),
+        )
     }
 
     /// Leases up to `limit` (1..=[`limits::CLAIM`]) items due by the store clock's now,
@@ -351,31 +358,39 @@ impl<'s> DeadLetters<'s> {
     /// Durable before it returns. An item whose lease ran out is claimed again, or made
     /// Dead (and not returned) when that was its last attempt.
     pub fn claim_due(&self, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
-        if limit == 0 || limit > limits::CLAIM {
-            return Err(Error::InvalidArgument(format!(
-                "claim limit {limit} is outside 1..={}",
-                limits::CLAIM
-            )));
+        let r = (|| {
+            if limit == 0 || limit > limits::CLAIM {
+                return Err(Error::InvalidArgument(format!(
+                    "claim limit {limit} is outside 1..={}",
+                    limits::CLAIM
+                )));
+            }
+            let lease_us = policy::micros(lease);
+            if lease_us == 0 {
+                return Err(Error::InvalidArgument(
+                    "a lease must be at least 1 µs".into(),
+                ));
+            }
+            self.store.write(Durability::Durable, move |tx| {
+                let now = tx.now();
+                tx.dlq()?.claim(now, limit, lease_us)
+            })
+        })();
+        if let Ok(c) = &r {
+            crate::metrics::attempts(self.store, c.len() as u64);
         }
-        let lease_us = policy::micros(lease);
-        if lease_us == 0 {
-            return Err(Error::InvalidArgument(
-                "a lease must be at least 1 µs".into(),
-            ));
-        }
-        self.store.write(Durability::Durable, move |tx| {
-            let now = tx.now();
-            tx.dlq()?.claim(now, limit, lease_us)
-        })
+        crate::metrics::count(self.store, "dead_letters", "claim", r)
     }
 
     /// Marks a claimed item Done. Durable before it returns. Fails, changing nothing,
     /// when the claim's lease is no longer held.
     pub fn ack(&self, claim: &Claimed) -> Result<()> {
-        let (id, token) = (claim.id, claim.token);
-        self.store.write(Durability::Durable, move |tx| {
-            let now = tx.now();
-            tx.dlq()?.ack(id, token, now)
+        crate::metrics::count(self.store, "dead_letters", "ack", {
+            let (id, token) = (claim.id, claim.token);
+            self.store.write(Durability::Durable, move |tx| {
+                let now = tx.now();
+                tx.dlq()?.ack(id, token, now)
+            })
         })
     }
 
@@ -384,19 +399,28 @@ impl<'s> DeadLetters<'s> {
     /// one (or the last attempt) makes it Dead. Durable before it returns. Fails,
     /// changing nothing, when the claim's lease is no longer held.
     pub fn fail(&self, claim: &Claimed, error: &str, retryable: bool) -> Result<Outcome> {
-        check_len("error", error.len(), limits::ERROR)?;
-        let (id, token, error) = (claim.id, claim.token, error.to_owned());
-        self.store.write(Durability::Durable, move |tx| {
-            tx.dlq_fail_validated(id, token, &error, retryable)
-        })
+        crate::metrics::count(
+            self.store,
+            "dead_letters",
+            "fail",
+            (|| {
+                check_len("error", error.len(), limits::ERROR)?;
+                let (id, token, error) = (claim.id, claim.token, error.to_owned());
+                self.store.write(Durability::Durable, move |tx| {
+                    tx.dlq_fail_validated(id, token, &error, retryable)
+                })
+            })(),
+        )
     }
 
     /// Makes a Dead (or Pending) item Pending and due now, with its attempts reset; its
     /// history is kept. A Leased or Done item is refused. Durable.
     pub fn redrive(&self, id: u64) -> Result<()> {
-        self.store.write(Durability::Durable, move |tx| {
-            let now = tx.now();
-            tx.dlq()?.redrive(id, now)
+        crate::metrics::count(self.store, "dead_letters", "redrive", {
+            self.store.write(Durability::Durable, move |tx| {
+                let now = tx.now();
+                tx.dlq()?.redrive(id, now)
+            })
         })
     }
 

@@ -38,6 +38,8 @@ pub(crate) struct OpenCtx<'o> {
     pub(crate) shared: &'o mut Shared,
     /// Work queued outside batches that every batch writes first (the log queue).
     pub(crate) queue: &'o mut Option<Arc<dyn WriteQueue>>,
+    /// Durable batches this open's recovery applied from the redo log (after a crash).
+    pub(crate) replayed: u64,
 }
 
 /// Hooks of one area. Every method has a default that does nothing.

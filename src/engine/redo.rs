@@ -313,6 +313,8 @@ pub(crate) struct RedoLog {
     /// Bytes of the file already written (zeros past the records): appending inside
     /// them changes no file metadata, so a sync writes the record's blocks alone.
     allocated: u64,
+    /// Batches the open's recovery applied (0 after a clean close).
+    replayed: u64,
 }
 
 /// The log file grows by at least this much at a time (written as zeros).
@@ -348,6 +350,7 @@ impl RedoLog {
         }
         let txn = db.begin_write()?;
         let mut last = applied(&txn)?;
+        let mut replayed = 0u64;
         // Shorter than its header: the log was being emptied after a synced commit.
         if bytes.len() >= LOG_HEADER {
             if &bytes[..8] != MAGIC {
@@ -376,6 +379,7 @@ impl RedoLog {
                 }
                 apply_ops(&txn, ops)?;
                 last = seq;
+                replayed += 1;
             }
         }
         set_applied(&txn, last)?;
@@ -388,6 +392,7 @@ impl RedoLog {
             id,
             len: 0,
             allocated: 0,
+            replayed,
         };
         log.clear()?;
         // Make the log's name durable too: a new file's name lives in its folder.
@@ -464,6 +469,11 @@ impl RedoLog {
         self.file.sync_data()?;
         self.allocated = LOG_HEADER as u64;
         Ok(())
+    }
+
+    /// Batches the open's recovery applied from the log.
+    pub(crate) fn replayed(&self) -> u64 {
+        self.replayed
     }
 
     /// Bytes appended since the log was last emptied.

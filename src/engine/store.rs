@@ -183,6 +183,10 @@ impl Store {
         // Every area builds its state and shared objects (upgrading what earlier builds
         // wrote) before anything writes.
         let (mut states, mut shared, mut queue) = (States::default(), Shared::default(), None);
+        let replayed = match &persistence {
+            Persistence::Redo(log, _) => log.replayed(),
+            Persistence::Synced | Persistence::Volatile => 0,
+        };
         {
             let mut ctx = OpenCtx {
                 db: &db,
@@ -191,6 +195,7 @@ impl Store {
                 states: &mut states,
                 shared: &mut shared,
                 queue: &mut queue,
+                replayed,
             };
             for area in crate::engine::registry::get().areas {
                 area.open(&mut ctx)?;
@@ -266,6 +271,12 @@ impl Store {
     /// size, `syncs` the fsyncs paid.
     pub fn write_stats(&self) -> WriteStats {
         self.inner.writer.stats()
+    }
+
+    /// The write path's histograms since the open: batch commit time, durable sync
+    /// time, writes per batch.
+    pub fn write_latency(&self) -> crate::WriteLatency {
+        self.inner.writer.latency()
     }
 
     /// Whether an I/O failure mid-write has poisoned the store (reopen to recover).

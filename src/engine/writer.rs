@@ -38,6 +38,7 @@ use redb::{Database, ReadableDatabase};
 
 use crate::clock::Clock;
 use crate::engine::area::{Queued, Shared as AreaShared, States, WriteQueue};
+use crate::engine::histogram::{Histogram, WriteLatency, BATCH_SIZES, LATENCY_US};
 use crate::error::{Error, Result};
 use crate::options::{Durability, Options};
 use crate::redo::{self, RedoBuf, RedoLog};
@@ -167,6 +168,8 @@ pub struct WriteStats {
     /// Commits that were fsynced (durable batches and flushes). An in-memory store counts
     /// its durable batches here too, though there is nothing to sync them to.
     pub syncs: u64,
+    /// Bytes of redo records appended (a store in a file; 0 otherwise).
+    pub redo_bytes: u64,
 }
 
 /// One caller's write.
@@ -227,6 +230,11 @@ struct Shared {
     batches: AtomicU64,
     jobs_done: AtomicU64,
     syncs: AtomicU64,
+    redo_bytes: AtomicU64,
+    /// Batch start to commit, durable syncs, and writes per batch (`histogram`).
+    commit_us: Histogram,
+    sync_us: Histogram,
+    batch_writes: Histogram,
     /// How many jobs the last batch held, and how long it took from its transaction's
     /// start to its commit (ns).
     last_batch: AtomicUsize,
@@ -294,6 +302,10 @@ impl Writer {
             batches: AtomicU64::new(0),
             jobs_done: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
+            redo_bytes: AtomicU64::new(0),
+            commit_us: Histogram::new(LATENCY_US),
+            sync_us: Histogram::new(LATENCY_US),
+            batch_writes: Histogram::new(BATCH_SIZES),
             last_batch: AtomicUsize::new(0),
             last_batch_ns: AtomicU64::new(0),
             committed: Mutex::new(Committed {
@@ -355,6 +367,16 @@ impl Writer {
             batches: s.batches.load(Ordering::Relaxed),
             writes: s.jobs_done.load(Ordering::Relaxed),
             syncs: s.syncs.load(Ordering::Relaxed),
+            redo_bytes: s.redo_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn latency(&self) -> WriteLatency {
+        let s = &self.shared;
+        WriteLatency {
+            commit_us: s.commit_us.snapshot(),
+            sync_us: s.sync_us.snapshot(),
+            batch_writes: s.batch_writes.snapshot(),
         }
     }
 
@@ -759,11 +781,25 @@ impl Shared {
         // (as with any storage failure mid-commit).
         let outcome = ran.and_then(|()| {
             if let (Some(log), false) = (&mut committed.redo, checkpoint) {
-                log.append(seq, &changes.take(), durable).map_err(storage)?;
+                let ops = changes.take();
+                let at = Instant::now();
+                log.append(seq, &ops, durable).map_err(storage)?;
+                self.redo_bytes
+                    .fetch_add(ops.len() as u64, Ordering::Relaxed);
+                if durable {
+                    self.sync_us.record(at.elapsed().as_micros() as u64);
+                }
             }
+            let at = Instant::now();
             txn.commit().map_err(|e| storage(e.into()))?;
+            if checkpoint || (durable && committed.redo.is_none() && !self.volatile) {
+                self.sync_us.record(at.elapsed().as_micros() as u64);
+            }
+            let took = started.elapsed();
             self.last_batch_ns
-                .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                .store(took.as_nanos() as u64, Ordering::Relaxed);
+            self.commit_us.record(took.as_micros() as u64);
+            self.batch_writes.record(jobs.len() as u64);
             Ok(())
         });
         // Readers' shared snapshot is dropped, and hooks learn the outcome, before any

@@ -19,6 +19,8 @@ pub const HARDSTORE_LIMIT_METRIC_LABEL_VALUE: usize = 256;
 pub const HARDSTORE_LIMIT_METRIC_HELP: usize = 1024;
 /// The most labels an app metric may have.
 pub const HARDSTORE_LIMIT_METRIC_LABELS: usize = 16;
+/// The most buckets an app histogram may have (+Inf not counted).
+pub const HARDSTORE_LIMIT_METRIC_BUCKETS: usize = 1024;
 
 const _: () = assert!(HARDSTORE_LIMIT_METRIC_NAME == crate::metrics::MAX_NAME);
 const _: () = assert!(HARDSTORE_LIMIT_METRIC_LABEL_VALUE == crate::metrics::MAX_VALUE);
@@ -101,9 +103,11 @@ pub unsafe extern "C" fn hardstore_metrics_get(
     })
 }
 
-/// Writes the store's figures as an exposition text in `format`
+/// Writes the store's figures and the app's metrics as an exposition text in `format`
 /// (`HARDSTORE_METRICS_PROMETHEUS` or `_OPENMETRICS`), UTF-8, to a new `*out_text` owned
-/// by the caller (free with `hardstore_bytes_free`). Only reads.
+/// by the caller (free with `hardstore_bytes_free`). It first persists the app counters
+/// that changed since the last persist (one durable write, none when nothing changed),
+/// so a counter it shows never goes back.
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_metrics_encode(
     store: *const hardstore_store,
@@ -298,6 +302,34 @@ pub unsafe extern "C" fn hardstore_metrics_persist(
         let s = arg(store, "store")?;
         let o = out(out_written, "out_written")?;
         *o = s.store.metrics().persist()?;
+        Ok(())
+    })
+}
+
+/// For a new open: the most app metric series (all families together; default 10,000).
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_options_set_metrics_max_series(
+    options: *mut super::store::hardstore_options,
+    max: usize,
+) -> hardstore_result {
+    guard(|| {
+        let o = super::arg_mut(options, "options")?;
+        o.inner = o.inner.clone().metrics_max_series(max);
+        Ok(())
+    })
+}
+
+/// Writes how many app series were refused (over the cap, or malformed labels) since
+/// the open.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_metrics_refused(
+    store: *const hardstore_store,
+    out_n: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let o = out(out_n, "out_n")?;
+        *o = s.store.metrics().refused()?;
         Ok(())
     })
 }

@@ -189,42 +189,53 @@ impl<'s> Idempotency<'s> {
     /// module docs for what to include), with a lease of `lease` (not zero;
     /// [`DEFAULT_LEASE`] when in doubt). Writes nothing: see the module docs.
     pub fn begin(&self, tenant: &str, key: &str, request: &[u8], lease: Duration) -> Result<Begin> {
-        check_ids(tenant, key)?;
-        check_lease(lease)?;
-        let fp = fingerprint(request);
-        let now = self.store.clock_now();
-        // A completed key answers from a read snapshot without the lock: its record is
-        // final until it expires.
-        let flights = self.store.flights()?;
-        let db = &self.store.inner.db;
-        let seen = flights.snapshot.get(db)?;
-        let found = match tables::load_live(&*seen, tenant, key, now)? {
-            Some(rec) => match flights::settled(rec, &fp) {
-                Ok(answer) => return Ok(answer),
-                Err(rec) => Some(rec),
-            },
-            None => None,
+        let r = (|| {
+            check_ids(tenant, key)?;
+            check_lease(lease)?;
+            let fp = fingerprint(request);
+            let now = self.store.clock_now();
+            // A completed key answers from a read snapshot without the lock: its record is
+            // final until it expires.
+            let flights = self.store.flights()?;
+            let db = &self.store.inner.db;
+            let seen = flights.snapshot.get(db)?;
+            let found = match tables::load_live(&*seen, tenant, key, now)? {
+                Some(rec) => match flights::settled(rec, &fp) {
+                    Ok(answer) => return Ok(answer),
+                    Err(rec) => Some(rec),
+                },
+                None => None,
+            };
+            let mut inner = flights.lock();
+            // Read again under the lock: a completion that committed since the snapshot
+            // above has removed its flight, and must be seen here. While the snapshot is
+            // still the current one (no commit since), the answer is the one read above.
+            flights::begin(
+                &mut inner,
+                now,
+                flights.ttl(),
+                tenant,
+                key,
+                fp,
+                lease,
+                || {
+                    let now_seen = flights.snapshot.get(db)?;
+                    if Arc::ptr_eq(&seen, &now_seen) {
+                        return Ok(found.map(|rec| *rec));
+                    }
+                    tables::load_live(&*now_seen, tenant, key, now)
+                },
+            )
+        })();
+        let outcome = match &r {
+            Ok(Begin::Started(_)) => "started",
+            Ok(Begin::Replay(_)) => "replay",
+            Ok(Begin::InProgress { .. }) => "in_progress",
+            Ok(Begin::Mismatch) => "mismatch",
+            Err(_) => crate::metrics::outcome(&r),
         };
-        let mut inner = flights.lock();
-        // Read again under the lock: a completion that committed since the snapshot
-        // above has removed its flight, and must be seen here. While the snapshot is
-        // still the current one (no commit since), the answer is the one read above.
-        flights::begin(
-            &mut inner,
-            now,
-            flights.ttl(),
-            tenant,
-            key,
-            fp,
-            lease,
-            || {
-                let now_seen = flights.snapshot.get(db)?;
-                if Arc::ptr_eq(&seen, &now_seen) {
-                    return Ok(found.map(|rec| *rec));
-                }
-                tables::load_live(&*now_seen, tenant, key, now)
-            },
-        )
+        crate::metrics::count_as(self.store, "idempotency", "begin", outcome);
+        r
     }
 
     /// Caches `body` (and `status`) as the response, durably. A holder whose lease ran out
@@ -233,25 +244,31 @@ impl<'s> Idempotency<'s> {
     /// app's state change and audit entry, use [`WriteTx::idem_complete`] in one
     /// [`Store::write`] instead.
     pub fn complete(&self, token: &IdemToken, status: Option<u16>, body: &[u8]) -> Result<()> {
-        let (t, b) = (token.clone(), body.to_vec());
-        self.store.write(Durability::Durable, move |tx| {
-            tx.idem_complete(&t, status, &b)
+        crate::metrics::count(self.store, "idempotency", "complete", {
+            let (t, b) = (token.clone(), body.to_vec());
+            self.store.write(Durability::Durable, move |tx| {
+                tx.idem_complete(&t, status, &b)
+            })
         })
     }
 
     /// Caches a terminal failure, durably: retries replay it.
     pub fn fail(&self, token: &IdemToken, status: Option<u16>, body: &[u8]) -> Result<()> {
-        let (t, b) = (token.clone(), body.to_vec());
-        self.store
-            .write(Durability::Durable, move |tx| tx.idem_fail(&t, status, &b))
+        crate::metrics::count(self.store, "idempotency", "fail", {
+            let (t, b) = (token.clone(), body.to_vec());
+            self.store
+                .write(Durability::Durable, move |tx| tx.idem_fail(&t, status, &b))
+        })
     }
 
     /// Frees the key so a retry starts afresh (for retryable failures), forgetting any
     /// recovery point.
     pub fn release(&self, token: &IdemToken) -> Result<()> {
-        let t = token.clone();
-        self.store
-            .write(Durability::Durable, move |tx| tx.idem_release(&t))
+        crate::metrics::count(self.store, "idempotency", "release", {
+            let t = token.clone();
+            self.store
+                .write(Durability::Durable, move |tx| tx.idem_release(&t))
+        })
     }
 
     /// Extends the lease to `lease` (not zero) from now.

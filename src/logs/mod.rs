@@ -130,20 +130,27 @@ impl<'s> Logs<'s> {
     /// want) returns at once; [`Durability::Durable`] returns once it is on disk.
     /// An entry over a limit is refused ([`Error::TooLong`]), never cut.
     pub fn append(&self, record: LogRecord, durability: Durability) -> Result<u64> {
-        record.validate()?;
-        let record = if self.store.inner.opts.redact_logs {
-            redact_record(record)
-        } else {
-            record
-        };
-        let queue = self.store.shared::<LogQueue>()?;
-        let (seq, waiting) = queue.push(record, || self.store.clock_now())?;
-        if durability == Durability::Durable {
-            self.store.flush()?;
-        } else if waiting >= QUEUE_COMMIT_AT {
-            self.commit_queued()?;
-        }
-        Ok(seq)
+        crate::metrics::count(
+            self.store,
+            "logs",
+            "append",
+            (|| {
+                record.validate()?;
+                let record = if self.store.inner.opts.redact_logs {
+                    redact_record(record)
+                } else {
+                    record
+                };
+                let queue = self.store.shared::<LogQueue>()?;
+                let (seq, waiting) = queue.push(record, || self.store.clock_now())?;
+                if durability == Durability::Durable {
+                    self.store.flush()?;
+                } else if waiting >= QUEUE_COMMIT_AT {
+                    self.commit_queued()?;
+                }
+                Ok(seq)
+            })(),
+        )
     }
 
     /// Appends without ever waiting on the writer: the entry is dropped (and counted in

@@ -136,6 +136,16 @@ impl AppMetrics {
         })
     }
 
+    /// Registers one of the store's own counters (the reserved prefix).
+    pub(crate) fn register_internal(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> Result<Arc<Family>> {
+        self.register_as(name, help, Kind::Counter, labels, Vec::new(), true)
+    }
+
     /// Registers a family, or returns the one registered under `name` with the same kind
     /// and labels.
     pub(crate) fn register(
@@ -146,10 +156,22 @@ impl AppMetrics {
         labels: &[&str],
         bounds: Vec<f64>,
     ) -> Result<Arc<Family>> {
+        self.register_as(name, help, kind, labels, bounds, false)
+    }
+
+    fn register_as(
+        &self,
+        name: &str,
+        help: &str,
+        kind: Kind,
+        labels: &[&str],
+        bounds: Vec<f64>,
+        internal: bool,
+    ) -> Result<Arc<Family>> {
         check_name("metric name", name, false)?;
-        if name.starts_with("hardstore_") {
+        if name.starts_with("hardstore_") && !internal {
             return Err(Error::InvalidArgument(format!(
-                "metric name {name:?}: the hardstore_ prefix is the store's own"
+                "metric name {name:?}: the hardstore_ prefix is reserved for the store's own"
             )));
         }
         if help.len() > MAX_HELP {
@@ -158,6 +180,12 @@ impl AppMetrics {
                 len: help.len(),
                 max: MAX_HELP,
             });
+        }
+        // OpenMetrics has no escape for these in HELP: one would break the scrape.
+        if help.chars().any(char::is_control) {
+            return Err(Error::InvalidArgument(
+                "a help text holds a control character (a newline, say)".into(),
+            ));
         }
         if labels.len() > MAX_LABELS {
             return Err(Error::InvalidArgument(format!(
@@ -186,6 +214,18 @@ impl AppMetrics {
             return Err(Error::InvalidArgument(
                 "histogram buckets must be finite and strictly ascending, at least one".into(),
             ));
+        }
+        // Registered already (the usual case from C, which registers at every call): a
+        // read lock suffices.
+        if let Some(f) = self.families.read().iter().find(|f| f.name == name) {
+            let same = f.kind == kind && f.labels == labels && f.bounds == bounds;
+            return if same {
+                Ok(f.clone())
+            } else {
+                Err(Error::InvalidArgument(format!(
+                    "metric {name:?} is registered with another kind, labels or buckets"
+                )))
+            };
         }
         let mut fams = self.families.write();
         if let Some(f) = fams.iter().find(|f| f.name == name) {
@@ -224,7 +264,7 @@ impl AppMetrics {
                 .collect();
             for values in stored {
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                self.series(&f, &refs)?;
+                self.make_series(&f, &refs, internal)?;
             }
         }
         Ok(f)
@@ -232,6 +272,15 @@ impl AppMetrics {
 
     /// The series of `family` with these label values, made on first use.
     pub(crate) fn series(&self, family: &Family, values: &[&str]) -> Result<Arc<Series>> {
+        self.make_series(family, values, false)
+    }
+
+    /// A series of one of the store's own families: outside the app's cap.
+    pub(crate) fn internal_series(&self, family: &Family, values: &[&str]) -> Result<Arc<Series>> {
+        self.make_series(family, values, true)
+    }
+
+    fn make_series(&self, family: &Family, values: &[&str], internal: bool) -> Result<Arc<Series>> {
         if values.len() != family.labels.len() {
             self.refused.fetch_add(1, Relaxed);
             return Err(Error::InvalidArgument(format!(
@@ -260,14 +309,16 @@ impl AppMetrics {
             return Ok(s.clone());
         }
         // Reserve a slot under the cap, or refuse.
-        let taken = self.series_count.fetch_add(1, Relaxed);
-        if taken >= self.max_series as u64 {
-            self.series_count.fetch_sub(1, Relaxed);
-            self.refused.fetch_add(1, Relaxed);
-            return Err(Error::LimitReached {
-                what: "metric series",
-                max: self.max_series,
-            });
+        if !internal {
+            let taken = self.series_count.fetch_add(1, Relaxed);
+            if taken >= self.max_series as u64 {
+                self.series_count.fetch_sub(1, Relaxed);
+                self.refused.fetch_add(1, Relaxed);
+                return Err(Error::LimitReached {
+                    what: "metric series",
+                    max: self.max_series,
+                });
+            }
         }
         let start = match family.kind {
             Kind::Counter => self

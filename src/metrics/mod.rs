@@ -23,12 +23,14 @@
 //! | `hardstore_uptime_seconds` | gauge | time since the open |
 
 mod app;
+mod engine;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 pub(crate) use app::{checkpoint_observer, TABLE};
 pub use app::{MAX_HELP, MAX_LABELS, MAX_NAME, MAX_VALUE};
+pub(crate) use engine::{attempts, count, count_as, outcome, EngineCounters};
 
 use app::{AppMetrics, Family, Kind, Series};
 use prometheus_client::collector::Collector;
@@ -185,6 +187,9 @@ impl Metrics<'_> {
     /// Makes every counter's current value durable (one durable write, when any
     /// changed); returns how many series it wrote.
     pub fn persist(&self) -> Result<u64> {
+        if !self.app()?.any_dirty() {
+            return Ok(0); // nothing to write: no write, no fsync
+        }
         self.store.write(crate::Durability::Durable, app::persist)
     }
 
@@ -200,7 +205,10 @@ impl Metrics<'_> {
         // persisted before.
         let _ = self.persist();
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(Snapshot(self.snapshot()?)));
+        registry.register_collector(Box::new(Snapshot(
+            self.snapshot()?,
+            self.store.write_latency(),
+        )));
         registry.register_collector(Box::new(AppCollector(self.app()?)));
         let mut out = String::new();
         let done = match format {
@@ -309,8 +317,13 @@ impl Histogram {
 pub struct HistogramSeries(Arc<Series>, Arc<Family>);
 
 impl HistogramSeries {
-    /// Counts one observation of `v` (a NaN is counted in no bucket but +Inf's).
+    /// Counts one observation of `v`. A NaN is counted in the +Inf bucket only, and
+    /// left out of the sum (which it would make NaN for good).
     pub fn observe(&self, v: f64) {
+        if v.is_nan() {
+            self.0.buckets[self.1.bounds.len()].fetch_add(1, Relaxed);
+            return;
+        }
         let i = self.1.bounds.partition_point(|b| *b < v);
         self.0.buckets[i].fetch_add(1, Relaxed);
         let _ = self.0.sum_bits.fetch_update(Relaxed, Relaxed, |b| {
@@ -382,8 +395,11 @@ pub(crate) struct MetricsArea;
 impl crate::engine::area::Area for MetricsArea {
     fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
         let read = redb::ReadableDatabase::begin_read(ctx.db)?;
-        let app = AppMetrics::load(&read, ctx.opts.metrics_max_series)?;
-        ctx.shared.insert(Arc::new(Arc::new(app)));
+        let app = Arc::new(AppMetrics::load(&read, ctx.opts.metrics_max_series)?);
+        let engine = EngineCounters::new(app.clone())?;
+        engine.replayed(ctx.replayed);
+        ctx.shared.insert(Arc::new(engine));
+        ctx.shared.insert(Arc::new(app));
         Ok(())
     }
 
@@ -403,7 +419,37 @@ impl Store {
 
 /// A snapshot as a `prometheus-client` collector (a fresh one per scrape).
 #[derive(Debug)]
-struct Snapshot(MetricsSnapshot);
+struct Snapshot(MetricsSnapshot, crate::WriteLatency);
+
+/// A histogram of the write path, its bounds scaled by `scale` (microseconds to seconds).
+fn write_histogram(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    h: &crate::HistogramSnapshot,
+    scale: f64,
+) -> std::fmt::Result {
+    let mut m = e.encode_descriptor(
+        name,
+        help,
+        None,
+        prometheus_client::metrics::MetricType::Histogram,
+    )?;
+    let mut buckets: Vec<(f64, u64)> = h
+        .bounds
+        .iter()
+        .zip(&h.counts)
+        .map(|(b, c)| (*b as f64 / scale, *c))
+        .collect();
+    buckets.push((f64::INFINITY, h.counts.last().copied().unwrap_or(0)));
+    let count = h.counts.iter().sum();
+    m.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+        h.sum as f64 / scale,
+        count,
+        &buckets,
+        None,
+    )
+}
 
 fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
     let c = ConstCounter::new(v);
@@ -519,6 +565,28 @@ impl Collector for Snapshot {
             "hardstore_write_syncs",
             "Synced commits since the open.",
             s.write_syncs,
+        )?;
+        let l = &self.1;
+        write_histogram(
+            &mut e,
+            "hardstore_commit_seconds",
+            "A batch's time from its start to its commit, since the open.",
+            &l.commit_us,
+            1e6,
+        )?;
+        write_histogram(
+            &mut e,
+            "hardstore_sync_seconds",
+            "A durable batch's sync (redo log fsync or synced commit), since the open.",
+            &l.sync_us,
+            1e6,
+        )?;
+        write_histogram(
+            &mut e,
+            "hardstore_batch_writes",
+            "Writes per group-committed batch, since the open.",
+            &l.batch_writes,
+            1.0,
         )?;
         let g = ConstGauge::new(s.uptime_seconds);
         g.encode(e.encode_descriptor(

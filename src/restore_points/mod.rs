@@ -144,39 +144,46 @@ impl<'s> RestorePoints<'s> {
     /// [`Error::LimitReached`] when the store's `max_restore_points` exist (delete one
     /// first).
     pub fn create(&self, label: &str) -> Result<RestorePoint> {
-        check_label(label)?;
-        let label = label.to_owned();
-        self.store.inner.writer.exclusive(
-            |_, _, _| Ok(()),
-            move |tx, ()| {
-                let max = tx.settings().max_restore_points;
-                let txn = tx.raw_txn();
-                let mut points = txn.open_table(POINTS)?;
-                let existing = redb::ReadableTableMetadata::len(&points)?;
-                if existing >= max as u64 {
-                    return Err(Error::LimitReached {
-                        what: "restore points",
-                        max,
-                    });
-                }
-                let mut meta = txn.open_table(META)?;
-                let last = points.last()?.map_or(0, |(k, _)| k.value());
-                let id = meta.get(NEXT_ID)?.map_or(1, |v| v.value()).max(last + 1);
-                meta.insert(NEXT_ID, id + 1)?;
-                let (audit_size, audit_root) = tx.audit_frontier()?;
-                let rec = PointRecordV1 {
-                    label: label.clone(),
-                    created: tx.now(),
-                    audit_size,
-                    audit_root,
-                    // Kept up to date by every write: no scan (see `digest.rs`).
-                    digest: tx.digest()?.finish(),
-                };
-                points.insert(id, crate::codec::encode(&rec)?.as_slice())?;
-                // From here on, changes keep their old values under this point.
-                *tx.points_mut()? = Some(id);
-                Ok(RestorePoint::from_record(id, rec))
-            },
+        crate::metrics::count(
+            self.store,
+            "restore_points",
+            "create",
+            (|| {
+                check_label(label)?;
+                let label = label.to_owned();
+                self.store.inner.writer.exclusive(
+                    |_, _, _| Ok(()),
+                    move |tx, ()| {
+                        let max = tx.settings().max_restore_points;
+                        let txn = tx.raw_txn();
+                        let mut points = txn.open_table(POINTS)?;
+                        let existing = redb::ReadableTableMetadata::len(&points)?;
+                        if existing >= max as u64 {
+                            return Err(Error::LimitReached {
+                                what: "restore points",
+                                max,
+                            });
+                        }
+                        let mut meta = txn.open_table(META)?;
+                        let last = points.last()?.map_or(0, |(k, _)| k.value());
+                        let id = meta.get(NEXT_ID)?.map_or(1, |v| v.value()).max(last + 1);
+                        meta.insert(NEXT_ID, id + 1)?;
+                        let (audit_size, audit_root) = tx.audit_frontier()?;
+                        let rec = PointRecordV1 {
+                            label: label.clone(),
+                            created: tx.now(),
+                            audit_size,
+                            audit_root,
+                            // Kept up to date by every write: no scan (see `digest.rs`).
+                            digest: tx.digest()?.finish(),
+                        };
+                        points.insert(id, crate::codec::encode(&rec)?.as_slice())?;
+                        // From here on, changes keep their old values under this point.
+                        *tx.points_mut()? = Some(id);
+                        Ok(RestorePoint::from_record(id, rec))
+                    },
+                )
+            })(),
         )
     }
 
@@ -256,60 +263,69 @@ impl<'s> RestorePoints<'s> {
     /// `restore_point.restore`, the given `actor`) naming the point. Durable. Points
     /// taken after it are deleted.
     pub fn restore(&self, id: u64, actor: &str) -> Result<RestoreReceipt> {
-        let point = self
-            .get(id)?
-            .ok_or_else(|| Error::NotFound(format!("restore point {id}")))?;
-        let event = AuditEvent::new("hardstore", "restore_point.restore")
-            .actor(actor)
-            .resource(format!("restore_point/{id}"))
-            .outcome("ok")
-            .detail("label", point.label.clone())
-            .detail("audit_size_at_point", point.audit_size.to_string());
-        event.validate()?;
-        let flights = self.store.flights()?.clone();
-        self.store.inner.writer.exclusive(
-            |_, _, _| Ok(()),
-            move |tx, ()| {
-                if tx.raw_txn().open_table(POINTS)?.get(id)?.is_none() {
-                    return Err(Error::NotFound(format!("restore point {id}")));
-                }
-                tx.with_txn(|txn, redo| -> Result<()> {
-                    // The values written back are this point's: none are kept for it.
-                    redo.keep_before_images(false);
-                    let images = before::resolve(&txn.open_table(before::BEFORE)?, id)?;
-                    for (table, rows) in before::by_table(images) {
-                        crate::engine::catalog::apply_rows_tracked(txn, redo, table, &rows)?;
-                    }
-                    before::drop_from(txn, redo, id + 1)?;
-                    let mut points = txn.open_table(POINTS)?;
-                    points.retain_in(id + 1.., |_, _| false)?;
-                    // What changes from here on is after the point again.
-                    redo.keep_before_images(true);
-                    Ok(())
-                })?;
-                *tx.points_mut()? = Some(id);
-                if tx.digest()?.finish() != point.digest {
-                    // Nothing is committed: the store stays as it was.
-                    return Err(Error::Corrupted(format!(
+        crate::metrics::count(
+            self.store,
+            "restore_points",
+            "restore",
+            (|| {
+                let point = self
+                    .get(id)?
+                    .ok_or_else(|| Error::NotFound(format!("restore point {id}")))?;
+                let event = AuditEvent::new("hardstore", "restore_point.restore")
+                    .actor(actor)
+                    .resource(format!("restore_point/{id}"))
+                    .outcome("ok")
+                    .detail("label", point.label.clone())
+                    .detail("audit_size_at_point", point.audit_size.to_string());
+                event.validate()?;
+                let flights = self.store.flights()?.clone();
+                self.store.inner.writer.exclusive(
+                    |_, _, _| Ok(()),
+                    move |tx, ()| {
+                        if tx.raw_txn().open_table(POINTS)?.get(id)?.is_none() {
+                            return Err(Error::NotFound(format!("restore point {id}")));
+                        }
+                        tx.with_txn(|txn, redo| -> Result<()> {
+                            // The values written back are this point's: none are kept for it.
+                            redo.keep_before_images(false);
+                            let images = before::resolve(&txn.open_table(before::BEFORE)?, id)?;
+                            for (table, rows) in before::by_table(images) {
+                                crate::engine::catalog::apply_rows_tracked(
+                                    txn, redo, table, &rows,
+                                )?;
+                            }
+                            before::drop_from(txn, redo, id + 1)?;
+                            let mut points = txn.open_table(POINTS)?;
+                            points.retain_in(id + 1.., |_, _| false)?;
+                            // What changes from here on is after the point again.
+                            redo.keep_before_images(true);
+                            Ok(())
+                        })?;
+                        *tx.points_mut()? = Some(id);
+                        if tx.digest()?.finish() != point.digest {
+                            // Nothing is committed: the store stays as it was.
+                            return Err(Error::Corrupted(format!(
                         "restore point {id}: the state it rebuilds does not have its digest"
                     )));
-                }
-                // A point converted from an earlier build may index Leased dead letters
-                // apart.
-                tx.dlq()?.upgrade_index()?;
-                let receipt = tx.audit_append(&event)?;
-                tx.after(Box::new(move |committed| {
-                    if committed {
-                        // Every key in flight began after the point, or is rolled back
-                        // to its state then: their holders are fenced off.
-                        flights.lock().map.clear();
-                        flights.purge_from.store(0, Relaxed);
-                    }
-                }));
-                Ok(RestoreReceipt {
-                    audit_seq: receipt.seq,
-                })
-            },
+                        }
+                        // A point converted from an earlier build may index Leased dead letters
+                        // apart.
+                        tx.dlq()?.upgrade_index()?;
+                        let receipt = tx.audit_append(&event)?;
+                        tx.after(Box::new(move |committed| {
+                            if committed {
+                                // Every key in flight began after the point, or is rolled back
+                                // to its state then: their holders are fenced off.
+                                flights.lock().map.clear();
+                                flights.purge_from.store(0, Relaxed);
+                            }
+                        }));
+                        Ok(RestoreReceipt {
+                            audit_seq: receipt.seq,
+                        })
+                    },
+                )
+            })(),
         )
     }
 

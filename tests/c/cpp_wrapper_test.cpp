@@ -2,7 +2,8 @@
 // and exceptions, the right exception class for each error path (a wrong backup key is
 // WrongKey, a missing record NotFound, a fenced token or claim Fenced, ...), owned
 // outputs, callbacks, transactions that discard themselves unless committed, the
-// store's health report, and maintenance (one run with its report, and the janitor).
+// store's health report, maintenance (one run with its report, and the janitor), and
+// metrics (the snapshot, both exposition texts, app counters, gauges and histograms).
 //
 // Usage: cpp_wrapper_test DIR   (DIR is an existing, empty scratch directory)
 
@@ -1501,6 +1502,121 @@ static void test_maintenance(const std::string& dir) {
   again.close();
 }
 
+static bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+// `expr` throws a hardstore::Error (of any subclass) whose code() is `want`.
+#define EXPECT_CODE(expr, want)                                                            \
+  do {                                                                                     \
+    try {                                                                                  \
+      (void)(expr);                                                                        \
+      std::fprintf(stderr, "%s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);       \
+      failures++;                                                                          \
+    } catch (const hs::Error& e_) {                                                        \
+      if (e_.code() != (want) || e_.message().empty()) {                                   \
+        std::fprintf(stderr, "%s:%d: %s threw %s, expected %s\n", __FILE__, __LINE__,     \
+                     #expr, e_.what(), #want);                                             \
+        failures++;                                                                        \
+      }                                                                                    \
+    }                                                                                      \
+  } while (0)
+
+// Metrics on their own store: the snapshot and both texts carry what was done; an app
+// counter with labels (in their order), a negative gauge and a histogram's cumulative
+// buckets are in the text; persist writes only what changed since the scrape; the
+// counter is back after a reopen; bad names and kinds throw InvalidArgument.
+static void test_metrics(const std::string& dir) {
+  std::string path = join(dir, "metrics.hs");
+  const hs::MetricLabels get200 = {{"method", "GET"}, {"code", "200"}};
+  {
+    hs::Store s(path);
+    hs::MetricsSnapshot fresh = s.metrics_snapshot();
+    CHECK(fresh.audit_entries == 0 && fresh.dead_letters_dead == 0 && fresh.uptime_seconds >= 0);
+    for (int i = 0; i < 3; i++) {
+      hs::NewDeadLetter dl;
+      dl.tenant = "acme";
+      dl.kind = "email";
+      dl.payload = "receipt";
+      dl.error = "550";
+      dl.permanent = true;
+      s.dead_letters().record(dl);
+    }
+    hs::NewAlert a;
+    a.tenant = "acme";
+    a.source = "app";
+    a.dedup_key = "disk";
+    s.alerts().raise(a);
+    hs::MetricsSnapshot m = s.metrics_snapshot();
+    CHECK(m.dead_letters_dead == 3 && m.dead_letters_pending == 0);
+    CHECK(m.alerts_unresolved == 1 && m.alerts_resolved == 0);
+    CHECK(m.audit_entries == 1);  // the raise
+    CHECK(m.file_bytes > 0 && m.writes >= 4);
+
+    for (int i = 0; i < 10; i++) s.counter_add("http_requests", 1, get200, "Requests.");
+    s.counter_add("http_requests", 3, {{"method", "POST"}, {"code", "201"}});
+    s.gauge_set("queue_depth", -4, {}, "Jobs waiting.");
+    for (double v : {0.05, 0.3, 3.0})
+      s.histogram_observe("latency_seconds", v, {0.1, 0.5, 1.0}, {{"route", "/x"}});
+
+    std::string text = s.metrics_text();
+    CHECK(contains(text, "hardstore_dead_letters{state=\"dead\"} 3\n"));
+    CHECK(contains(text, "hardstore_alerts{state=\"unresolved\"} 1\n"));
+    CHECK(contains(text, "hardstore_audit_entries_total 1\n"));
+    CHECK(contains(text, "# TYPE http_requests_total counter\n"));
+    CHECK(contains(text, "http_requests_total{method=\"GET\",code=\"200\"} 10\n"));
+    CHECK(contains(text, "http_requests_total{method=\"POST\",code=\"201\"} 3\n"));
+    CHECK(contains(text, "queue_depth -4\n"));
+    CHECK(contains(text, "latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"));
+    CHECK(contains(text, "latency_seconds_bucket{route=\"/x\",le=\"0.5\"} 2\n"));
+    CHECK(contains(text, "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"));
+    CHECK(contains(text, "latency_seconds_count{route=\"/x\"} 3\n"));
+    CHECK(!contains(text, "# EOF"));
+    std::string om = s.metrics_text(true);
+    CHECK(contains(om, "http_requests_total{method=\"GET\",code=\"200\"} 10\n"));
+    CHECK(contains(om, "# TYPE http_requests counter\n"));
+    CHECK(om.size() >= 6 && om.compare(om.size() - 6, 6, "# EOF\n") == 0);
+
+    CHECK(s.metrics_persist() == 0);  // the scrapes wrote them
+    s.counter_add("http_requests", 1, get200);
+    CHECK(s.metrics_persist() == 1);
+    CHECK(s.metrics_persist() == 0);
+
+    // Bad input: the store's prefix, a counter used as a gauge, other labels, no buckets.
+    EXPECT_THROW(s.counter_add("hardstore_requests"), hs::InvalidArgument);
+    EXPECT_CODE(s.counter_add("hardstore_requests"), HARDSTORE_INVALID_ARGUMENT);
+    EXPECT_THROW(s.gauge_set("http_requests", 1, get200), hs::InvalidArgument);
+    EXPECT_THROW(s.counter_add("http_requests"), hs::InvalidArgument);
+    EXPECT_THROW(s.counter_add("http_requests", 1, {{"code", "200"}, {"method", "GET"}}),
+                 hs::InvalidArgument);
+    EXPECT_THROW(s.histogram_observe("sizes", 1.0, {}), hs::InvalidArgument);
+    EXPECT_THROW(s.histogram_observe("sizes", 1.0, {1.0, 0.5}), hs::InvalidArgument);
+    EXPECT_THROW(s.counter_add("with-dash"), hs::InvalidArgument);
+    EXPECT_THROW(s.counter_add(std::string(129, 'n')), hs::TooLong);
+    EXPECT_THROW(s.counter_add("ok_name", 1, {{"l", std::string(257, 'v')}}), hs::TooLong);
+    EXPECT_THROW(s.counter_add("bad\xff"), hs::InvalidUtf8);
+    std::string after = s.metrics_text();
+    CHECK(!contains(after, "hardstore_requests") && !contains(after, "sizes"));
+    CHECK(contains(after, "http_requests_total{method=\"GET\",code=\"200\"} 11\n"));
+    s.close();
+    EXPECT_THROW(s.metrics_snapshot(), hs::NullArgument);
+    EXPECT_THROW(s.metrics_text(), hs::NullArgument);
+    EXPECT_THROW(s.counter_add("c"), hs::NullArgument);
+    EXPECT_THROW(s.metrics_persist(), hs::NullArgument);
+  }
+  {
+    // Reopened: the counter is back once its name is used again (by 0 counts nothing);
+    // the gauge lived in memory.
+    hs::Store s(path);
+    s.counter_add("http_requests", 0, get200);
+    std::string text = s.metrics_text(true);
+    CHECK(contains(text, "http_requests_total{method=\"GET\",code=\"200\"} 11\n"));
+    CHECK(contains(text, "http_requests_total{method=\"POST\",code=\"201\"} 3\n"));
+    CHECK(!contains(text, "queue_depth"));
+    CHECK(s.metrics_snapshot().dead_letters_dead == 3);
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -1558,6 +1674,7 @@ int main(int argc, char** argv) {
     test_alerts(dir);
     test_health(dir);
     test_maintenance(dir);
+    test_metrics(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

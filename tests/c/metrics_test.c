@@ -80,6 +80,10 @@ int main(int argc, char **argv) {
   EXPECT(hardstore_metrics_histogram_observe(s, S("h2"), NULL, 0, NULL, 0, NULL, 0, 1.0),
          HARDSTORE_INVALID_ARGUMENT); /* no buckets */
 
+  uint64_t refused = 0;
+  OK(hardstore_metrics_refused(s, &refused));
+  CHECK(refused == 0);
+
   EXPECT(hardstore_metrics_encode(s, 7, &text), HARDSTORE_INVALID_ARGUMENT);
   EXPECT(hardstore_metrics_encode(s, HARDSTORE_METRICS_PROMETHEUS, NULL), HARDSTORE_NULL_ARGUMENT);
   EXPECT(hardstore_metrics_get(NULL, &m), HARDSTORE_NULL_ARGUMENT);

@@ -1,7 +1,7 @@
 """Python bindings of hardstore, an embedded store for the records a service must never
 lose or fake: a tamper-evident audit log, a log ring, idempotency keys, app state,
-atomic multi-area writes, dead letters, alerts, restore points, backups, health and
-maintenance.
+atomic multi-area writes, dead letters, alerts, restore points, backups, health,
+maintenance and metrics.
 
 Pure Python over ctypes: the shared library ``libhardstore`` is found through the
 ``HARDSTORE_LIB`` environment variable, else in a cargo ``target/release`` or
@@ -101,6 +101,12 @@ from .idempotency import (
 )
 from .logs import EndpointStats, Level, LogEntry, LogRange, LogRecord, LogStats
 from .maintenance import JanitorStatus, MaintenanceReport, TaskError
+from .metrics import (
+    OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_CONTENT_TYPE,
+    Metrics,
+    MetricsSnapshot,
+)
 from .options import Options
 from .restore_points import RestorePoint, SpaceReport
 from .settings import SettingChange, Settings
@@ -164,6 +170,8 @@ __all__ = [
     "Grade", "Component", "HealthReport", "HealthThresholds",
     # maintenance
     "MaintenanceReport", "TaskError", "JanitorStatus",
+    # metrics
+    "Metrics", "MetricsSnapshot", "PROMETHEUS_CONTENT_TYPE", "OPENMETRICS_CONTENT_TYPE",
     # restore points
     "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups

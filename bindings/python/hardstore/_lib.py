@@ -16,7 +16,19 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -112,6 +124,7 @@ LSTATS = P(st.hardstore_log_stats)
 LITER = P(st.hardstore_logs_iter)
 LQUERY = P(st.hardstore_logs_query)
 MREPORT = P(st.hardstore_maintenance_report)
+LABELS = P(st.hardstore_label)
 TX = P(st.hardstore_tx)
 KEY = P(st.hardstore_backup_key)
 INFO = P(st.hardstore_backup_info)
@@ -363,6 +376,16 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_settings_get_alert_retention_us": (R, [STORE, P(c_uint64)]),
     "hardstore_settings_set_alert_retention_us": (
         R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
+    # Metrics
+    "hardstore_metrics_get": (R, [STORE, P(st.hardstore_metrics_snapshot)]),
+    "hardstore_metrics_encode": (R, [STORE, c_uint32, P(BYTES)]),
+    "hardstore_metrics_counter_add": (R, [STORE, S, Z, S, Z, LABELS, Z, c_uint64]),
+    "hardstore_metrics_gauge_set": (R, [STORE, S, Z, S, Z, LABELS, Z, c_int64]),
+    "hardstore_metrics_histogram_observe": (
+        R, [STORE, S, Z, S, Z, LABELS, Z, P(c_double), Z, c_double]),
+    "hardstore_metrics_persist": (R, [STORE, P(c_uint64)]),
+    "hardstore_metrics_refused": (R, [STORE, P(c_uint64)]),
+    "hardstore_options_set_metrics_max_series": (R, [OPTS, Z]),
     # Restore points
     "hardstore_options_set_max_restore_points": (R, [OPTS, Z]),
     "hardstore_restore_point_create": (R, [STORE, S, Z, P(st.hardstore_restore_point_info)]),

@@ -341,6 +341,37 @@ class hardstore_janitor_status(Structure):
     ]
 
 
+class hardstore_metrics_snapshot(Structure):
+    _fields_ = [
+        ("audit_entries", c_uint64),
+        ("log_entries_appended", c_uint64),
+        ("log_ring_entries", c_uint64),
+        ("dead_letters_pending", c_uint64),
+        ("dead_letters_leased", c_uint64),
+        ("dead_letters_done", c_uint64),
+        ("dead_letters_dead", c_uint64),
+        ("alerts_unresolved", c_uint64),
+        ("alerts_resolved", c_uint64),
+        ("restore_points", c_uint64),
+        ("backups_ok", c_uint64),
+        ("backups_failed", c_uint64),
+        ("file_bytes", c_uint64),
+        ("write_batches", c_uint64),
+        ("writes", c_uint64),
+        ("write_syncs", c_uint64),
+        ("uptime_seconds", c_double),
+    ]
+
+
+class hardstore_label(Structure):
+    _fields_ = [
+        ("name", u8p),
+        ("name_len", c_size_t),
+        ("value", u8p),
+        ("value_len", c_size_t),
+    ]
+
+
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
     "hardstore_alert_raised": hardstore_alert_raised,
@@ -367,5 +398,7 @@ STRUCTS = {
     "hardstore_health_component": hardstore_health_component,
     "hardstore_maintenance_summary": hardstore_maintenance_summary,
     "hardstore_janitor_status": hardstore_janitor_status,
+    "hardstore_metrics_snapshot": hardstore_metrics_snapshot,
+    "hardstore_label": hardstore_label,
 }
 

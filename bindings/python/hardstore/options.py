@@ -36,6 +36,8 @@ class Options:
         health_thresholds: a new store's :class:`~hardstore.HealthThresholds` (an
             existing store keeps its own; change them with
             ``store.settings.set_health_thresholds``).
+        metrics_max_series: the most app metric series (all families together) this open
+            accepts (default 10,000); past it a new series raises ``LimitReached``.
         alert_retention_us: for a new store, how long resolved alerts are kept before
             maintenance deletes them (default 30 days; an existing store keeps its own,
             change it with ``store.settings.set_alert_retention_us``).
@@ -58,6 +60,7 @@ class Options:
     clock: Optional["ManualClock"] = None
     health_thresholds: Optional["HealthThresholds"] = None
     alert_retention_us: Optional[int] = None
+    metrics_max_series: Optional[int] = None
     janitor_interval_us: Optional[int] = None
     janitor_backups_into: Optional[Any] = None
 
@@ -112,6 +115,8 @@ class Options:
                 lib.hardstore_options_set_health_thresholds(ptr, ctypes.byref(thresholds))
             if self.alert_retention_us is not None:
                 lib.hardstore_options_set_alert_retention_us(ptr, int(self.alert_retention_us))
+            if self.metrics_max_series is not None:
+                lib.hardstore_options_set_metrics_max_series(ptr, int(self.metrics_max_series))
             if self.janitor_interval_us is not None:
                 folder = (b"" if self.janitor_backups_into is None
                           else to_path(self.janitor_backups_into))

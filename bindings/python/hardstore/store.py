@@ -21,6 +21,7 @@ from .idempotency import Idempotency
 from .kv import KV
 from .logs import Logs
 from .maintenance import JanitorStatus, MaintenanceReport, janitor_status, run_maintenance
+from .metrics import Metrics
 from .options import Options, options_from
 from .restore_points import RestorePoints
 from .settings import StoreSettings
@@ -33,7 +34,8 @@ class Store:
 
     Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
     :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`), :attr:`alerts`,
-    :attr:`restore_points`, :attr:`backups`, :attr:`settings`; its own health through
+    :attr:`restore_points`, :attr:`backups`, :attr:`settings`, :attr:`metrics` (the
+    store's figures for a Prometheus scrape, and the app's own); its own health through
     :meth:`health`; its cleanups through :meth:`maintenance` (and the janitor, see
     :meth:`janitor_status`); multi-area writes through :meth:`transaction`. Use it as a
     context manager to close it on exit.
@@ -63,6 +65,7 @@ class Store:
         self.restore_points = RestorePoints(self)
         self.settings = StoreSettings(self)
         self.backups = Backups(self)
+        self.metrics = Metrics(self)
 
     @property
     def _handle(self) -> Any:
