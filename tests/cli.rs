@@ -1377,3 +1377,78 @@ fn metrics_print_the_stores_figures_in_three_forms() {
     assert_eq!(json(&["metrics", p, "--json"])["audit_entries"], 4);
     assert_eq!(code(&["metrics", dir.file("none.hs").to_str().unwrap()]), 5);
 }
+
+#[test]
+fn settings_show_and_set_the_alert_retention_and_healths_thresholds() {
+    let dir = common::TempDir::new("cli-settings-health");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    drop(Store::open(&path, Options::new()).unwrap());
+    let shown = text(&["settings", "show", p]);
+    assert!(shown.contains("alert-retention"), "{shown}");
+    assert!(shown.contains("health-dead-letters-degraded"));
+    for (name, value) in [
+        ("alert-retention", "7d"),
+        ("health-dead-letters-degraded", "5"),
+        ("health-dead-letters-critical", "50"),
+        ("health-file-size-limit", "1000000000"),
+        ("health-backups-expected", "yes"),
+        ("health-p95-degraded", "250ms"),
+    ] {
+        json(&["settings", "set", p, name, value, "--json"]);
+    }
+    let v = json(&["settings", "show", p, "--json"]);
+    assert_eq!(v["alert_retention_us"], 7 * DAY);
+    assert_eq!(v["health"]["dead_letters_degraded"], 5);
+    assert_eq!(v["health"]["file_size_limit"], 1_000_000_000u64);
+    assert_eq!(v["health"]["backups_expected"], true);
+    assert_eq!(v["health"]["p95_degraded_us"], 250_000);
+    // Lines that grade nothing sensibly are refused, and change nothing.
+    assert_eq!(
+        code(&["settings", "set", p, "health-dead-letters-degraded", "99"]),
+        2
+    );
+    assert_eq!(
+        code(&["settings", "set", p, "health-backups-expected", "maybe"]),
+        2
+    );
+    assert_eq!(
+        json(&["settings", "show", p, "--json"])["health"]["dead_letters_degraded"],
+        5
+    );
+    // With one dead letter and a threshold of 5, health is healthy; at 1, degraded.
+    {
+        let store = Store::open(&path, Options::new()).unwrap();
+        let d = NewDeadLetter::new("acme", "email", b"x".to_vec()).permanent(true);
+        store.dead_letters().record(d, Durability::Durable).unwrap();
+        store.close().unwrap();
+    }
+    let healthy_but_backups = run(&["health", p, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&healthy_but_backups.stdout).unwrap();
+    let dl = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dead_letters")
+        .unwrap()
+        .clone();
+    assert_eq!(dl["status"], "healthy");
+    json(&[
+        "settings",
+        "set",
+        p,
+        "health-dead-letters-degraded",
+        "1",
+        "--json",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&run(&["health", p, "--json"]).stdout).unwrap();
+    let dl = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dead_letters")
+        .unwrap()
+        .clone();
+    assert_eq!(dl["status"], "degraded");
+}

@@ -273,6 +273,28 @@ fn the_stores_operation_counters_count_each_call_by_outcome_and_persist() {
         let l = store.write_latency();
         assert!(l.commit_us.counts.iter().sum::<u64>() >= 12);
         assert!(value(&p, "hardstore_commit_seconds_count") >= 12.0);
+        assert!(value(&p, "hardstore_redo_bytes_total") > 0.0);
+        assert!(
+            !p.contains("hardstore_backup_last_duration_seconds{"),
+            "no backup yet"
+        );
+        store
+            .backups()
+            .run(
+                hardstore::BackupKind::Full,
+                dir.file("b"),
+                &hardstore::BackupOptions::default(),
+            )
+            .unwrap();
+        let p = store.metrics().encode(Format::Prometheus).unwrap();
+        assert!(value(&p, "hardstore_backup_last_duration_seconds{kind=\"full\"}") >= 0.0);
+        assert_eq!(
+            value(
+                &p,
+                "hardstore_operations_total{area=\"backups\",op=\"run\",outcome=\"ok\"}"
+            ),
+            1.0
+        );
         // Nothing changed since the scrape: persisting writes nothing.
         let syncs = store.write_stats().syncs;
         assert_eq!(store.metrics().persist().unwrap(), 0);

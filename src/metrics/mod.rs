@@ -21,6 +21,11 @@
 //! | `hardstore_file_bytes` | gauge | the store file with its redo log (0 in memory) |
 //! | `hardstore_write_batches_total`, `hardstore_writes_total`, `hardstore_write_syncs_total` | counter | group commits, writes and syncs since the open |
 //! | `hardstore_uptime_seconds` | gauge | time since the open |
+//! | `hardstore_operations_total{area,op,outcome}` | counter | API calls by outcome (durable) |
+//! | `hardstore_dead_letter_attempts_total`, `hardstore_redo_replayed_batches_total` | counter | items claimed; batches recovery applied (durable) |
+//! | `hardstore_redo_bytes_total` | counter | redo bytes appended since the open |
+//! | `hardstore_backup_last_duration_seconds{kind}` | gauge | the last successful run of each kind |
+//! | `hardstore_commit_seconds`, `hardstore_sync_seconds`, `hardstore_batch_writes` | histogram | the write path since the open |
 
 mod app;
 mod engine;
@@ -205,9 +210,29 @@ impl Metrics<'_> {
         // persisted before.
         let _ = self.persist();
         let mut registry = Registry::default();
+        // The last successful run of each kind: how long it took, from the catalog.
+        let mut last: [Option<(u64, f64)>; 3] = [None; 3];
+        for b in self.store.backups().list()? {
+            if let (BackupResult::Ok, Some(end)) = (b.result, b.ended) {
+                let i = match b.kind {
+                    crate::BackupKind::Full => 0,
+                    crate::BackupKind::Incremental => 1,
+                    crate::BackupKind::Differential => 2,
+                };
+                let slot = &mut last[i];
+                if slot.is_none_or(|(at, _)| b.started >= at) {
+                    *slot = Some((b.started, end.saturating_sub(b.started) as f64 / 1e6));
+                }
+            }
+        }
+        let extra = Extra {
+            redo_bytes: self.store.write_stats().redo_bytes,
+            backup_seconds: last.map(|l| l.map(|(_, d)| d)),
+        };
         registry.register_collector(Box::new(Snapshot(
             self.snapshot()?,
             self.store.write_latency(),
+            extra,
         )));
         registry.register_collector(Box::new(AppCollector(self.app()?)));
         let mut out = String::new();
@@ -419,7 +444,15 @@ impl Store {
 
 /// A snapshot as a `prometheus-client` collector (a fresh one per scrape).
 #[derive(Debug)]
-struct Snapshot(MetricsSnapshot, crate::WriteLatency);
+struct Snapshot(MetricsSnapshot, crate::WriteLatency, Extra);
+
+/// Figures of a scrape that the snapshot struct (and its C twin) does not carry.
+#[derive(Debug)]
+struct Extra {
+    redo_bytes: u64,
+    /// The last successful full, incremental and differential run's duration, seconds.
+    backup_seconds: [Option<f64>; 3],
+}
 
 /// A histogram of the write path, its bounds scaled by `scale` (microseconds to seconds).
 fn write_histogram(
@@ -566,6 +599,29 @@ impl Collector for Snapshot {
             "Synced commits since the open.",
             s.write_syncs,
         )?;
+        counter(
+            &mut e,
+            "hardstore_redo_bytes",
+            "Bytes of redo records appended since the open.",
+            self.2.redo_bytes,
+        )?;
+        {
+            let mut m = e.encode_descriptor(
+                "hardstore_backup_last_duration_seconds",
+                "How long the last successful backup of each kind took (from the catalog).",
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for (kind, d) in ["full", "incremental", "differential"]
+                .iter()
+                .zip(self.2.backup_seconds)
+            {
+                if let Some(d) = d {
+                    let labels = [("kind", *kind)];
+                    ConstGauge::new(d).encode(m.encode_family(&labels)?)?;
+                }
+            }
+        }
         let l = &self.1;
         write_histogram(
             &mut e,

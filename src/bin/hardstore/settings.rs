@@ -46,7 +46,7 @@ pub(crate) enum SettingsCmd {
 }
 
 /// Every name `settings set` takes, in the order `show` prints them.
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 24] = [
     "log-capacity",
     "idempotency-ttl",
     "dead-letter-max-attempts",
@@ -59,6 +59,18 @@ const NAMES: [&str; 12] = [
     "backup-full-every",
     "backup-incremental-every",
     "backup-differential-every",
+    "alert-retention",
+    "health-window",
+    "health-error-permille-degraded",
+    "health-error-permille-critical",
+    "health-p95-degraded",
+    "health-p95-critical",
+    "health-dead-letters-degraded",
+    "health-dead-letters-critical",
+    "health-file-size-limit",
+    "health-disk-free-degraded",
+    "health-disk-free-critical",
+    "health-backups-expected",
 ];
 
 const UNITS: [(&str, u64); 6] = [
@@ -140,6 +152,7 @@ fn value_of(s: &Settings, name: &str) -> String {
     let p = &s.dead_letter_policy;
     let r = &s.backup_retention;
     let sch = &s.backup_schedule;
+    let h = &s.health;
     match name {
         "log-capacity" => s.log_capacity.to_string(),
         "idempotency-ttl" => human(s.idempotency_ttl),
@@ -153,6 +166,18 @@ fn value_of(s: &Settings, name: &str) -> String {
         "backup-full-every" => human(sch.full_every),
         "backup-incremental-every" => human(sch.incremental_every),
         "backup-differential-every" => human(sch.differential_every),
+        "alert-retention" => human(s.alert_retention),
+        "health-window" => human(h.window),
+        "health-error-permille-degraded" => h.error_permille_degraded.to_string(),
+        "health-error-permille-critical" => h.error_permille_critical.to_string(),
+        "health-p95-degraded" => human(h.p95_degraded),
+        "health-p95-critical" => human(h.p95_critical),
+        "health-dead-letters-degraded" => h.dead_letters_degraded.to_string(),
+        "health-dead-letters-critical" => h.dead_letters_critical.to_string(),
+        "health-file-size-limit" => opt_text(&h.file_size_limit, u64::to_string),
+        "health-disk-free-degraded" => h.disk_free_degraded.to_string(),
+        "health-disk-free-critical" => h.disk_free_critical.to_string(),
+        "health-backups-expected" => if h.backups_expected { "yes" } else { "no" }.into(),
         _ => String::new(),
     }
 }
@@ -205,6 +230,21 @@ fn settings_json(s: &Settings) -> serde_json::Value {
             // `backup run-due` prunes by `backup_retention` after a run unless false.
             "run_due_prunes": sch.retention.is_some(),
         },
+        "alert_retention_us": us(s.alert_retention),
+        "alert_retention": human(s.alert_retention),
+        "health": {
+            "window_us": us(s.health.window), "window": human(s.health.window),
+            "error_permille_degraded": s.health.error_permille_degraded,
+            "error_permille_critical": s.health.error_permille_critical,
+            "p95_degraded_us": us(s.health.p95_degraded),
+            "p95_critical_us": us(s.health.p95_critical),
+            "dead_letters_degraded": s.health.dead_letters_degraded,
+            "dead_letters_critical": s.health.dead_letters_critical,
+            "file_size_limit": s.health.file_size_limit,
+            "disk_free_degraded": s.health.disk_free_degraded,
+            "disk_free_critical": s.health.disk_free_critical,
+            "backups_expected": s.health.backups_expected,
+        },
     })
 }
 
@@ -244,7 +284,32 @@ fn set(store: &Store, actor: &str, name: &str, value: &str, confirm: u64) -> Res
     let mut policy = now.dead_letter_policy;
     let mut retention = now.backup_retention.clone();
     let mut schedule = now.backup_schedule.clone();
+    let mut health = now.health.clone();
     match name {
+        "alert-retention" => return settings.set_alert_retention(parse_duration(value)?),
+        "health-window" => health.window = parse_duration(value)?,
+        "health-error-permille-degraded" => health.error_permille_degraded = count(name, value)?,
+        "health-error-permille-critical" => health.error_permille_critical = count(name, value)?,
+        "health-p95-degraded" => health.p95_degraded = parse_duration(value)?,
+        "health-p95-critical" => health.p95_critical = parse_duration(value)?,
+        "health-dead-letters-degraded" => health.dead_letters_degraded = count(name, value)?,
+        "health-dead-letters-critical" => health.dead_letters_critical = count(name, value)?,
+        "health-file-size-limit" => {
+            health.file_size_limit = optional(value, |n| *n == 0, |v| count(name, v))?
+        }
+        "health-disk-free-degraded" => health.disk_free_degraded = count(name, value)?,
+        "health-disk-free-critical" => health.disk_free_critical = count(name, value)?,
+        "health-backups-expected" => {
+            health.backups_expected = match value {
+                "yes" | "true" => true,
+                "no" | "false" => false,
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "{name}: {value:?} is not yes or no"
+                    )))
+                }
+            }
+        }
         "log-capacity" => return settings.set_log_capacity(count(name, value)?, confirm),
         "idempotency-ttl" => return settings.set_idempotency_ttl(parse_duration(value)?),
         "dead-letter-purge-after" => {
@@ -270,7 +335,9 @@ fn set(store: &Store, actor: &str, name: &str, value: &str, confirm: u64) -> Res
             )))
         }
     }
-    if name.starts_with("dead-letter-") {
+    if name.starts_with("health-") {
+        settings.set_health_thresholds(health)
+    } else if name.starts_with("dead-letter-") {
         settings.set_dead_letter_policy(policy)
     } else if name.starts_with("backup-retention-") {
         settings.set_backup_retention(retention)
