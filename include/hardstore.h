@@ -2856,6 +2856,14 @@ enum hardstore_result hardstore_settings_get_alert_retention_us(const struct har
 enum hardstore_result hardstore_settings_set_alert_retention_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t micros, struct hardstore_setting_change *out_change);
 
 /*
+ Writes the janitor's last error to a new `*out_error` (UTF-8, owned by the caller:
+ free with `hardstore_bytes_free`): the error of its last run when the run as a whole
+ failed, else the first failed task's (`task: error`). NULL when there is none, or no
+ janitor.
+ */
+enum hardstore_result hardstore_store_janitor_last_error(const struct hardstore_store *store, struct hardstore_bytes **out_error);
+
+/*
  Writes the store's figures now to `*out_snapshot`. Only reads.
  */
 enum hardstore_result hardstore_metrics_get(const struct hardstore_store *store, struct hardstore_metrics_snapshot *out_snapshot);

@@ -244,3 +244,30 @@ pub unsafe extern "C" fn hardstore_settings_set_alert_retention_us(
         })
     })
 }
+
+/// Writes the janitor's last error to a new `*out_error` (UTF-8, owned by the caller:
+/// free with `hardstore_bytes_free`): the error of its last run when the run as a whole
+/// failed, else the first failed task's (`task: error`). NULL when there is none, or no
+/// janitor.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_store_janitor_last_error(
+    store: *const hardstore_store,
+    out_error: *mut *mut super::bytes::hardstore_bytes,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let o = out(out_error, "out_error")?;
+        let st = s.store.janitor_status();
+        let msg = st.and_then(|j| {
+            j.last_error.or_else(|| {
+                j.last
+                    .and_then(|r| r.errors.first().map(|e| format!("{}: {}", e.task, e.error)))
+            })
+        });
+        match msg {
+            Some(m) => super::bytes::give_bytes(m.into_bytes(), o),
+            None => *o = std::ptr::null_mut(),
+        }
+        Ok(())
+    })
+}

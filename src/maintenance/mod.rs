@@ -83,7 +83,7 @@ pub struct MaintenanceReport {
     pub backup: Option<BackupRecord>,
     /// Backups the retention setting dropped (files and catalog rows deleted).
     pub backups_pruned: u64,
-    /// A task stopped at its step with more due: run again.
+    /// A task stopped at its step and more is due: run again.
     pub more_due: bool,
     /// Tasks that failed (the others ran).
     pub errors: Vec<TaskError>,
@@ -170,8 +170,18 @@ impl Store {
         r.alerts_purged = alerts;
         r.backup = backup;
         r.backups_pruned = pruned;
+        // A task that used its whole step may have finished exactly: look again (reads).
         let full = step as u64;
-        r.more_due = idem >= full || dlq >= full || alerts >= full;
+        let still = |ran: u64, due: &dyn Fn() -> Result<bool>| ran >= full && due().unwrap_or(true);
+        r.more_due = still(idem, &|| self.idempotency().purge_due())
+            || still(dlq, &|| self.dead_letters().purge_due())
+            || still(
+                alerts,
+                &|| match self.alerts().cutoff(settings.alert_retention) {
+                    Some(cut) => self.alerts().purgeable_before(cut),
+                    None => Ok(false),
+                },
+            );
         Ok(r)
     }
 }

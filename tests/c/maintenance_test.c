@@ -110,6 +110,9 @@ int main(int argc, char **argv) {
   }
   OK(hardstore_store_janitor_status(s, &js));
   CHECK(js.present && js.runs >= 2 && !js.last_run_failed && js.last_task_errors == 0);
+  hardstore_bytes *err = (hardstore_bytes *)1;
+  OK(hardstore_store_janitor_last_error(s, &err));
+  CHECK(err == NULL);
   hardstore_dlq_state_counts c;
   OK(hardstore_dlq_counts(s, &c));
   CHECK(c.dead == 0);

@@ -372,6 +372,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_maintenance_report_free": (None, [MREPORT]),
     "hardstore_options_set_janitor": (R, [OPTS, c_uint64, S, Z]),
     "hardstore_store_janitor_status": (R, [STORE, P(st.hardstore_janitor_status)]),
+    "hardstore_store_janitor_last_error": (R, [STORE, P(BYTES)]),
     "hardstore_options_set_alert_retention_us": (R, [OPTS, c_uint64]),
     "hardstore_settings_get_alert_retention_us": (R, [STORE, P(c_uint64)]),
     "hardstore_settings_set_alert_retention_us": (

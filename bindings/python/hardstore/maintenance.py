@@ -33,8 +33,9 @@ from ctypes import byref
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
-from ._lib import borrowed, lib, to_path
+from ._lib import borrowed, lib, take_bytes, to_path
 from ._structs import (
+    hardstore_bytes,
     hardstore_janitor_status,
     hardstore_maintenance_report,
     hardstore_maintenance_summary,
@@ -76,11 +77,13 @@ class MaintenanceReport:
 @dataclass(frozen=True)
 class JanitorStatus:
     """What the janitor did since the store was opened: the runs it finished, whether
-    its last run as a whole failed, and how many tasks failed in its last run."""
+    its last run as a whole failed, how many tasks failed in its last run, and the last
+    error (the run's, else the first failed task's as ``task: error``; ``None``: none)."""
 
     runs: int
     last_run_failed: bool
     last_task_errors: int
+    last_error: Optional[str] = None
 
 
 def _text(ptr: Any, n: int) -> str:
@@ -127,5 +130,9 @@ def janitor_status(store_handle: Any) -> Optional[JanitorStatus]:
     lib.hardstore_store_janitor_status(store_handle, byref(st))
     if not st.present:
         return None
+    err = ctypes.POINTER(hardstore_bytes)()
+    lib.hardstore_store_janitor_last_error(store_handle, byref(err))
+    text = take_bytes(err)
     return JanitorStatus(runs=st.runs, last_run_failed=bool(st.last_run_failed),
-                         last_task_errors=st.last_task_errors)
+                         last_task_errors=st.last_task_errors,
+                         last_error=None if text is None else text.decode("utf-8", "replace"))

@@ -224,6 +224,7 @@ def test_the_janitor_runs_on_its_own_until_close(store_path: Path,
         st = store.janitor_status()
         assert isinstance(st, JanitorStatus)
         assert st.runs >= 1 and not st.last_run_failed and st.last_task_errors == 0
+        assert st.last_error is None
         # It deletes what expired, on its own.
         _fill(store, "k", 3)
         clock.advance(8 * DAY)
