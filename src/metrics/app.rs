@@ -81,6 +81,10 @@ pub(crate) struct AppMetrics {
     series_count: AtomicU64,
     /// Series refused for the cap, and label sets refused as malformed.
     pub(crate) refused: AtomicU64,
+    /// When a checkpoint last persisted the counters (see `checkpoint_observer`).
+    last_checkpoint: Mutex<Option<std::time::Instant>>,
+    /// Set at the final sync of a close: its checkpoint persists whatever the time.
+    pub(crate) closing: AtomicBool,
 }
 
 pub(crate) fn series_key(family: &str, values: &[String]) -> String {
@@ -133,6 +137,8 @@ impl AppMetrics {
             max_series,
             series_count: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            last_checkpoint: Mutex::new(None),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -401,10 +407,31 @@ pub(crate) fn persist(tx: &mut crate::WriteTx<'_>) -> Result<u64> {
     Ok(n)
 }
 
+/// How often checkpoints persist the counters, at most.
+const CHECKPOINT_PERSIST_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The commit observer: a checkpoint (a synced commit) also persists the counters, so a
-/// restart keeps what was counted up to it even without a scrape.
+/// restart keeps what was counted up to it even without a scrape. At most once a
+/// second (and at the close's final checkpoint): a store over a caller's backend makes
+/// every durable batch a synced commit, and the operation counters change with every
+/// call, so persisting at each would add rows to every durable write.
 pub(crate) fn checkpoint_observer(tx: &mut crate::WriteTx<'_>) -> Result<()> {
-    if tx.commit_kind().1 {
+    if !tx.commit_kind().1 {
+        return Ok(());
+    }
+    let Ok(app) = tx.shared::<Arc<AppMetrics>>() else {
+        return Ok(());
+    };
+    let due = {
+        let mut last = app.last_checkpoint.lock();
+        let due = app.closing.load(Relaxed)
+            || last.is_none_or(|t| t.elapsed() >= CHECKPOINT_PERSIST_EVERY);
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
+    };
+    if due {
         persist(tx)?;
     }
     Ok(())

@@ -429,9 +429,11 @@ impl crate::engine::area::Area for MetricsArea {
     }
 
     fn pending_at_close(&self, shared: &crate::engine::area::Shared) -> bool {
-        shared
-            .get::<Arc<AppMetrics>>()
-            .is_ok_and(|app| app.any_dirty())
+        shared.get::<Arc<AppMetrics>>().is_ok_and(|app| {
+            // The final checkpoint follows: it persists, whenever the last one did.
+            app.closing.store(true, Relaxed);
+            app.any_dirty()
+        })
     }
 }
 
