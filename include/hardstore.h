@@ -226,6 +226,16 @@
 #define HARDSTORE_FIELD_USER_AGENT 6
 
 /*
+ Prune mode: entries with a seq below `value`.
+ */
+#define HARDSTORE_PRUNE_BELOW_SEQ 0
+
+/*
+ Prune mode: entries appended at least `value` microseconds ago.
+ */
+#define HARDSTORE_PRUNE_OLDER_THAN 1
+
+/*
  `hardstore_backup_info.kind` and `hardstore_backup_record.kind`, and the kind asked of
  `hardstore_backup_run`.
  */
@@ -378,6 +388,36 @@
 #define HARDSTORE_LIMIT_IDEM_KEY 255
 
 /*
+ Rule action: let the addresses in.
+ */
+#define HARDSTORE_IP_ALLOW 0
+
+/*
+ Rule action: keep them out.
+ */
+#define HARDSTORE_IP_DENY 1
+
+/*
+ Longest IP-rule tenant, in bytes.
+ */
+#define HARDSTORE_LIMIT_IP_TENANT 128
+
+/*
+ Longest IP-rule reason, in bytes.
+ */
+#define HARDSTORE_LIMIT_IP_REASON 1024
+
+/*
+ Longest CIDR or address text, in bytes.
+ */
+#define HARDSTORE_LIMIT_IP_TEXT 49
+
+/*
+ Room for a CIDR's text in `hardstore_ip_verdict`, NUL included.
+ */
+#define HARDSTORE_IP_CIDR_TEXT 52
+
+/*
  Level values: trace.
  */
 #define HARDSTORE_LEVEL_TRACE 0
@@ -478,6 +518,51 @@
 #define HARDSTORE_LIMIT_METRIC_BUCKETS 1024
 
 /*
+ Longest rate-limit tenant and name, in bytes.
+ */
+#define HARDSTORE_LIMIT_RATE_LIMIT_NAME 128
+
+/*
+ Longest rate-limit key, in bytes.
+ */
+#define HARDSTORE_LIMIT_RATE_LIMIT_KEY 256
+
+/*
+ `retry_after_us` of a denial whose cost exceeds the burst: it never conforms.
+ */
+#define HARDSTORE_RETRY_NEVER UINT64_MAX
+
+/*
+ Key status: wraps and unwraps data keys.
+ */
+#define HARDSTORE_KEY_ENABLED 0
+
+/*
+ Key status: refused until enabled again.
+ */
+#define HARDSTORE_KEY_DISABLED 1
+
+/*
+ Key status: refused for ever.
+ */
+#define HARDSTORE_KEY_DESTROYED 2
+
+/*
+ Longest sealing subject, in bytes.
+ */
+#define HARDSTORE_LIMIT_SEAL_SUBJECT 128
+
+/*
+ Longest sealed plaintext, in bytes (16 MiB).
+ */
+#define HARDSTORE_LIMIT_SEAL_PLAINTEXT (16 << 20)
+
+/*
+ Bytes of a sealing key.
+ */
+#define HARDSTORE_SEALING_KEY_LEN 32
+
+/*
  Longest actor a settings change records in its audit entry, in bytes.
  */
 #define HARDSTORE_MAX_SETTINGS_ACTOR 256
@@ -498,6 +583,26 @@
  The longest path `hardstore_store_open` accepts, in bytes.
  */
 #define HARDSTORE_MAX_PATH 4096
+
+/*
+ Longest webhook tenant, endpoint id and event type, in bytes.
+ */
+#define HARDSTORE_LIMIT_WEBHOOK_NAME 128
+
+/*
+ Longest endpoint URL, in bytes.
+ */
+#define HARDSTORE_LIMIT_WEBHOOK_URL 2048
+
+/*
+ Longest webhook payload, in bytes (512 KiB).
+ */
+#define HARDSTORE_LIMIT_WEBHOOK_PAYLOAD (512 << 10)
+
+/*
+ Most secrets per endpoint.
+ */
+#define HARDSTORE_LIMIT_WEBHOOK_SECRETS 8
 
 /*
  Longest label, in bytes.
@@ -607,6 +712,24 @@ typedef enum hardstore_result {
    small; the message names the count. Nothing changed.
    */
   HARDSTORE_CONFIRMATION_REQUIRED = 23,
+  /*
+   A sealed field's subject was shredded: it can never be read again.
+   */
+  HARDSTORE_SHREDDED = 24,
+  /*
+   A sealing key is not available (not given, disabled, destroyed, or other bytes
+   than the key the store knows by that id). Nothing changed.
+   */
+  HARDSTORE_KEY_UNAVAILABLE = 25,
+  /*
+   Bytes given as a sealed field are not one (cut, edited, foreign). Nothing changed.
+   */
+  HARDSTORE_SEALED_INVALID = 26,
+  /*
+   A webhook's signature headers did not verify (missing, malformed, stale, or no
+   matching signature).
+   */
+  HARDSTORE_SIGNATURE_INVALID = 27,
 } hardstore_result;
 
 /*
@@ -733,6 +856,18 @@ typedef struct hardstore_idem_response hardstore_idem_response;
 typedef struct hardstore_idem_token hardstore_idem_token;
 
 /*
+ Rules of one scope (from `hardstore_ip_rule_list`, free with
+ `hardstore_ip_rule_list_free`).
+ */
+typedef struct hardstore_ip_rules hardstore_ip_rules;
+
+/*
+ A handle on one limit (from `hardstore_limiter_new`, free with
+ `hardstore_limiter_free`). It may outlive its store: checks then change memory only.
+ */
+typedef struct hardstore_limiter hardstore_limiter;
+
+/*
  A log entry borrowed from a `hardstore_logs_iter`, valid until the iterator is freed.
  */
 typedef struct hardstore_log_entry hardstore_log_entry;
@@ -770,6 +905,18 @@ typedef struct hardstore_maintenance_report hardstore_maintenance_report;
 typedef struct hardstore_options hardstore_options;
 
 /*
+ Every defined limit (from `hardstore_rate_limit_list`, free with
+ `hardstore_rate_limit_list_free`).
+ */
+typedef struct hardstore_rate_limits hardstore_rate_limits;
+
+/*
+ The store's keyset (from `hardstore_sealing_key_list`, free with
+ `hardstore_sealing_key_list_free`).
+ */
+typedef struct hardstore_sealing_keys hardstore_sealing_keys;
+
+/*
  An open store. Thread-safe: one handle may be used from many threads at once.
  Close (and free) it with `hardstore_store_close`.
  */
@@ -781,6 +928,12 @@ typedef struct hardstore_store hardstore_store;
  transaction discards it). Not thread-safe: use one transaction from one thread.
  */
 typedef struct hardstore_tx hardstore_tx;
+
+/*
+ Deliveries leased by `hardstore_webhook_claim`. Free with
+ `hardstore_webhook_claim_free` (acked or not: an unacked lease lapses).
+ */
+typedef struct hardstore_webhook_deliveries hardstore_webhook_deliveries;
 
 /*
  What `hardstore_alert_raise` did.
@@ -1353,6 +1506,58 @@ typedef struct hardstore_idem_info {
 } hardstore_idem_info;
 
 /*
+ A check's answer.
+ */
+typedef struct hardstore_ip_verdict {
+  /*
+   Whether the address may in.
+   */
+  bool allowed;
+  /*
+   Whether a rule decided (false: none covers the address; allowed).
+   */
+  bool matched;
+  /*
+   The deciding rule's action (`HARDSTORE_IP_ALLOW` or `_DENY`).
+   */
+  uint32_t action;
+  /*
+   Whether the deciding rule is global (false: the tenant's).
+   */
+  bool global;
+  /*
+   The deciding rule's prefix length.
+   */
+  uint8_t prefix_len;
+  /*
+   The deciding rule's network as text, NUL-terminated (empty when none decided).
+   */
+  uint8_t cidr[HARDSTORE_IP_CIDR_TEXT];
+} hardstore_ip_verdict;
+
+/*
+ The numeric fields of a listed rule.
+ */
+typedef struct hardstore_ip_rule_info {
+  /*
+   `HARDSTORE_IP_ALLOW` or `_DENY`.
+   */
+  uint32_t action;
+  /*
+   When it stops applying; 0: never.
+   */
+  uint64_t expires_at;
+  /*
+   When it was put.
+   */
+  uint64_t updated_at;
+  /*
+   Its prefix length.
+   */
+  uint8_t prefix_len;
+} hardstore_ip_rule_info;
+
+/*
  The totals of `hardstore_log_stats`.
  */
 typedef struct hardstore_log_totals {
@@ -1444,6 +1649,14 @@ typedef struct hardstore_maintenance_summary {
    Tasks that failed (see `hardstore_maintenance_report_error`).
    */
   size_t errors;
+  /*
+   Sealed fields' data keys re-wrapped by the primary key (a rotation's step).
+   */
+  uint64_t keys_rewrapped;
+  /*
+   Audit entries whose payloads were pruned past the audit retention.
+   */
+  uint64_t audit_pruned;
 } hardstore_maintenance_summary;
 
 /*
@@ -1565,6 +1778,69 @@ typedef struct hardstore_label {
 } hardstore_label;
 
 /*
+ A limit: `count` per `period_us`, at most `burst` at once.
+ */
+typedef struct hardstore_rate_limit {
+  /*
+   Requests (units of cost) per period, at least 1.
+   */
+  uint64_t count;
+  /*
+   The period in microseconds, 1 ..= 366 days.
+   */
+  uint64_t period_us;
+  /*
+   The most cost allowed at once, at least 1.
+   */
+  uint64_t burst;
+} hardstore_rate_limit;
+
+/*
+ A check's answer (redis-cell's).
+ */
+typedef struct hardstore_rate_decision {
+  /*
+   Whether the request conforms; a denied one consumed nothing.
+   */
+  bool allowed;
+  /*
+   The limit's burst.
+   */
+  uint64_t limit;
+  /*
+   Cost still allowed right now.
+   */
+  uint64_t remaining;
+  /*
+   Denied: microseconds until the same cost would be allowed
+   (`HARDSTORE_RETRY_NEVER`: it exceeds the burst). Allowed: 0.
+   */
+  uint64_t retry_after_us;
+  /*
+   Microseconds until the key's allowance is full again.
+   */
+  uint64_t reset_after_us;
+} hardstore_rate_decision;
+
+/*
+ One limit's keys in memory.
+ */
+typedef struct hardstore_rate_limit_keys {
+  /*
+   Keys held.
+   */
+  uint64_t keys;
+  /*
+   Idle keys removed to make room (nothing lost).
+   */
+  uint64_t evicted_idle;
+  /*
+   Keys in use evicted because every key was in use.
+   */
+  uint64_t evicted_active;
+} hardstore_rate_limit_keys;
+
+/*
  A restore point, without its label (read that with `hardstore_restore_point_label`).
  */
 typedef struct hardstore_restore_point_info {
@@ -1613,6 +1889,58 @@ typedef struct hardstore_space_report {
 } hardstore_space_report;
 
 /*
+ A key source callback: writes the 32 bytes of key `key_id` to `out_key` and returns
+ true, or returns false when it does not have that key. Called from any thread the
+ store runs on, possibly at once: it and `user_data` must be thread-safe. It must not
+ call back into the store.
+ */
+typedef bool (*hardstore_key_callback)(void *user_data, uint32_t key_id, uint8_t *out_key);
+
+/*
+ What a re-wrap step did.
+ */
+typedef struct hardstore_rewrap_report {
+  /*
+   Data keys re-wrapped by the primary in this step.
+   */
+  uint64_t rewrapped;
+  /*
+   Live subjects still wrapped by another key.
+   */
+  uint64_t remaining;
+} hardstore_rewrap_report;
+
+/*
+ A key of the store's keyset, from `hardstore_sealing_key_list_get`.
+ */
+typedef struct hardstore_sealing_key {
+  /*
+   Its id.
+   */
+  uint32_t id;
+  /*
+   `HARDSTORE_KEY_ENABLED`, `_DISABLED` or `_DESTROYED`.
+   */
+  uint32_t status;
+  /*
+   Whether new data keys are wrapped by it.
+   */
+  bool primary;
+  /*
+   Whether the key source gives the right bytes for it now.
+   */
+  bool available;
+  /*
+   When it was added (microseconds since the epoch).
+   */
+  uint64_t added_at;
+  /*
+   Live subjects whose data key it wraps.
+   */
+  uint64_t subjects;
+} hardstore_sealing_key;
+
+/*
  A store's settings: the values that shape what it keeps. Written into the store
  when it is created (from the options); opening with other options never changes
  them. Change one with a `hardstore_settings_set_*` call.
@@ -1647,6 +1975,109 @@ typedef struct hardstore_settings {
    */
   struct hardstore_schedule backup_schedule;
 } hardstore_settings;
+
+/*
+ An endpoint's state, from `hardstore_webhook_endpoint_get`.
+ */
+typedef struct hardstore_webhook_endpoint {
+  /*
+   Whether its messages are claimed.
+   */
+  bool enabled;
+  /*
+   Failed attempts since its last delivery.
+   */
+  uint32_t failing;
+  /*
+   Its secrets.
+   */
+  size_t secrets;
+} hardstore_webhook_endpoint;
+
+/*
+ One delivery of a claim, from `hardstore_webhook_delivery_get`. Strings and bytes
+ are borrowed from the claim (not NUL-terminated), valid until it is freed.
+ */
+typedef struct hardstore_webhook_delivery {
+  /*
+   The message's id.
+   */
+  uint64_t id;
+  /*
+   This attempt's number, from 1.
+   */
+  uint32_t attempt;
+  /*
+   When the lease ends.
+   */
+  uint64_t lease_until;
+  /*
+   Where to POST it.
+   */
+  const uint8_t *url;
+  /*
+   Its length.
+   */
+  size_t url_len;
+  /*
+   The body to POST, exactly (it is what is signed).
+   */
+  const uint8_t *payload;
+  /*
+   Its length.
+   */
+  size_t payload_len;
+  /*
+   Its event type.
+   */
+  const uint8_t *event_type;
+  /*
+   Its length.
+   */
+  size_t event_type_len;
+  /*
+   The `webhook-id` header's value.
+   */
+  const uint8_t *webhook_id;
+  /*
+   Its length.
+   */
+  size_t webhook_id_len;
+  /*
+   The `webhook-timestamp` header's value.
+   */
+  const uint8_t *webhook_timestamp;
+  /*
+   Its length.
+   */
+  size_t webhook_timestamp_len;
+  /*
+   The `webhook-signature` header's value.
+   */
+  const uint8_t *webhook_signature;
+  /*
+   Its length.
+   */
+  size_t webhook_signature_len;
+} hardstore_webhook_delivery;
+
+/*
+ What `hardstore_webhook_fail` did.
+ */
+typedef struct hardstore_webhook_fail_outcome {
+  /*
+   True: every attempt failed and the message is now dead letter `dead_letter`.
+   */
+  bool dead;
+  /*
+   When it is due again (when not dead).
+   */
+  uint64_t retry_at;
+  /*
+   The dead letter's id (when dead).
+   */
+  uint64_t dead_letter;
+} hardstore_webhook_fail_outcome;
 
 
 
@@ -1903,7 +2334,9 @@ enum hardstore_result hardstore_verify_inclusion(const uint8_t *leaf_hash, uint6
 
 /*
  Verifies, without a store, that the tree of `new_size` leaves with root `new_root`
- extends the tree of `old_size` leaves with root `old_root` (32 bytes each).
+ extends the tree of `old_size` leaves with root `old_root` (32 bytes each). With
+ `old_size` 0 the proof is empty and any `new_root` is accepted (every tree extends the
+ empty one): it checks nothing about `new_root` (RFC 9162 refuses `old_size` 0).
  */
 enum hardstore_result hardstore_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t *old_root, const uint8_t *new_root, const uint8_t *proof, size_t proof_len);
 
@@ -2011,6 +2444,45 @@ enum hardstore_result hardstore_audit_export_jsonl(const struct hardstore_store 
  `out_len`. `HARDSTORE_INVALID_ARGUMENT` if `index >= tree_size`.
  */
 enum hardstore_result hardstore_inclusion_proof_len(uint64_t index, uint64_t tree_size, size_t *out_len);
+
+/*
+ Writes the entries a prune (`mode` `HARDSTORE_PRUNE_*`, `value`) would take now:
+ `*out_from..*out_to`. Changes nothing.
+ */
+enum hardstore_result hardstore_audit_prunable(const struct hardstore_store *store, uint32_t mode, uint64_t value, uint64_t *out_from, uint64_t *out_to);
+
+/*
+ Prunes the payloads of the entries a prune (`mode`, `value`) takes, keeping their
+ leaf hashes (the root, proofs and verify are unchanged), durably, audited.
+ `HARDSTORE_CONFIRMATION_REQUIRED` (changing nothing) when that is more than `confirm`
+ entries. Writes how many it pruned to `*out_pruned`.
+ */
+enum hardstore_result hardstore_audit_prune(const struct hardstore_store *store, uint32_t mode, uint64_t value, uint64_t confirm, uint64_t *out_pruned);
+
+/*
+ Writes the bound below which every entry is pruned to `*out_seq`.
+ */
+enum hardstore_result hardstore_audit_pruned_below(const struct hardstore_store *store, uint64_t *out_seq);
+
+/*
+ Writes entries `from..to` as a JSON Lines archive (a header with the log's size,
+ root and checkpoint; each entry with its leaf hash and inclusion proof) to a new file
+ at the UTF-8 `path`: an existing file is refused (`HARDSTORE_IO`), never replaced.
+ Writes the entries written to `*out_count`.
+ */
+enum hardstore_result hardstore_audit_export_archive(const struct hardstore_store *store, uint64_t from, uint64_t to, const uint8_t *path, size_t path_len, uint64_t *out_count);
+
+/*
+ Whether retention pruned the entry (its payload fields are then empty and its leaf
+ hash, from `hardstore_audit_entry_leaf_hash`, is the one kept); false for NULL.
+ */
+bool hardstore_audit_entry_pruned(const struct hardstore_audit_entry *entry);
+
+/*
+ Whether audit appends redact e-mail addresses and phone numbers in actors and detail
+ values before they are hashed and stored (default false).
+ */
+enum hardstore_result hardstore_options_set_redact_audit(struct hardstore_options *options, bool on);
 
 /*
  Writes a standalone full backup of `store` (outside the catalog), as of one
@@ -2586,6 +3058,70 @@ enum hardstore_result hardstore_idem_get(const struct hardstore_store *store, co
 enum hardstore_result hardstore_options_set_idempotency_ttl_ms(struct hardstore_options *options, uint64_t ttl_ms);
 
 /*
+ Puts a rule for `cidr` (text, `a.b.c.d/n` or `x::/n`; host bits set are refused) under
+ `tenant` (empty: global), durably, with an audit entry; it replaces the rule of the
+ same scope and network (`*out_replaced` says whether there was one). `action` is
+ `HARDSTORE_IP_ALLOW` or `_DENY`; `expires_at` 0 for never; `reason` at most 1024 bytes.
+ */
+enum hardstore_result hardstore_ip_rule_put(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *cidr, size_t cidr_len, uint32_t action, uint64_t expires_at, const uint8_t *reason, size_t reason_len, bool *out_replaced);
+
+/*
+ Removes the rule of `tenant` (empty: global) for `cidr`, durably, with an audit
+ entry. None: `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_ip_rule_remove(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *cidr, size_t cidr_len);
+
+/*
+ Checks the address `ip` (text: a plain IPv4 or IPv6 address) for `tenant` (at most
+ 128 bytes; empty: the global rules only) now, and writes the answer to `*out_verdict`. Which rule decides: the README's
+ IP rules section (longest prefix, then deny, then the tenant's; none: allowed).
+ */
+enum hardstore_result hardstore_ip_check(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *ip, size_t ip_len, struct hardstore_ip_verdict *out_verdict);
+
+/*
+ `hardstore_ip_check` of an address as bytes in network order: 4 bytes (IPv4) or 16
+ (IPv6), as in `sin_addr` / `sin6_addr`. Any other length: `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_ip_check_bytes(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *addr, size_t addr_len, struct hardstore_ip_verdict *out_verdict);
+
+/*
+ Writes the rules of `tenant` (empty: the global ones), in network order, expired ones
+ included, to a new `*out_list` owned by the caller (free with
+ `hardstore_ip_rule_list_free`).
+ */
+enum hardstore_result hardstore_ip_rule_list(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, struct hardstore_ip_rules **out_list);
+
+/*
+ How many rules a list holds; 0 for NULL.
+ */
+size_t hardstore_ip_rule_list_len(const struct hardstore_ip_rules *list);
+
+/*
+ Writes rule `index` of a list: its network and reason as text (borrowed from the
+ list, not NUL-terminated) and its numeric fields. An index past the end is
+ `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_ip_rule_list_get(const struct hardstore_ip_rules *list, size_t index, const uint8_t **out_cidr, size_t *out_cidr_len, const uint8_t **out_reason, size_t *out_reason_len, struct hardstore_ip_rule_info *out_info);
+
+/*
+ Frees a list (and the strings it lent). NULL is allowed.
+ */
+void hardstore_ip_rule_list_free(struct hardstore_ip_rules *list);
+
+/*
+ Writes how many rules (every scope) have expired now to `*out_count`. Changes
+ nothing.
+ */
+enum hardstore_result hardstore_ip_rules_expired(const struct hardstore_store *store, uint64_t *out_count);
+
+/*
+ Deletes every expired rule, durably, with audit entries; refused with
+ `HARDSTORE_CONFIRMATION_REQUIRED` (deleting nothing) when more than `confirm` have
+ expired. Writes how many it deleted to `*out_deleted`.
+ */
+enum hardstore_result hardstore_ip_rules_purge_expired(const struct hardstore_store *store, uint64_t confirm, uint64_t *out_deleted);
+
+/*
  Creates a record with a level (`HARDSTORE_LEVEL_*`) and a UTF-8 message of at most
  8192 bytes (a longer one is refused, never cut). The caller owns `*out_record`.
  */
@@ -2864,6 +3400,19 @@ enum hardstore_result hardstore_settings_set_alert_retention_us(const struct har
 enum hardstore_result hardstore_store_janitor_last_error(const struct hardstore_store *store, struct hardstore_bytes **out_error);
 
 /*
+ Sets how long audit entries keep their payloads before maintenance prunes them,
+ keeping their leaf hashes (`age_us` 0: for ever, the default; else at least one
+ day), in an audited write by `actor`. Setting it is the confirmation maintenance's
+ prunes run under; nothing is pruned until maintenance runs.
+ */
+enum hardstore_result hardstore_settings_set_audit_retention_us(const struct hardstore_store *store, const uint8_t *actor, size_t actor_len, uint64_t age_us, struct hardstore_setting_change *out_change);
+
+/*
+ Writes the audit retention (microseconds; 0: for ever) to `*out_age_us`.
+ */
+enum hardstore_result hardstore_settings_get_audit_retention_us(const struct hardstore_store *store, uint64_t *out_age_us);
+
+/*
  Writes the store's figures now to `*out_snapshot`. Only reads.
  */
 enum hardstore_result hardstore_metrics_get(const struct hardstore_store *store, struct hardstore_metrics_snapshot *out_snapshot);
@@ -2915,6 +3464,91 @@ enum hardstore_result hardstore_options_set_metrics_max_series(struct hardstore_
  the open.
  */
 enum hardstore_result hardstore_metrics_refused(const struct hardstore_store *store, uint64_t *out_n);
+
+/*
+ Each rate limit keeps at most `max_keys` keys in memory (above 0; default 1,000,000),
+ and keys changed by checks are written to the store every `flush_us` microseconds
+ (above 0; default 1 s): a crash forgets at most that much consumption.
+ */
+enum hardstore_result hardstore_options_set_rate_limits(struct hardstore_options *options, uint64_t max_keys, uint64_t flush_us);
+
+/*
+ Defines (or redefines, keeping every key's state) the limit `name` of `tenant` (each
+ 1..=128 bytes of UTF-8, no NUL), durably, with an audit entry.
+ */
+enum hardstore_result hardstore_rate_limit_define(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, const struct hardstore_rate_limit *limit);
+
+/*
+ Removes the limit `name` of `tenant` and its keys, durably, with an audit entry;
+ writes how many stored keys it deleted to `*out_deleted`. No such limit:
+ `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_rate_limit_remove(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, uint64_t *out_deleted);
+
+/*
+ Writes the limit `name` of `tenant` to `*out_limit` and true to `*out_found`, or
+ false when it is not defined.
+ */
+enum hardstore_result hardstore_rate_limit_get(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, bool *out_found, struct hardstore_rate_limit *out_limit);
+
+/*
+ Checks a request of `cost` (usually 1; 0 only reads) for `key` (1..=256 bytes) under
+ the limit `name` of `tenant`, now; writes the answer to `*out_decision`. An allowed
+ request consumes its cost. No such limit: `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_rate_limit_check(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, const uint8_t *key, size_t key_len, uint64_t cost, struct hardstore_rate_decision *out_decision);
+
+/*
+ Writes a new handle on the limit `name` of `tenant` to `*out_limiter`, owned by the
+ caller (free with `hardstore_limiter_free`). No such limit: `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_limiter_new(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, struct hardstore_limiter **out_limiter);
+
+/*
+ `hardstore_rate_limit_check` through a handle. Safe from many threads at once. After
+ the limit is removed: `HARDSTORE_NOT_FOUND`.
+ */
+enum hardstore_result hardstore_limiter_check(const struct hardstore_limiter *limiter, const uint8_t *key, size_t key_len, uint64_t cost, struct hardstore_rate_decision *out_decision);
+
+/*
+ Frees a limiter. NULL is allowed.
+ */
+void hardstore_limiter_free(struct hardstore_limiter *limiter);
+
+/*
+ Writes the keys the limit `name` of `tenant` holds in memory, and what eviction did,
+ to `*out_stats`.
+ */
+enum hardstore_result hardstore_rate_limit_stats(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *name, size_t name_len, struct hardstore_rate_limit_keys *out_stats);
+
+/*
+ Writes every key changed since the last flush now, durably; writes the rows written
+ or deleted to `*out_rows`.
+ */
+enum hardstore_result hardstore_rate_limit_flush(const struct hardstore_store *store, uint64_t *out_rows);
+
+/*
+ Writes every defined limit, in (tenant, name) order, to a new `*out_list` owned by
+ the caller (free with `hardstore_rate_limit_list_free`).
+ */
+enum hardstore_result hardstore_rate_limit_list(const struct hardstore_store *store, struct hardstore_rate_limits **out_list);
+
+/*
+ How many limits a list holds; 0 for NULL.
+ */
+size_t hardstore_rate_limit_list_len(const struct hardstore_rate_limits *list);
+
+/*
+ Writes limit `index` of a list: its tenant and name (borrowed from the list, not
+ NUL-terminated) and what it allows. An index past the end is
+ `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_rate_limit_list_get(const struct hardstore_rate_limits *list, size_t index, const uint8_t **out_tenant, size_t *out_tenant_len, const uint8_t **out_name, size_t *out_name_len, struct hardstore_rate_limit *out_limit);
+
+/*
+ Frees a list (and the strings it lent). NULL is allowed.
+ */
+void hardstore_rate_limit_list_free(struct hardstore_rate_limits *list);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is
@@ -2976,6 +3610,98 @@ enum hardstore_result hardstore_restore_point_export(const struct hardstore_stor
  Writes the space the file holds, and what restore points keep, to `*out_space`.
  */
 enum hardstore_result hardstore_restore_point_space(const struct hardstore_store *store, struct hardstore_space_report *out_space);
+
+/*
+ Adds sealing key `key_id` with its 32 bytes at `key` to the options (copied; the
+ store never writes it to its file). Call once per key. Replaces a callback set
+ before.
+ */
+enum hardstore_result hardstore_options_set_sealing_key(struct hardstore_options *options, uint32_t key_id, const uint8_t *key, size_t key_len);
+
+/*
+ Makes `callback` the options' key source (see `hardstore_key_callback`); it replaces
+ keys given by `hardstore_options_set_sealing_key`. `user_data` must stay valid until
+ every store opened with these options is closed.
+ */
+enum hardstore_result hardstore_options_set_sealing_key_callback(struct hardstore_options *options, hardstore_key_callback callback, void *user_data);
+
+/*
+ Adds key `key_id` (its bytes must come from the key source) to the store's keyset,
+ durably, with an audit entry; the first key added becomes the primary.
+ */
+enum hardstore_result hardstore_sealing_add_key(const struct hardstore_store *store, uint32_t key_id);
+
+/*
+ Makes key `key_id` (enabled and available) the primary, durably, with an audit entry.
+ */
+enum hardstore_result hardstore_sealing_set_primary(const struct hardstore_store *store, uint32_t key_id);
+
+/*
+ Disables key `key_id` (not the primary): the subjects it wraps cannot be read until
+ `hardstore_sealing_enable_key`.
+ */
+enum hardstore_result hardstore_sealing_disable_key(const struct hardstore_store *store, uint32_t key_id);
+
+/*
+ Enables a disabled key again.
+ */
+enum hardstore_result hardstore_sealing_enable_key(const struct hardstore_store *store, uint32_t key_id);
+
+/*
+ Destroys key `key_id` (not the primary) for ever; the subjects it still wraps become
+ unreadable. `HARDSTORE_CONFIRMATION_REQUIRED` (changing nothing) when they are more
+ than `confirm`. Writes how many it made unreadable to `*out_lost`.
+ */
+enum hardstore_result hardstore_sealing_destroy_key(const struct hardstore_store *store, uint32_t key_id, uint64_t confirm, uint64_t *out_lost);
+
+/*
+ Seals `plaintext` for `subject` (1..=128 bytes of UTF-8) and writes the blob to a new
+ `*out_sealed` owned by the caller (free with `hardstore_bytes_free`). A new subject's
+ data key is made durably first.
+ */
+enum hardstore_result hardstore_sealing_seal(const struct hardstore_store *store, const uint8_t *subject, size_t subject_len, const uint8_t *plaintext, size_t plaintext_len, struct hardstore_bytes **out_sealed);
+
+/*
+ Opens a blob from `hardstore_sealing_seal` into a new `*out_plaintext` owned by the
+ caller. `HARDSTORE_SHREDDED` once its subject was shredded, `HARDSTORE_SEALED_INVALID`
+ for bytes that are not an intact blob of this store, `HARDSTORE_KEY_UNAVAILABLE` when
+ its key is not available.
+ */
+enum hardstore_result hardstore_sealing_open(const struct hardstore_store *store, const uint8_t *sealed, size_t sealed_len, struct hardstore_bytes **out_plaintext);
+
+/*
+ Shreds `subject`, durably, with an audit entry: every field sealed for it becomes
+ unreadable. `*out_shredded` says whether there was a live key to destroy.
+ */
+enum hardstore_result hardstore_sealing_shred(const struct hardstore_store *store, const uint8_t *subject, size_t subject_len, bool *out_shredded);
+
+/*
+ Re-wraps up to `step` data keys wrapped by keys other than the primary, durably, and
+ writes what it did to `*out_report`.
+ */
+enum hardstore_result hardstore_sealing_rewrap(const struct hardstore_store *store, uint64_t step, struct hardstore_rewrap_report *out_report);
+
+/*
+ Writes the store's keyset to a new `*out_keys` owned by the caller (free with
+ `hardstore_sealing_key_list_free`).
+ */
+enum hardstore_result hardstore_sealing_key_list(const struct hardstore_store *store, struct hardstore_sealing_keys **out_keys);
+
+/*
+ How many keys a list holds; 0 for NULL.
+ */
+size_t hardstore_sealing_key_list_len(const struct hardstore_sealing_keys *keys);
+
+/*
+ Writes key `index` of a list to `*out_key`; an index past the end is
+ `HARDSTORE_INVALID_ARGUMENT`.
+ */
+enum hardstore_result hardstore_sealing_key_list_get(const struct hardstore_sealing_keys *keys, size_t index, struct hardstore_sealing_key *out_key);
+
+/*
+ Frees a key list. NULL is allowed.
+ */
+void hardstore_sealing_key_list_free(struct hardstore_sealing_keys *keys);
 
 /*
  Writes the store's current settings to `*out_settings`.
@@ -3099,6 +3825,21 @@ enum hardstore_result hardstore_tx_begin(const struct hardstore_store *store, ui
 enum hardstore_result hardstore_tx_kv_put(struct hardstore_tx *tx, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len);
 
 /*
+ Adds `(namespace, key) = plaintext sealed for subject` to the transaction: the value
+ is sealed inside the commit (a new subject's data key commits with it) and must fit
+ the value limit sealed (about 40 bytes more than the plaintext). Open it with
+ `hardstore_sealing_open`.
+ */
+enum hardstore_result hardstore_tx_kv_put_sealed(struct hardstore_tx *tx, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, const uint8_t *subject, size_t subject_len, const uint8_t *plaintext, size_t plaintext_len);
+
+/*
+ Adds a webhook message for endpoint `endpoint` of `tenant` to the transaction: it
+ commits with the rest or not at all (the transactional outbox). Checked now; the
+ endpoint must exist at commit.
+ */
+enum hardstore_result hardstore_tx_outbox_enqueue(struct hardstore_tx *tx, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len, const uint8_t *event_type, size_t event_type_len, const uint8_t *payload, size_t payload_len);
+
+/*
  Adds the deletion of `(namespace, key)` to the transaction (absent keys are fine).
  */
 enum hardstore_result hardstore_tx_kv_delete(struct hardstore_tx *tx, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len);
@@ -3199,6 +3940,92 @@ enum hardstore_result hardstore_kv_delete(const struct hardstore_store *store, c
  otherwise `*out_value` gets NULL.
  */
 enum hardstore_result hardstore_kv_get(const struct hardstore_store *store, const uint8_t *namespace_, size_t namespace_len, const uint8_t *key, size_t key_len, bool *out_found, struct hardstore_bytes **out_value);
+
+/*
+ Writes a new random secret's `whsec_...` text to a new `*out_secret` owned by the
+ caller (free with `hardstore_bytes_free`).
+ */
+enum hardstore_result hardstore_webhook_secret_generate(struct hardstore_bytes **out_secret);
+
+/*
+ Puts (or replaces, enabling it again) endpoint `endpoint` of `tenant` with `url`
+ (http or https) and `n_secrets` (1..=8) secrets given as `whsec_...` texts, newest
+ first; durably, audited.
+ */
+enum hardstore_result hardstore_webhook_endpoint_put(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len, const uint8_t *url, size_t url_len, const uint8_t *const *secrets, const size_t *secret_lens, size_t n_secrets);
+
+/*
+ Writes endpoint `endpoint` of `tenant` to `*out_endpoint` and true to `*out_found`,
+ or false when there is none.
+ */
+enum hardstore_result hardstore_webhook_endpoint_get(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len, bool *out_found, struct hardstore_webhook_endpoint *out_endpoint);
+
+/*
+ Enables a disabled endpoint (its failure count starts over), durably, audited.
+ */
+enum hardstore_result hardstore_webhook_endpoint_enable(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len);
+
+/*
+ Removes an endpoint and its pending messages, durably, audited;
+ `HARDSTORE_CONFIRMATION_REQUIRED` (changing nothing) when it has more than `confirm`.
+ Writes how many messages it deleted to `*out_deleted`.
+ */
+enum hardstore_result hardstore_webhook_endpoint_remove(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len, uint64_t confirm, uint64_t *out_deleted);
+
+/*
+ Enqueues a message in a write of its own (`hardstore_tx_outbox_enqueue` commits one
+ with app state); writes its id to `*out_id`. The endpoint must exist.
+ */
+enum hardstore_result hardstore_webhook_enqueue(const struct hardstore_store *store, const uint8_t *tenant, size_t tenant_len, const uint8_t *endpoint, size_t endpoint_len, const uint8_t *event_type, size_t event_type_len, const uint8_t *payload, size_t payload_len, uint32_t durability, uint64_t *out_id);
+
+/*
+ Leases up to `limit` (1..=10000) due messages for `lease_us` microseconds (above 0),
+ durably, and writes them to a new `*out_claim` owned by the caller (free with
+ `hardstore_webhook_claim_free`).
+ */
+enum hardstore_result hardstore_webhook_claim(const struct hardstore_store *store, size_t limit, uint64_t lease_us, struct hardstore_webhook_deliveries **out_claim);
+
+/*
+ How many deliveries a claim holds; 0 for NULL.
+ */
+size_t hardstore_webhook_claim_len(const struct hardstore_webhook_deliveries *claim);
+
+/*
+ Writes delivery `index` of a claim to `*out_delivery` (borrowing from the claim).
+ */
+enum hardstore_result hardstore_webhook_delivery_get(const struct hardstore_webhook_deliveries *claim, size_t index, struct hardstore_webhook_delivery *out_delivery);
+
+/*
+ Acknowledges delivery `index` of a claim (the endpoint answered 2xx): the message is
+ done. `HARDSTORE_FENCED` when its lease lapsed and it was claimed again.
+ */
+enum hardstore_result hardstore_webhook_ack(const struct hardstore_store *store, const struct hardstore_webhook_deliveries *claim, size_t index);
+
+/*
+ Records a failed attempt of delivery `index` with `error` (at most 4096 bytes of
+ UTF-8, of which the first 1024 characters are kept): due again on the schedule, or a
+ dead letter after the last attempt. Dead letter ids start at 0: read `dead`.
+ */
+enum hardstore_result hardstore_webhook_fail(const struct hardstore_store *store, const struct hardstore_webhook_deliveries *claim, size_t index, const uint8_t *error, size_t error_len, struct hardstore_webhook_fail_outcome *out_outcome);
+
+/*
+ Frees a claim. NULL is allowed.
+ */
+void hardstore_webhook_claim_free(struct hardstore_webhook_deliveries *claim);
+
+/*
+ For receivers: verifies a webhook's three header values and body against
+ `n_secrets` secrets (`whsec_...` texts): the timestamp within `tolerance_s` seconds
+ of `now_s` (seconds since the epoch), and a `v1` signature matching a secret,
+ compared in constant time. `HARDSTORE_OK` or `HARDSTORE_SIGNATURE_INVALID` (the
+ message says why).
+ */
+enum hardstore_result hardstore_webhook_verify(const uint8_t *const *secrets, const size_t *secret_lens, size_t n_secrets, const uint8_t *webhook_id, size_t webhook_id_len, const uint8_t *webhook_timestamp, size_t webhook_timestamp_len, const uint8_t *webhook_signature, size_t webhook_signature_len, const uint8_t *payload, size_t payload_len, uint64_t tolerance_s, uint64_t now_s);
+
+/*
+ Writes how many messages are pending, and how many of them are leased now.
+ */
+enum hardstore_result hardstore_webhook_counts(const struct hardstore_store *store, uint64_t *out_pending, uint64_t *out_leased);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -50,7 +50,7 @@ impl Store {
 
 /// Every area's hooks, in the order the core calls them (`engine::area`). Restore points
 /// open first: a store of format 2 has its savepoints converted before anything reads.
-pub(crate) static AREAS: [&dyn Area; 9] = [
+pub(crate) static AREAS: [&dyn Area; 13] = [
     &crate::restore_points::RestorePointsArea,
     &crate::audit::AuditArea,
     &crate::logs::LogsArea,
@@ -60,22 +60,27 @@ pub(crate) static AREAS: [&dyn Area; 9] = [
     &crate::health::HealthArea,
     &crate::maintenance::MaintenanceArea,
     &crate::metrics::MetricsArea,
+    &crate::rate_limits::RateLimitsArea,
+    &crate::ip_rules::IpRulesArea,
+    &crate::sealing::SealingArea,
+    &crate::webhooks::WebhooksArea,
 ];
 
 /// What runs before every batch commits, in this order (`WriteTx::finish`): counters an
 /// area gathers over the batch first, then what observes changes (restore-point old
 /// values, the state digest), and last the backup change journal, which lists every
 /// change above.
-pub(crate) static OBSERVERS: [Observer; 5] = [
+pub(crate) static OBSERVERS: [Observer; 6] = [
     crate::dead_letters::tables::flush_counts_observer,
     crate::metrics::checkpoint_observer,
+    crate::rate_limits::close_observer,
     crate::restore_points::before::record_observer,
     crate::restore_points::digest::store_observer,
     crate::backup::journal::record_observer,
 ];
 
 /// Every area's cataloged tables (see `engine::catalog`).
-pub(crate) static TABLES: [&[&dyn CatalogTable]; 9] = [
+pub(crate) static TABLES: [&[&dyn CatalogTable]; 13] = [
     &crate::audit::tables::TABLES,
     &crate::logs::ring::TABLES,
     &crate::idempotency::tables::TABLES,
@@ -85,4 +90,8 @@ pub(crate) static TABLES: [&[&dyn CatalogTable]; 9] = [
     &crate::restore_points::TABLES,
     &crate::alerts::tables::TABLES,
     &[&crate::metrics::TABLE],
+    &crate::rate_limits::tables::TABLES,
+    &crate::ip_rules::tables::TABLES,
+    &crate::sealing::tables::TABLES,
+    &crate::webhooks::tables::TABLES,
 ];

@@ -4,13 +4,21 @@
 
 mod alerts_model;
 mod health_model;
+mod ip_rules_model;
 mod maintenance_model;
 mod metrics_model;
+mod rate_limits_model;
+mod sealed_blob;
+mod webhook_headers;
 
 pub use alerts_model::alerts_model;
 pub use health_model::health_model;
+pub use ip_rules_model::ip_rules_model;
 pub use maintenance_model::maintenance_model;
 pub use metrics_model::metrics_model;
+pub use rate_limits_model::rate_limits_model;
+pub use sealed_blob::sealed_blob;
+pub use webhook_headers::webhook_headers;
 
 use crate::audit::merkle::{self, MemoryTree, NodeSource};
 use crate::audit::{leaf_hash, AuditEntry, AuditEvent, Checkpoint, Cursor};

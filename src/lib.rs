@@ -35,11 +35,15 @@ pub mod ffi;
 pub mod fuzzing;
 pub mod health;
 pub mod idempotency;
+pub mod ip_rules;
 pub mod kv;
 pub mod logs;
 pub mod maintenance;
 pub mod metrics;
+pub mod rate_limits;
 pub mod restore_points;
+pub mod sealing;
+pub mod webhooks;
 
 // The core's modules keep their crate paths (`crate::store`, ...).
 pub use engine::clock;

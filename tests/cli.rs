@@ -48,8 +48,9 @@ fn text(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// 2026-12-03T09:31:52.123456Z in microseconds since the epoch.
-const T0: u64 = 1_796_290_312_123_456;
+/// 2099-12-03T09:31:52.123456Z in microseconds since the epoch: far enough ahead that
+/// the CLI (on the system clock) finds the test's 24-hour idempotency key live.
+const T0: u64 = 4_099_973_512_123_456;
 const SEC: u64 = 1_000_000;
 
 /// A store whose clock reads T0 until the test moves it.
@@ -340,11 +341,11 @@ fn times_print_as_rfc3339_and_json_keeps_microseconds() {
         store.restore_points().create("before").unwrap();
         store.close().unwrap();
     }
-    let t0 = "2026-12-03T09:31:52.123456Z";
+    let t0 = "2099-12-03T09:31:52.123456Z";
     let idem = text(&["idem", "get", p, "order-1", "--tenant", "acme"]);
     assert!(
         idem.contains(&format!(
-            "created {t0}, expires 2026-12-04T09:31:52.123456Z"
+            "created {t0}, expires 2099-12-04T09:31:52.123456Z"
         )),
         "{idem}"
     );
@@ -416,11 +417,11 @@ fn audit_query_takes_a_time_range_and_a_cursor() {
     five_audit_entries(&path);
 
     // [T0 + 1 s, T0 + 4 s): RFC 3339 and raw microseconds both work as bounds.
-    let since = "2026-12-03T09:31:53.123456Z";
+    let since = "2099-12-03T09:31:53.123456Z";
     let until = (T0 + 4 * SEC).to_string();
     let range = audit_query(p, &["--since", since, "--until", &until]);
     assert_eq!(seqs(&range), [3, 2, 1]);
-    let shifted = audit_query(p, &["--since", "2026-12-03T10:31:53.123456+01:00"]);
+    let shifted = audit_query(p, &["--since", "2099-12-03T10:31:53.123456+01:00"]);
     assert_eq!(seqs(&shifted), [4, 3, 2, 1]);
     assert_eq!(
         code(&[
@@ -598,7 +599,7 @@ fn logs_query_filters_by_user_and_time() {
     let count = |args: &[&str]| json(args)["entries"].as_array().unwrap().len();
     assert_eq!(count(&["logs", "query", p, "--user", "u2", "--json"]), 5);
     // [T0 + 2 s, T0 + 5 s) holds requests 3, 4 and 5 (seqs 2, 3, 4).
-    let since = "2026-12-03T09:31:54.123456Z";
+    let since = "2099-12-03T09:31:54.123456Z";
     let until = (T0 + 5 * SEC).to_string();
     let range = json(&[
         "logs", "query", p, "--since", since, "--until", &until, "--json",
@@ -641,7 +642,7 @@ fn logs_stats_show_mean_and_p95() {
         "{stats}"
     );
     // Over a window: requests 3..=20, mean 11.5 ms, p95 rank 18 of 18, 20 ms.
-    let since = "2026-12-03T09:31:54.123456Z";
+    let since = "2099-12-03T09:31:54.123456Z";
     let windowed = text(&["logs", "stats", p, "--since", since]);
     assert!(
         windowed.contains("GET /a  18 requests, 0 errors, mean 11.500 ms, p95 20.000 ms"),
@@ -1451,4 +1452,332 @@ fn settings_show_and_set_the_alert_retention_and_healths_thresholds() {
         .unwrap()
         .clone();
     assert_eq!(dl["status"], "degraded");
+}
+
+#[test]
+fn rate_limits_define_check_list_and_remove() {
+    let dir = common::TempDir::new("cli-rate-limits");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    drop(Store::open(&path, Options::new()).unwrap());
+    let d = json(&[
+        "rate-limits",
+        "define",
+        p,
+        "acme",
+        "login",
+        "--count",
+        "3",
+        "--period",
+        "1m",
+        "--json",
+    ]);
+    assert_eq!(d["burst"], 3);
+    for left in [2, 1, 0] {
+        let c = json(&[
+            "rate-limits",
+            "check",
+            p,
+            "acme",
+            "login",
+            "1.2.3.4",
+            "--cost",
+            "1",
+            "--json",
+        ]);
+        assert_eq!(
+            (c["allowed"].as_bool(), c["remaining"].as_u64()),
+            (Some(true), Some(left))
+        );
+    }
+    // Each run was its own open: the keys lived across closes.
+    let c = json(&[
+        "rate-limits",
+        "check",
+        p,
+        "acme",
+        "login",
+        "1.2.3.4",
+        "--cost",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(c["allowed"], false);
+    assert!(c["retry_after_us"].as_u64().unwrap() > 0);
+    let peek = json(&[
+        "rate-limits",
+        "check",
+        p,
+        "acme",
+        "login",
+        "1.2.3.4",
+        "--json",
+    ]);
+    assert_eq!(peek["remaining"], 0, "cost 0 reads");
+    let l = json(&["rate-limits", "list", p, "--json"]);
+    assert_eq!(l[0]["name"], "login");
+    let r = json(&["rate-limits", "remove", p, "acme", "login", "--json"]);
+    assert_eq!(r["keys_deleted"], 1);
+    assert_ne!(code(&["rate-limits", "check", p, "acme", "login", "k"]), 0);
+    assert_ne!(
+        code(&[
+            "rate-limits",
+            "define",
+            p,
+            "acme",
+            "x",
+            "--count",
+            "0",
+            "--period",
+            "1m"
+        ]),
+        0
+    );
+}
+
+#[test]
+fn ip_rules_put_check_list_remove_and_a_purge_that_asks_first() {
+    let dir = common::TempDir::new("cli-ip-rules");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    drop(Store::open(&path, Options::new()).unwrap());
+    json(&[
+        "ip-rules",
+        "put",
+        p,
+        "10.0.0.0/8",
+        "--action",
+        "deny",
+        "--reason",
+        "internal",
+        "--json",
+    ]);
+    let put = json(&[
+        "ip-rules",
+        "put",
+        p,
+        "10.1.0.0/16",
+        "--action",
+        "allow",
+        "--tenant",
+        "acme",
+        "--json",
+    ]);
+    assert_eq!(put["replaced"], false);
+    let v = json(&["ip-rules", "check", p, "acme", "10.1.2.3", "--json"]);
+    assert_eq!(
+        (v["allowed"].as_bool(), v["rule"]["cidr"].as_str()),
+        (Some(true), Some("10.1.0.0/16"))
+    );
+    let v = json(&["ip-rules", "check", p, "other", "10.1.2.3", "--json"]);
+    assert_eq!(
+        (v["allowed"].as_bool(), v["rule"]["global"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let l = json(&["ip-rules", "list", p, "--json"]);
+    assert_eq!(
+        (l[0]["cidr"].as_str(), l[0]["reason"].as_str()),
+        (Some("10.0.0.0/8"), Some("internal"))
+    );
+    json(&[
+        "ip-rules",
+        "remove",
+        p,
+        "10.1.0.0/16",
+        "--tenant",
+        "acme",
+        "--json",
+    ]);
+    let v = json(&["ip-rules", "check", p, "acme", "10.1.2.3", "--json"]);
+    assert_eq!(v["allowed"], false);
+    assert_ne!(
+        code(&["ip-rules", "put", p, "10.0.0.1/8", "--action", "deny"]),
+        0
+    );
+    assert_ne!(code(&["ip-rules", "check", p, "acme", "10.0.0"]), 0);
+    let none = json(&["ip-rules", "purge-expired", p, "--json"]);
+    assert_eq!(none["purged"], 0);
+}
+
+#[test]
+fn sealing_keys_and_a_shred_that_asks_first() {
+    let dir = common::TempDir::new("cli-sealing");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let keys = hardstore::sealing::Keyset::new().with(1, [4; 32]);
+    let store = Store::open(&path, Options::new().sealing_keys(keys.clone())).unwrap();
+    store.sealing().add_key(1).unwrap();
+    let f = store.sealing().seal("user:1", b"x").unwrap();
+    store.close().unwrap();
+    let k = json(&["sealing", "keys", p, "--json"]);
+    assert_eq!(
+        (
+            k[0]["id"].as_u64(),
+            k[0]["primary"].as_bool(),
+            k[0]["subjects"].as_u64()
+        ),
+        (Some(1), Some(true), Some(1))
+    );
+    assert_ne!(code(&["sealing", "shred", p, "user:1"]), 0, "asks first");
+    let store = Store::open(&path, Options::new().sealing_keys(keys.clone())).unwrap();
+    assert_eq!(store.sealing().open(&f).unwrap(), b"x", "nothing changed");
+    store.close().unwrap();
+    let s = json(&[
+        "sealing",
+        "shred",
+        p,
+        "user:1",
+        "--confirm-evict",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(s["shredded"], true);
+    let store = Store::open(&path, Options::new().sealing_keys(keys)).unwrap();
+    assert!(matches!(
+        store.sealing().open(&f),
+        Err(hardstore::Error::Shredded(_))
+    ));
+}
+
+#[test]
+fn webhooks_counts_endpoint_remove_and_verify() {
+    let dir = common::TempDir::new("cli-webhooks");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let secret = hardstore::webhooks::Secret::generate().unwrap();
+    let store = Store::open(&path, Options::new()).unwrap();
+    store
+        .webhooks()
+        .put_endpoint(
+            "acme",
+            "orders",
+            "https://acme.example/h",
+            std::slice::from_ref(&secret),
+        )
+        .unwrap();
+    store
+        .webhooks()
+        .enqueue(
+            "acme",
+            "orders",
+            "t",
+            b"{\"a\":1}",
+            hardstore::Durability::Durable,
+        )
+        .unwrap();
+    let d = store
+        .webhooks()
+        .claim_due(1, std::time::Duration::from_secs(1))
+        .unwrap()
+        .remove(0);
+    store.close().unwrap();
+    let c = json(&["webhooks", "counts", p, "--json"]);
+    assert_eq!(c["pending"], 1);
+    let e = json(&["webhooks", "endpoint", p, "acme", "orders", "--json"]);
+    assert_eq!(
+        (e["enabled"].as_bool(), e["secrets"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert!(
+        !String::from_utf8_lossy(&run(&["webhooks", "endpoint", p, "acme", "orders"]).stdout)
+            .contains("whsec_")
+    );
+    assert_ne!(
+        code(&["webhooks", "remove", p, "acme", "orders"]),
+        0,
+        "asks first"
+    );
+    let body = dir.file("body.json");
+    std::fs::write(&body, &d.payload).unwrap();
+    let verify = |payload: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_hardstore"))
+            .args([
+                "webhooks",
+                "verify",
+                "--id",
+                &d.headers[0].1,
+                "--timestamp",
+                &d.headers[1].1,
+                "--signature",
+                &d.headers[2].1,
+                "--payload-file",
+            ])
+            .arg(payload)
+            .env("WEBHOOK_SECRET", secret.to_text())
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    };
+    assert_eq!(verify(&body), 0);
+    let edited = dir.file("edited.json");
+    std::fs::write(&edited, b"{\"a\":2}").unwrap();
+    assert_ne!(verify(&edited), 0);
+    let r = json(&[
+        "webhooks",
+        "remove",
+        p,
+        "acme",
+        "orders",
+        "--confirm-evict",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(r["messages_deleted"], 1);
+}
+
+#[test]
+fn audit_archive_then_a_prune_that_asks_first() {
+    let dir = common::TempDir::new("cli-audit-prune");
+    let path = dir.file("app.hs");
+    let p = path.to_str().unwrap();
+    let store = Store::open(&path, Options::new()).unwrap();
+    for i in 0..10 {
+        store
+            .audit()
+            .append(
+                hardstore::AuditEvent::new("acme", "x").actor(format!("u{i}")),
+                hardstore::Durability::Durable,
+            )
+            .unwrap();
+    }
+    store.close().unwrap();
+    let archive = dir.file("a.jsonl");
+    let a = archive.to_str().unwrap();
+    assert_eq!(code(&["audit", "archive", p, "--out", a, "--to", "4"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(&archive).unwrap().lines().count(),
+        5,
+        "header + 4"
+    );
+    assert_ne!(
+        code(&["audit", "archive", p, "--out", a, "--to", "4"]),
+        0,
+        "never replaces"
+    );
+    assert_ne!(
+        code(&["audit", "prune", p, "--below-seq", "4"]),
+        0,
+        "asks first"
+    );
+    assert_ne!(
+        code(&["audit", "prune", p, "--confirm-evict", "9"]),
+        0,
+        "a bound is needed"
+    );
+    let r = json(&[
+        "audit",
+        "prune",
+        p,
+        "--below-seq",
+        "4",
+        "--confirm-evict",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(r["pruned"], 4);
+    assert_eq!(code(&["audit", "verify", p]), 0);
+    let store = Store::open(&path, Options::new()).unwrap();
+    assert!(store.audit().get(3).unwrap().pruned.is_some());
 }

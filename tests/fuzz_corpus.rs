@@ -82,3 +82,23 @@ fn maintenance_model_corpus() {
 fn metrics_model_corpus() {
     replay("metrics_model", hardstore::fuzzing::metrics_model);
 }
+
+#[test]
+fn ip_rules_model_corpus() {
+    replay("ip_rules_model", hardstore::fuzzing::ip_rules_model);
+}
+
+#[test]
+fn rate_limits_model_corpus() {
+    replay("rate_limits_model", hardstore::fuzzing::rate_limits_model);
+}
+
+#[test]
+fn sealed_blob_corpus() {
+    replay("sealed_blob", hardstore::fuzzing::sealed_blob);
+}
+
+#[test]
+fn webhook_headers_corpus() {
+    replay("webhook_headers", hardstore::fuzzing::webhook_headers);
+}

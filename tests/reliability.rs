@@ -19,14 +19,18 @@ use std::time::Duration;
 use common::sim_disk::{Fault, Rng, SimDisk};
 use hardstore::dead_letters::NewDeadLetter;
 use hardstore::fuzzing::backed_up_digest_across_opens;
+use hardstore::ip_rules::{IpAction, NewIpRule};
 use hardstore::logs::{Level, LogRecord};
+use hardstore::rate_limits::Limit;
 use hardstore::Claimed;
 use hardstore::{AuditEvent, Begin, Durability, ManualClock, Options, Result, Store};
 
-const STEPS: u64 = 26;
+const STEPS: u64 = 34;
 
 fn opts() -> Options {
-    Options::new().clock(ManualClock::new(1_700_000_000_000_000))
+    Options::new()
+        .clock(ManualClock::new(1_700_000_000_000_000))
+        .sealing_keys(hardstore::sealing::Keyset::new().with(1, [9; 32]))
 }
 
 /// Step `i` of the fault workload: one durable write of one area's write path.
@@ -37,7 +41,7 @@ fn step(
     claimed: &mut Option<Claimed>,
     backups: &std::path::Path,
 ) -> Result<()> {
-    match i % 13 {
+    match i % 17 {
         0 => store.kv_put(
             "app",
             &(i % 4).to_le_bytes(),
@@ -116,6 +120,50 @@ fn step(
                 .with(&[["even", "odd"][(i % 2) as usize]])?
                 .inc_by(i);
             m.persist().map(drop)
+        }
+        13 => {
+            // One write: a rule put (audited in the same transaction).
+            let cidr = format!("10.{}.0.0/16", i % 7).parse()?;
+            let action = [IpAction::Deny, IpAction::Allow][(i % 2) as usize];
+            store
+                .ip_rules()
+                .put(NewIpRule::new(cidr, action).tenant("acme"))
+                .map(drop)
+        }
+        14 => {
+            // One write: the limit's definition the first time, then checks (memory
+            // only) and the flush that writes their keys.
+            let rl = store.rate_limits();
+            if rl.get("acme", "api")?.is_none() {
+                rl.define("acme", "api", Limit::per_minute(100))
+            } else {
+                rl.check("acme", "api", &i.to_le_bytes(), 3)?;
+                rl.check("acme", "api", b"shared", 1)?;
+                rl.flush().map(drop)
+            }
+        }
+        16 => {
+            // One write: the payloads of the older half of the log pruned (fewer than
+            // 1,000 entries: one step), leaf hashes kept.
+            let half = store.audit().size()? / 2;
+            store
+                .audit()
+                .prune(hardstore::audit::PruneBefore::Seq(half), u64::MAX)
+                .map(drop)
+        }
+        15 => {
+            // One write: the endpoint the first time, then a message with app state.
+            let w = store.webhooks();
+            if w.endpoint("acme", "hooks")?.is_none() {
+                let secret = hardstore::webhooks::Secret::from_bytes(vec![5; 24])?;
+                w.put_endpoint("acme", "hooks", "https://acme.example/h", &[secret])
+            } else {
+                store.write(Durability::Durable, move |tx| {
+                    tx.kv_put("app", b"order", &i.to_le_bytes())?;
+                    tx.outbox_enqueue("acme", "hooks", "order.paid", &i.to_le_bytes())
+                        .map(drop)
+                })
+            }
         }
         10 => store
             .backups()
@@ -225,6 +273,12 @@ fn burst(store: &Store, n: u64) -> Result<()> {
             "email",
             n.to_le_bytes().to_vec(),
         ))?;
+        // The burst's number sealed, beside the counter (rolled back with it by a
+        // restore; the subject's data key is kept).
+        let sealed = tx.seal("user:burst", &n.to_le_bytes())?;
+        tx.kv_put("app", b"sealed", &sealed)?;
+        // A rule per burst (rules are kept across restores, as a ban must be).
+        tx.ip_rule_put(&NewIpRule::new(burst_cidr(n), IpAction::Deny).tenant("burst"))?;
         // One alert, repeated by every burst: its count is the bursts since it opened.
         tx.alert_raise(&hardstore::alerts::NewAlert::new(
             "acme",
@@ -249,6 +303,13 @@ fn burst(store: &Store, n: u64) -> Result<()> {
         Durability::Buffered,
     );
     Ok(())
+}
+
+/// The network burst `n` denies.
+fn burst_cidr(n: u64) -> hardstore::ip_rules::Cidr {
+    format!("10.{}.{}.0/24", (n >> 8) % 256, n % 256)
+        .parse()
+        .unwrap()
 }
 
 /// The app counter the power-loss workload counts acknowledged bursts with.
@@ -286,7 +347,7 @@ struct Model {
     counter: u64,
     /// Bursts acknowledged (each numbered, from 1).
     bursts: u64,
-    /// Audit entries: one per burst and one per restore.
+    /// Audit entries: three per burst and one per restore.
     audit: u64,
     /// Dead letters: one per burst, rolled back by a restore.
     dead_letters: u64,
@@ -314,8 +375,8 @@ impl Model {
     fn burst(&mut self, n: u64) {
         self.counter = n;
         self.bursts = n;
-        // The burst's audit entry and its alert's.
-        self.audit += 2;
+        // The burst's audit entry, its IP rule's and its alert's.
+        self.audit += 3;
         self.dead_letters += 1;
         self.alert_count += 1;
         self.last_key = Some(n);
@@ -415,6 +476,14 @@ fn power_loss_never_loses_an_acknowledged_write() {
             "cycle {cycle}"
         );
         if let Some(n) = model.last_key {
+            let v = store
+                .ip_rules()
+                .check("burst", burst_cidr(n).addr())
+                .unwrap();
+            assert!(
+                !v.allowed,
+                "cycle {cycle}: the last acknowledged burst's rule"
+            );
             let key = store
                 .idempotency()
                 .get("acme", &format!("req-{n}"))
@@ -429,6 +498,22 @@ fn power_loss_never_loses_an_acknowledged_write() {
                 .restore_points()
                 .verify(*id)
                 .unwrap_or_else(|e| panic!("cycle {cycle}: point {id}: {e}"));
+        }
+        match store.kv_get("app", b"sealed").unwrap() {
+            Some(b) => assert_eq!(
+                store.sealing().open(&b).unwrap(),
+                model.counter.to_le_bytes(),
+                "cycle {cycle}: the sealed copy of the counter"
+            ),
+            None => assert_eq!(
+                model.counter, 0,
+                "cycle {cycle}: a counter without its sealed copy"
+            ),
+        }
+        if store.sealing().keys().unwrap().is_empty() {
+            // Before the power cut is armed; its audit entry counts.
+            store.sealing().add_key(1).unwrap();
+            model.audit += 1;
         }
         let alert = store.alerts().open_by_key("acme", "burst").unwrap();
         assert_eq!(
@@ -589,6 +674,7 @@ fn flipped_bytes_in_a_closed_store_are_caught_never_served() {
                 .unwrap();
         }
     }
+    store.sealing().add_key(1).unwrap();
     burst(&store, 1).unwrap();
     let audit_before = hardstore::fuzzing::audit_digest(&store).unwrap();
     let (size, root) = {

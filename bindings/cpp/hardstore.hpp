@@ -14,10 +14,17 @@
 //  - A DlqClaim is borrowed from its DlqClaims list and dies with it.
 //  - A BackupSchedule keeps the store busy: destroy (or stop()) it before the Store.
 //    The janitor (Options::janitor) is the store's own and stops when it closes.
+//  - A Limiter (RateLimits::limiter) may outlive its Store: its checks then change
+//    memory only.
+//  - The sealing key source (Options::sealing_key_source) is shared by the Options and
+//    every Store opened with them, so either may be destroyed first.
+//  - A WebhookDelivery is borrowed from its WebhookClaim and dies with it (its views
+//    too); acking or failing it needs the claim alive.
 //
-// Callbacks (backup progress, the dead-letter retry operation) are std::function; an
-// exception they throw never crosses into the library (see Backups::run and
-// DeadLetters::retry for what happens to it).
+// Callbacks (backup progress, the dead-letter retry operation, the sealing key source)
+// are std::function; an exception they throw never crosses into the library (see
+// Backups::run, DeadLetters::retry and Options::sealing_key_source for what happens to
+// it).
 
 #ifndef HARDSTORE_HPP
 #define HARDSTORE_HPP
@@ -25,11 +32,14 @@
 #include "hardstore.h"
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -160,6 +170,20 @@ enum class AlertScope : uint32_t {
   All = HARDSTORE_ALERT_SCOPE_ALL,
 };
 
+/// What an IP rule does to the addresses it covers.
+enum class IpAction : uint32_t {
+  Allow = HARDSTORE_IP_ALLOW,
+  Deny = HARDSTORE_IP_DENY,
+};
+
+/// A sealing key's state in the store's keyset: Enabled wraps (as the primary) and
+/// unwraps data keys, Disabled is refused until enabled again, Destroyed for ever.
+enum class KeyStatus : uint32_t {
+  Enabled = HARDSTORE_KEY_ENABLED,
+  Disabled = HARDSTORE_KEY_DISABLED,
+  Destroyed = HARDSTORE_KEY_DESTROYED,
+};
+
 /// A health grade, of one component or of the store (its worst component's). Ordered:
 /// Healthy < Degraded < Critical.
 enum class Grade : uint32_t {
@@ -183,6 +207,18 @@ using RestorePointInfo = hardstore_restore_point_info;
 using SpaceReport = hardstore_space_report;
 /// The store's figures at one moment (Store::metrics_snapshot).
 using MetricsSnapshot = hardstore_metrics_snapshot;
+/// A rate limit: `count` per `period_us` sustained, at most `burst` at once (each at
+/// least 1; the period at most 366 days). make_rate_limit builds one.
+using RateLimit = hardstore_rate_limit;
+/// One rate limit's keys in memory (`keys`), idle keys dropped to make room
+/// (`evicted_idle`, nothing lost) and keys in use evicted because every key was in use
+/// (`evicted_active`).
+using RateLimitStats = hardstore_rate_limit_keys;
+/// What a re-wrap step did: data keys re-wrapped by the primary (`rewrapped`) and live
+/// subjects still wrapped by another key (`remaining`).
+using RewrapReport = hardstore_rewrap_report;
+/// The 32 bytes of a sealing key.
+using SealingKey = std::array<uint8_t, HARDSTORE_SEALING_KEY_LEN>;
 
 // ---------------------------------------------------------------------------------
 // Errors
@@ -279,6 +315,16 @@ HARDSTORE_HPP_ERROR(LimitReached, Error);
 HARDSTORE_HPP_ERROR(WrongKey, Error);
 /// A change would delete stored data and the count given to confirm it was too small.
 HARDSTORE_HPP_ERROR(ConfirmationRequired, Error);
+/// A sealed field's subject was shredded: the field can never be read again.
+HARDSTORE_HPP_ERROR(Shredded, Error);
+/// A sealing key is not available: not given, disabled, destroyed, or other bytes than
+/// the key the store knows by that id.
+HARDSTORE_HPP_ERROR(KeyUnavailable, Error);
+/// Bytes given as a sealed field are not one (cut, edited, of another store).
+HARDSTORE_HPP_ERROR(SealedInvalid, Error);
+/// A webhook's signature headers did not verify (missing, malformed, stale, or no
+/// matching signature).
+HARDSTORE_HPP_ERROR(SignatureInvalid, Error);
 
 #undef HARDSTORE_HPP_ERROR
 
@@ -309,6 +355,10 @@ namespace detail {
     case HARDSTORE_LIMIT_REACHED: throw LimitReached(code, msg);
     case HARDSTORE_WRONG_KEY: throw WrongKey(code, msg);
     case HARDSTORE_CONFIRMATION_REQUIRED: throw ConfirmationRequired(code, msg);
+    case HARDSTORE_SHREDDED: throw Shredded(code, msg);
+    case HARDSTORE_KEY_UNAVAILABLE: throw KeyUnavailable(code, msg);
+    case HARDSTORE_SEALED_INVALID: throw SealedInvalid(code, msg);
+    case HARDSTORE_SIGNATURE_INVALID: throw SignatureInvalid(code, msg);
     case HARDSTORE_OK: break;
   }
   throw Error(code, msg);
@@ -449,6 +499,32 @@ struct HealthThresholds : hardstore_health_thresholds {
       : hardstore_health_thresholds(c) {}
 };
 
+/// A sealing key source: the 32 bytes of key `key_id`, or nullopt when it does not have
+/// that key. Called from any thread the store runs on, possibly at once (it must be
+/// thread-safe), and it must not call back into the store.
+using KeySourceFn = std::function<std::optional<SealingKey>(uint32_t key_id)>;
+
+namespace detail {
+/// What the C key callback's user data points at: shared by the Options and every Store
+/// opened with them, so it lives until the last of them is gone.
+struct KeySourceCtx {
+  KeySourceFn fn;
+};
+
+inline bool key_source_trampoline(void* user, uint32_t key_id, uint8_t* out_key) noexcept {
+  try {
+    std::optional<SealingKey> key = static_cast<const KeySourceCtx*>(user)->fn(key_id);
+    if (!key) return false;
+    std::memcpy(out_key, key->data(), key->size());
+    return true;
+  } catch (...) {  // never unwinds into the library: no such key
+    return false;
+  }
+}
+}  // namespace detail
+
+class Store;
+
 /// Options for opening a store; setters chain and throw on a bad value.
 class Options {
  public:
@@ -475,6 +551,12 @@ class Options {
   }
   Options& redact_logs(bool on) {
     detail::check(hardstore_options_set_redact_logs(p_.get(), on));
+    return *this;
+  }
+  /// Whether audit appends redact e-mail addresses and phone numbers in actors and
+  /// detail values before they are hashed and stored (default false).
+  Options& redact_audit(bool on) {
+    detail::check(hardstore_options_set_redact_audit(p_.get(), on));
     return *this;
   }
   Options& clock(const ManualClock& c) {
@@ -516,10 +598,49 @@ class Options {
                                                 backups_into.size()));
     return *this;
   }
+  /// Each rate limit keeps at most `max_keys` keys in memory (default 1,000,000), and
+  /// keys changed by checks are written to the store every `flush_us` (default 1 s): a
+  /// crash forgets at most that much consumption. Either 0 throws InvalidArgument.
+  Options& rate_limits(uint64_t max_keys, uint64_t flush_us) {
+    detail::check(hardstore_options_set_rate_limits(p_.get(), max_keys, flush_us));
+    return *this;
+  }
+  /// Adds sealing key `key_id` with its 32 bytes (copied; another length throws
+  /// InvalidArgument). The store never writes it to its file: give the same keys at
+  /// every open. Call once per key; it replaces a key source set before.
+  Options& sealing_key(uint32_t key_id, bytes_view key) {
+    detail::check(hardstore_options_set_sealing_key(p_.get(), key_id, key.data(), key.size()));
+    key_source_.reset();  // stores opened with it keep their own reference
+    return *this;
+  }
+  /// sealing_key for each (id, key) of `keys`.
+  Options& sealing_keys(const std::map<uint32_t, SealingKey>& keys) {
+    for (const auto& k : keys) sealing_key(k.first, k.second);
+    return *this;
+  }
+  /// Makes `fn` the key source: it returns the 32 bytes of a key, or nullopt when it
+  /// does not have it (see KeySourceFn: thread-safe, never calling the store). It
+  /// replaces keys given by sealing_key. An exception it throws never reaches the
+  /// library: it counts as "no such key" (the call that needed the key throws
+  /// KeyUnavailable). These options and every Store opened with them keep it alive. An
+  /// empty `fn` throws NullArgument.
+  Options& sealing_key_source(KeySourceFn fn) {
+    if (!fn) {
+      detail::check(hardstore_options_set_sealing_key_callback(p_.get(), nullptr, nullptr));
+      return *this;
+    }
+    auto ctx = std::make_shared<detail::KeySourceCtx>(detail::KeySourceCtx{std::move(fn)});
+    detail::check(hardstore_options_set_sealing_key_callback(
+        p_.get(), &detail::key_source_trampoline, ctx.get()));
+    key_source_ = std::move(ctx);
+    return *this;
+  }
   const hardstore_options* get() const noexcept { return p_.get(); }
 
  private:
+  friend class Store;
   detail::Owned<hardstore_options, hardstore_options_free> p_;
+  std::shared_ptr<const detail::KeySourceCtx> key_source_;
 };
 
 // ---------------------------------------------------------------------------------
@@ -567,13 +688,34 @@ class AuditEvent {
   detail::Owned<hardstore_audit_event, hardstore_audit_event_free> p_;
 };
 
-/// An audit entry read from the store (an owned copy).
+/// An audit entry read from the store (an owned copy). A pruned() entry (see
+/// Audit::prune) keeps its seq, time, tenant, action and leaf hash; its actor,
+/// resource, outcome, IP, user agent and details are empty.
 struct AuditEntry {
   uint64_t seq = 0;
   uint64_t time_us = 0;
   std::string tenant, actor, action, resource, outcome, ip, user_agent;
   std::vector<std::pair<std::string, std::string>> details;
   Hash leaf_hash{};
+  bool pruned_ = false;  // set when read; read it with pruned()
+
+  /// Whether retention pruned the entry's payload.
+  bool pruned() const noexcept { return pruned_; }
+};
+
+/// What a prune takes: entries with a seq below the value, or entries appended at least
+/// the value (microseconds, by the store's clock) ago.
+enum class PruneBy : uint32_t {
+  BelowSeq = HARDSTORE_PRUNE_BELOW_SEQ,
+  OlderThan = HARDSTORE_PRUNE_OLDER_THAN,
+};
+
+/// The entries a prune would take: `from` (where pruning stopped before) to `to`
+/// (exclusive).
+struct PruneRange {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  uint64_t count() const noexcept { return to > from ? to - from : 0; }
 };
 
 /// What an append returns: the entry's seq and its Merkle leaf hash.
@@ -657,6 +799,7 @@ inline AuditEntry read_audit_entry(const hardstore_audit_entry* e) {
     out.details.emplace_back(str(k, kl), str(v, vl));
   }
   check(hardstore_audit_entry_leaf_hash(e, out.leaf_hash.data()));
+  out.pruned_ = hardstore_audit_entry_pruned(e);
   return out;
 }
 
@@ -756,6 +899,41 @@ class Audit {
     VerifyReport r{};
     detail::check(hardstore_audit_verify(s_, &r));
     return r;
+  }
+
+  // Retention: pruning the payloads of the oldest entries, keeping their leaf hashes
+  // (the root, checkpoints, proofs and verify stay valid), after archiving them.
+
+  /// The entries prune(by, value) would take now. Changes nothing.
+  PruneRange prunable(PruneBy by, uint64_t value) const {
+    PruneRange r;
+    detail::check(hardstore_audit_prunable(s_, static_cast<uint32_t>(by), value, &r.from, &r.to));
+    return r;
+  }
+  /// Prunes the payloads of the entries prunable(by, value) names, durably and audited
+  /// (`audit.prune`). More than `confirm` entries throws ConfirmationRequired (the
+  /// message names the count) and changes nothing. Returns how many it pruned.
+  uint64_t prune(PruneBy by, uint64_t value, uint64_t confirm = 0) const {
+    uint64_t n = 0;
+    detail::check(hardstore_audit_prune(s_, static_cast<uint32_t>(by), value, confirm, &n));
+    return n;
+  }
+  /// The bound below which every entry is pruned (0: none is).
+  uint64_t pruned_below() const {
+    uint64_t seq = 0;
+    detail::check(hardstore_audit_pruned_below(s_, &seq));
+    return seq;
+  }
+  /// Writes entries `from..to` to a NEW file at `path` as a JSON Lines archive: a header
+  /// line (`archive`, `store_id`, `size`, `root`, `checkpoint`, `from`, `to`), then one
+  /// line per entry with its `leaf_hash` and `inclusion_proof` (hex hashes) against
+  /// `size`. An existing file throws IoError and is never replaced; a range outside the
+  /// log throws InvalidArgument. Returns the entries written.
+  uint64_t export_archive(uint64_t from, uint64_t to, std::string_view path) const {
+    uint64_t n = 0;
+    detail::check(
+        hardstore_audit_export_archive(s_, from, to, detail::u8(path), path.size(), &n));
+    return n;
   }
 
  private:
@@ -1862,6 +2040,8 @@ struct MaintenanceReport {
   uint64_t alerts_purged = 0;
   std::optional<uint64_t> backup_id;
   uint64_t backups_pruned = 0;
+  uint64_t keys_rewrapped = 0;  // sealed fields' data keys re-wrapped (a rotation's step)
+  uint64_t audit_pruned = 0;    // audit payloads pruned past the audit retention
   bool more_due = false;
   std::vector<MaintenanceTaskError> errors;
 
@@ -1888,6 +2068,8 @@ inline MaintenanceReport read_maintenance_report(const hardstore_maintenance_rep
   out.alerts_purged = sum.alerts_purged;
   if (sum.backup_run) out.backup_id = sum.backup_id;
   out.backups_pruned = sum.backups_pruned;
+  out.keys_rewrapped = sum.keys_rewrapped;
+  out.audit_pruned = sum.audit_pruned;
   out.more_due = sum.more_due;
   out.errors.reserve(sum.errors);
   for (size_t i = 0; i < sum.errors; i++) {
@@ -1919,6 +2101,701 @@ inline std::vector<hardstore_label> c_labels(const MetricLabels& labels) {
   return out;
 }
 }  // namespace detail
+
+// ---------------------------------------------------------------------------------
+// Rate limits
+// ---------------------------------------------------------------------------------
+
+/// `count` per `period_us`, at most `burst` at once (nullopt: `count`).
+inline RateLimit make_rate_limit(uint64_t count, uint64_t period_us,
+                                 std::optional<uint64_t> burst = std::nullopt) {
+  return RateLimit{count, period_us, burst.value_or(count)};
+}
+
+/// A check's answer (redis-cell's). Durations are microseconds.
+struct RateDecision {
+  bool allowed = false;  // whether the request conforms (a denied one consumed nothing)
+  uint64_t limit = 0;      // the limit's burst
+  uint64_t remaining = 0;  // cost still allowed right now
+  /// Denied: until the same cost would be allowed. nullopt when allowed, and when the
+  /// cost exceeds the burst (it never conforms: never()).
+  std::optional<uint64_t> retry_after_us;
+  uint64_t reset_after_us = 0;  // until the key's allowance is full again
+  /// Denied for good: the cost exceeds the burst (HARDSTORE_RETRY_NEVER).
+  bool never() const noexcept { return !allowed && !retry_after_us; }
+};
+
+/// A defined limit (an owned copy).
+struct RateLimitInfo {
+  std::string tenant;
+  std::string name;
+  RateLimit limit{};
+};
+
+namespace detail {
+inline RateDecision rate_decision(const hardstore_rate_decision& d) {
+  RateDecision out;
+  out.allowed = d.allowed;
+  out.limit = d.limit;
+  out.remaining = d.remaining;
+  if (!d.allowed && d.retry_after_us != HARDSTORE_RETRY_NEVER)
+    out.retry_after_us = d.retry_after_us;
+  out.reset_after_us = d.reset_after_us;
+  return out;
+}
+}  // namespace detail
+
+/// A handle on one limit (RateLimits::limiter): checks without the lookup by name, safe
+/// from many threads at once. The destructor (or reset()) frees it. After the limit is
+/// removed its checks throw NotFound; it may outlive its Store (checks then change
+/// memory only).
+class Limiter {
+ public:
+  Limiter() = default;
+  /// Adopts `raw` (freed by this object).
+  explicit Limiter(hardstore_limiter* raw) noexcept : p_(raw) {}
+  /// RateLimits::check of `key` (1..=256 bytes) through this handle.
+  RateDecision check(bytes_view key, uint64_t cost = 1) const {
+    hardstore_rate_decision d{};
+    detail::check(hardstore_limiter_check(p_.get(), key.data(), key.size(), cost, &d));
+    return detail::rate_decision(d);
+  }
+  /// Frees the handle now (checks then throw NullArgument).
+  void reset() noexcept { p_.reset(); }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  const hardstore_limiter* get() const noexcept { return p_.get(); }
+
+ private:
+  detail::Owned<hardstore_limiter, hardstore_limiter_free> p_;
+};
+
+/// Rate limits of a store (a view: must not outlive the Store). Limits are defined per
+/// (tenant, name), each 1..=128 bytes of UTF-8, stored and audited; checks run in memory
+/// against a key (1..=256 bytes: an IP, a user id), and the keys they change are written
+/// every Options::rate_limits flush interval and at close.
+class RateLimits {
+ public:
+  explicit RateLimits(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Defines (or redefines, keeping every key's state) the limit `name` of `tenant`,
+  /// durably and audited. A zero count, burst or period: InvalidArgument.
+  void define(std::string_view tenant, std::string_view name, const RateLimit& limit) const {
+    detail::check(hardstore_rate_limit_define(s_, detail::u8(tenant), tenant.size(),
+                                              detail::u8(name), name.size(), &limit));
+  }
+  /// Removes the limit and its keys, durably and audited; how many stored keys it
+  /// deleted. NotFound when it is not defined (limiters on it throw NotFound from then).
+  uint64_t remove(std::string_view tenant, std::string_view name) const {
+    uint64_t deleted = 0;
+    detail::check(hardstore_rate_limit_remove(s_, detail::u8(tenant), tenant.size(),
+                                              detail::u8(name), name.size(), &deleted));
+    return deleted;
+  }
+  /// The limit `name` of `tenant`; nullopt when it is not defined.
+  std::optional<RateLimit> get(std::string_view tenant, std::string_view name) const {
+    bool found = false;
+    RateLimit l{};
+    detail::check(hardstore_rate_limit_get(s_, detail::u8(tenant), tenant.size(),
+                                           detail::u8(name), name.size(), &found, &l));
+    if (!found) return std::nullopt;
+    return l;
+  }
+  /// Every defined limit, in (tenant, name) order.
+  std::vector<RateLimitInfo> list() const {
+    detail::Owned<hardstore_rate_limits, hardstore_rate_limit_list_free> l;
+    detail::check(hardstore_rate_limit_list(s_, detail::out(l)));
+    std::vector<RateLimitInfo> v;
+    size_t n = hardstore_rate_limit_list_len(l.get());
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t *tp = nullptr, *np = nullptr;
+      size_t tl = 0, nl = 0;
+      RateLimitInfo info;
+      detail::check(hardstore_rate_limit_list_get(l.get(), i, &tp, &tl, &np, &nl, &info.limit));
+      info.tenant = detail::str(tp, tl);
+      info.name = detail::str(np, nl);
+      v.push_back(std::move(info));
+    }
+    return v;
+  }
+  /// Checks a request of `cost` (usually 1; 0 only reads) for `key` under the limit
+  /// `name` of `tenant`, now. An allowed request consumes its cost, a denied one
+  /// nothing. NotFound when the limit is not defined.
+  RateDecision check(std::string_view tenant, std::string_view name, bytes_view key,
+                     uint64_t cost = 1) const {
+    hardstore_rate_decision d{};
+    detail::check(hardstore_rate_limit_check(s_, detail::u8(tenant), tenant.size(),
+                                             detail::u8(name), name.size(), key.data(),
+                                             key.size(), cost, &d));
+    return detail::rate_decision(d);
+  }
+  /// A handle on the limit `name` of `tenant`; NotFound when it is not defined.
+  Limiter limiter(std::string_view tenant, std::string_view name) const {
+    hardstore_limiter* raw = nullptr;
+    hardstore_result r = hardstore_limiter_new(s_, detail::u8(tenant), tenant.size(),
+                                               detail::u8(name), name.size(), &raw);
+    Limiter h(raw);  // owned before anything can throw
+    detail::check(r);
+    return h;
+  }
+  /// The keys the limit holds in memory, and what eviction did.
+  RateLimitStats stats(std::string_view tenant, std::string_view name) const {
+    RateLimitStats st{};
+    detail::check(hardstore_rate_limit_stats(s_, detail::u8(tenant), tenant.size(),
+                                             detail::u8(name), name.size(), &st));
+    return st;
+  }
+  /// Writes every key changed since the last flush now, durably; the rows written or
+  /// deleted.
+  uint64_t flush() const {
+    uint64_t rows = 0;
+    detail::check(hardstore_rate_limit_flush(s_, &rows));
+    return rows;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// IP rules
+// ---------------------------------------------------------------------------------
+
+/// An IP rule to put. Views: the strings must outlive the call.
+struct NewIpRule {
+  std::string_view cidr;    // `a.b.c.d/n` or `x::/n` (host bits set are refused); a bare
+                            // address is a host rule
+  IpAction action = IpAction::Deny;
+  std::string_view tenant;  // empty: a global rule
+  std::optional<uint64_t> expires_at;  // µs since the epoch; nullopt: never
+  std::string_view reason;  // at most 1024 bytes
+};
+
+/// A stored rule (an owned copy).
+struct IpRule {
+  std::string tenant;  // the scope it was listed from; empty: global
+  std::string cidr;    // its network, "10.0.0.0/8"
+  IpAction action = IpAction::Allow;
+  std::optional<uint64_t> expires_at;  // nullopt: never
+  std::string reason;
+  uint64_t updated_at = 0;  // when it was put (last)
+  uint8_t prefix_len = 0;
+};
+
+/// The rule that decided a check.
+struct IpMatch {
+  std::string cidr;  // its network, "10.0.0.0/8"
+  IpAction action = IpAction::Allow;
+  bool global = false;  // a global rule (false: the tenant's)
+  uint8_t prefix_len = 0;
+};
+
+/// A check's answer: whether the address may in, and the rule that decided (nullopt: no
+/// rule covers it, allowed).
+struct IpVerdict {
+  bool allowed = true;
+  std::optional<IpMatch> rule;
+  bool matched() const noexcept { return rule.has_value(); }
+};
+
+namespace detail {
+inline IpVerdict ip_verdict(const hardstore_ip_verdict& v) {
+  IpVerdict out;
+  out.allowed = v.allowed;
+  if (v.matched) {
+    size_t n = 0;  // NUL-terminated within the array
+    while (n < HARDSTORE_IP_CIDR_TEXT && v.cidr[n] != 0) n++;
+    out.rule = IpMatch{str(v.cidr, n), static_cast<IpAction>(v.action), v.global,
+                       v.prefix_len};
+  }
+  return out;
+}
+}  // namespace detail
+
+/// IP allow and deny rules of a store (a view: must not outlive the Store). Which rule
+/// decides a check: only rules not expired, of the tenant and global, holding the
+/// address; the longest prefix, then deny over allow, then the tenant's. No rule:
+/// allowed. A mapped IPv4 address (`::ffff:a.b.c.d`) is checked as IPv4. Every change
+/// is audited (global rules under tenant "hardstore").
+class IpRules {
+ public:
+  explicit IpRules(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Puts `r`, durably and audited, replacing the rule of the same scope and network;
+  /// whether there was one.
+  bool put(const NewIpRule& r) const {
+    bool replaced = false;
+    detail::check(hardstore_ip_rule_put(
+        s_, detail::u8(r.tenant), r.tenant.size(), detail::u8(r.cidr), r.cidr.size(),
+        static_cast<uint32_t>(r.action), r.expires_at.value_or(0), detail::u8(r.reason),
+        r.reason.size(), &replaced));
+    return replaced;
+  }
+  /// Removes the rule of `tenant` (empty: global) for `cidr`, durably and audited.
+  /// NotFound when there is none.
+  void remove(std::string_view cidr, std::string_view tenant = {}) const {
+    detail::check(hardstore_ip_rule_remove(s_, detail::u8(tenant), tenant.size(),
+                                           detail::u8(cidr), cidr.size()));
+  }
+  /// The rules of `tenant` (empty: the global ones), in network order, expired ones
+  /// included.
+  std::vector<IpRule> list(std::string_view tenant = {}) const {
+    detail::Owned<hardstore_ip_rules, hardstore_ip_rule_list_free> l;
+    detail::check(hardstore_ip_rule_list(s_, detail::u8(tenant), tenant.size(), detail::out(l)));
+    std::vector<IpRule> v;
+    size_t n = hardstore_ip_rule_list_len(l.get());
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t *cp = nullptr, *rp = nullptr;
+      size_t cl = 0, rl = 0;
+      hardstore_ip_rule_info info{};
+      detail::check(hardstore_ip_rule_list_get(l.get(), i, &cp, &cl, &rp, &rl, &info));
+      IpRule rule;
+      rule.tenant = std::string(tenant);
+      rule.cidr = detail::str(cp, cl);
+      rule.action = static_cast<IpAction>(info.action);
+      if (info.expires_at != 0) rule.expires_at = info.expires_at;
+      rule.reason = detail::str(rp, rl);
+      rule.updated_at = info.updated_at;
+      rule.prefix_len = info.prefix_len;
+      v.push_back(std::move(rule));
+    }
+    return v;
+  }
+  /// Checks `ip` (text: a plain IPv4 or IPv6 address, no port) for `tenant` now.
+  IpVerdict check(std::string_view tenant, std::string_view ip) const {
+    hardstore_ip_verdict v{};
+    detail::check(hardstore_ip_check(s_, detail::u8(tenant), tenant.size(), detail::u8(ip),
+                                     ip.size(), &v));
+    return detail::ip_verdict(v);
+  }
+  /// Checks an address given as bytes in network order: 4 (IPv4) or 16 (IPv6), as in
+  /// `sin_addr` / `sin6_addr`; any other length throws InvalidArgument.
+  IpVerdict check_bytes(std::string_view tenant, bytes_view addr) const {
+    hardstore_ip_verdict v{};
+    detail::check(hardstore_ip_check_bytes(s_, detail::u8(tenant), tenant.size(), addr.data(),
+                                           addr.size(), &v));
+    return detail::ip_verdict(v);
+  }
+  /// How many rules (every scope) have expired now. Changes nothing.
+  uint64_t expired() const {
+    uint64_t n = 0;
+    detail::check(hardstore_ip_rules_expired(s_, &n));
+    return n;
+  }
+  /// Deletes every expired rule, durably and audited; how many. When that is more than
+  /// `confirm`, deletes nothing and throws ConfirmationRequired (the message names the
+  /// count; get it first with expired()).
+  uint64_t purge_expired(uint64_t confirm) const {
+    uint64_t n = 0;
+    detail::check(hardstore_ip_rules_purge_expired(s_, confirm, &n));
+    return n;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Sealed fields
+// ---------------------------------------------------------------------------------
+
+/// A key of the store's keyset (Sealing::keys).
+struct SealingKeyInfo {
+  uint32_t id = 0;
+  KeyStatus status = KeyStatus::Enabled;
+  bool primary = false;    // new data keys are wrapped by it
+  bool available = false;  // the key source gives the right bytes for it now
+  uint64_t added_at = 0;   // µs since the epoch, the store's clock
+  uint64_t subjects = 0;   // live subjects whose data key it wraps
+};
+
+/// Sealed fields of a store (a view: must not outlive the Store): values encrypted
+/// (AES-256-GCM) for a subject, each subject with its own data key wrapped by the
+/// keyset's primary, so that shredding the subject makes every field sealed for it,
+/// every copy, unreadable (Shredded) while the audit log still verifies. Keys come from
+/// the Options (sealing_key, sealing_key_source), never from the store's file. Subjects
+/// are 1..=128 bytes of UTF-8, plaintexts at most 16 MiB. Every key change and shred is
+/// audited (tenant "hardstore").
+class Sealing {
+ public:
+  explicit Sealing(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// Adds key `key_id` (its bytes must come from the key source: KeyUnavailable
+  /// otherwise) to the keyset, durably and audited; the first key added is the primary.
+  void add_key(uint32_t key_id) const { detail::check(hardstore_sealing_add_key(s_, key_id)); }
+  /// Makes key `key_id` (enabled and available) the primary, durably and audited; new
+  /// data keys are wrapped by it, rewrap() moves the others.
+  void set_primary(uint32_t key_id) const {
+    detail::check(hardstore_sealing_set_primary(s_, key_id));
+  }
+  /// Disables key `key_id` (not the primary): the subjects it wraps cannot be read
+  /// (KeyUnavailable) until enable_key.
+  void disable_key(uint32_t key_id) const {
+    detail::check(hardstore_sealing_disable_key(s_, key_id));
+  }
+  /// Enables a disabled key again (a destroyed one throws KeyUnavailable).
+  void enable_key(uint32_t key_id) const {
+    detail::check(hardstore_sealing_enable_key(s_, key_id));
+  }
+  /// Destroys key `key_id` (not the primary) for ever, durably and audited; how many
+  /// subjects it made unreadable. When that is more than `confirm`, changes nothing and
+  /// throws ConfirmationRequired (the message names the count): rewrap() first to lose
+  /// none.
+  uint64_t destroy_key(uint32_t key_id, uint64_t confirm = 0) const {
+    uint64_t lost = 0;
+    detail::check(hardstore_sealing_destroy_key(s_, key_id, confirm, &lost));
+    return lost;
+  }
+  /// Seals `plaintext` for `subject`; the blob (about 40 bytes more than the plaintext)
+  /// to keep anywhere. A new subject's data key is made durably first.
+  std::vector<uint8_t> seal(std::string_view subject, bytes_view plaintext) const {
+    return detail::take_bytes([&](hardstore_bytes** out) {
+             return hardstore_sealing_seal(s_, detail::u8(subject), subject.size(),
+                                           plaintext.data(), plaintext.size(), out);
+           })
+        .to_vector();
+  }
+  /// The plaintext of a blob from seal (or Transaction::kv_put_sealed). Shredded once
+  /// its subject was shredded, SealedInvalid for bytes that are not an intact blob of
+  /// this store, KeyUnavailable when the key wrapping its data key is not available.
+  std::vector<uint8_t> open(bytes_view sealed) const {
+    return open_bytes(sealed).to_vector();
+  }
+  /// open, as a std::string.
+  std::string open_string(bytes_view sealed) const { return open_bytes(sealed).to_string(); }
+  /// Shreds `subject`, durably and audited: every field sealed for it is unreadable from
+  /// now on. Whether there was a live data key to destroy (false: never sealed for, or
+  /// shredded already).
+  bool shred(std::string_view subject) const {
+    bool shredded = false;
+    detail::check(
+        hardstore_sealing_shred(s_, detail::u8(subject), subject.size(), &shredded));
+    return shredded;
+  }
+  /// Re-wraps up to `step` data keys wrapped by keys other than the primary, durably;
+  /// run it until `remaining` is 0 after a set_primary (maintenance runs steps too).
+  RewrapReport rewrap(uint64_t step = 1000) const {
+    RewrapReport r{};
+    detail::check(hardstore_sealing_rewrap(s_, step, &r));
+    return r;
+  }
+  /// The keyset, in id order.
+  std::vector<SealingKeyInfo> keys() const {
+    detail::Owned<hardstore_sealing_keys, hardstore_sealing_key_list_free> l;
+    detail::check(hardstore_sealing_key_list(s_, detail::out(l)));
+    std::vector<SealingKeyInfo> v;
+    size_t n = hardstore_sealing_key_list_len(l.get());
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      hardstore_sealing_key k{};
+      detail::check(hardstore_sealing_key_list_get(l.get(), i, &k));
+      v.push_back(SealingKeyInfo{k.id, static_cast<KeyStatus>(k.status), k.primary,
+                                 k.available, k.added_at, k.subjects});
+    }
+    return v;
+  }
+
+ private:
+  Bytes open_bytes(bytes_view sealed) const {
+    return detail::take_bytes([&](hardstore_bytes** out) {
+      return hardstore_sealing_open(s_, sealed.data(), sealed.size(), out);
+    });
+  }
+  const hardstore_store* s_;
+};
+
+// ---------------------------------------------------------------------------------
+// Webhook outbox
+// ---------------------------------------------------------------------------------
+
+/// An endpoint's state (Webhooks::endpoint): `enabled` (false once DISABLE_AFTER, 24,
+/// attempts failed in a row), `failing` (failed attempts since its last delivery) and
+/// `secrets` (how many; the secrets are not read back).
+using WebhookEndpoint = hardstore_webhook_endpoint;
+
+/// Secrets given as `whsec_...` texts (views: they must outlive the call), newest first:
+/// one text, a braced list, or a std::vector of strings or views.
+class WebhookSecrets {
+ public:
+  WebhookSecrets(std::string_view one) { add(one); }
+  WebhookSecrets(const std::string& one) { add(one); }
+  WebhookSecrets(const char* one) { add(one ? std::string_view(one) : std::string_view()); }
+  WebhookSecrets(std::initializer_list<std::string_view> list) {
+    for (std::string_view s : list) add(s);
+  }
+  WebhookSecrets(const std::vector<std::string>& list) {
+    for (const std::string& s : list) add(s);
+  }
+  WebhookSecrets(const std::vector<std::string_view>& list) {
+    for (std::string_view s : list) add(s);
+  }
+  const uint8_t* const* data() const noexcept { return ptrs_.empty() ? nullptr : ptrs_.data(); }
+  const size_t* lens() const noexcept { return lens_.empty() ? nullptr : lens_.data(); }
+  size_t size() const noexcept { return ptrs_.size(); }
+
+ private:
+  void add(std::string_view s) {
+    ptrs_.push_back(detail::u8(s));
+    lens_.push_back(s.size());
+  }
+  std::vector<const uint8_t*> ptrs_;
+  std::vector<size_t> lens_;
+};
+
+/// What Webhooks::fail did: due again at `retry_at` (µs, the store's clock), or every
+/// attempt failed (`dead`) and the message is now dead letter `dead_letter` (kind
+/// "webhook", Dead, a JSON envelope with the payload in base64).
+struct WebhookFailOutcome {
+  bool dead = false;
+  std::optional<uint64_t> retry_at;     // set when not dead
+  std::optional<uint64_t> dead_letter;  // set when dead
+};
+
+/// Messages not delivered yet (waiting, due or leased), and of them the ones leased now.
+struct OutboxCounts {
+  uint64_t pending = 0;
+  uint64_t leased = 0;
+};
+
+/// One delivery of a claim, borrowed from its WebhookClaim (valid while the claim lives,
+/// and so are the views it gives). POST payload() to url() with headers(), then
+/// Webhooks::ack or Webhooks::fail.
+class WebhookDelivery {
+ public:
+  WebhookDelivery(const hardstore_webhook_deliveries* claim, size_t index,
+                  const hardstore_webhook_delivery& d) noexcept
+      : claim_(claim), index_(index), d_(d) {}
+  /// The message's id.
+  uint64_t id() const noexcept { return d_.id; }
+  /// This attempt's number, from 1.
+  uint32_t attempt() const noexcept { return d_.attempt; }
+  /// When the lease ends (µs, the store's clock): then the message is due again and this
+  /// delivery is fenced once claimed again.
+  uint64_t lease_until() const noexcept { return d_.lease_until; }
+  /// Where to POST it.
+  std::string_view url() const noexcept { return view(d_.url, d_.url_len); }
+  std::string_view event_type() const noexcept { return view(d_.event_type, d_.event_type_len); }
+  /// The body to POST, exactly these bytes (they are what is signed).
+  bytes_view payload() const noexcept { return bytes_view(d_.payload, d_.payload_len); }
+  /// The `webhook-id` header's value (`msg_` and 16 hex digits), the same on every attempt.
+  std::string_view webhook_id() const noexcept { return view(d_.webhook_id, d_.webhook_id_len); }
+  /// The `webhook-timestamp` header's value: this attempt's time, seconds since the epoch.
+  std::string_view webhook_timestamp() const noexcept {
+    return view(d_.webhook_timestamp, d_.webhook_timestamp_len);
+  }
+  /// The `webhook-signature` header's value: `v1,<base64>` per secret, space-separated.
+  std::string_view webhook_signature() const noexcept {
+    return view(d_.webhook_signature, d_.webhook_signature_len);
+  }
+  /// webhook_timestamp() as a number.
+  uint64_t timestamp() const noexcept {
+    uint64_t t = 0;
+    for (char c : webhook_timestamp()) t = t * 10 + static_cast<uint64_t>(c - '0');
+    return t;
+  }
+  /// The three headers to send, as (name, value) copies: webhook-id, webhook-timestamp,
+  /// webhook-signature.
+  std::vector<std::pair<std::string, std::string>> headers() const {
+    return {{"webhook-id", std::string(webhook_id())},
+            {"webhook-timestamp", std::string(webhook_timestamp())},
+            {"webhook-signature", std::string(webhook_signature())}};
+  }
+  const hardstore_webhook_deliveries* claim() const noexcept { return claim_; }
+  size_t index() const noexcept { return index_; }
+
+ private:
+  static std::string_view view(const uint8_t* p, size_t n) noexcept {
+    return n == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(p), n);
+  }
+  const hardstore_webhook_deliveries* claim_;
+  size_t index_;
+  hardstore_webhook_delivery d_;
+};
+
+/// The deliveries one Webhooks::claim leased, oldest due first (owns them; the
+/// WebhookDelivery views borrow from it). Deliveries neither acked nor failed when it
+/// is destroyed are due again once their lease ends.
+class WebhookClaim {
+ public:
+  WebhookClaim() = default;
+  /// Adopts `raw` (freed by this object).
+  explicit WebhookClaim(hardstore_webhook_deliveries* raw) noexcept : p_(raw) {}
+  size_t size() const noexcept { return hardstore_webhook_claim_len(p_.get()); }
+  bool empty() const noexcept { return size() == 0; }
+  /// Delivery `i`; InvalidArgument past the last.
+  WebhookDelivery at(size_t i) const {
+    hardstore_webhook_delivery d{};
+    detail::check(hardstore_webhook_delivery_get(p_.get(), i, &d));
+    return WebhookDelivery(p_.get(), i, d);
+  }
+  WebhookDelivery operator[](size_t i) const { return at(i); }
+  /// Frees the claim now (its deliveries can no longer be acked or failed).
+  void reset() noexcept { p_.reset(); }
+  const hardstore_webhook_deliveries* get() const noexcept { return p_.get(); }
+
+  class iterator {
+   public:
+    iterator(const WebhookClaim* claim, size_t i) noexcept : claim_(claim), i_(i) {}
+    WebhookDelivery operator*() const { return claim_->at(i_); }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+    bool operator!=(const iterator& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    const WebhookClaim* claim_;
+    size_t i_;
+  };
+  iterator begin() const noexcept { return iterator(this, 0); }
+  iterator end() const noexcept { return iterator(this, size()); }
+
+ private:
+  detail::Owned<hardstore_webhook_deliveries, hardstore_webhook_claim_free> p_;
+};
+
+/// A new random secret's `whsec_...` text (24 bytes from the OS), for put_endpoint and
+/// the receiver.
+inline std::string generate_webhook_secret() {
+  return detail::take_bytes([](hardstore_bytes** out) {
+           return hardstore_webhook_secret_generate(out);
+         })
+      .to_string();
+}
+
+/// For receivers: whether a webhook's three header values and body verify against
+/// `secrets`: the timestamp within `tolerance_s` seconds of `now_s` (seconds since the
+/// epoch; nullopt: the system clock) either way, and a `v1` signature matching one of
+/// the secrets (compared in constant time). False when they do not
+/// (HARDSTORE_SIGNATURE_INVALID: a header empty or malformed, a stale or future
+/// timestamp, no matching signature; last_error_message() says which); a malformed
+/// secret or none throws InvalidArgument.
+inline bool verify_webhook(const WebhookSecrets& secrets, std::string_view webhook_id,
+                           std::string_view webhook_timestamp, std::string_view webhook_signature,
+                           bytes_view payload, uint64_t tolerance_s = 300,
+                           std::optional<uint64_t> now_s = std::nullopt) {
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  const uint64_t now =
+      now_s ? *now_s
+            : static_cast<uint64_t>(
+                  std::chrono::duration_cast<seconds>(system_clock::now().time_since_epoch())
+                      .count());
+  hardstore_result r = hardstore_webhook_verify(
+      secrets.data(), secrets.lens(), secrets.size(), detail::u8(webhook_id), webhook_id.size(),
+      detail::u8(webhook_timestamp), webhook_timestamp.size(), detail::u8(webhook_signature),
+      webhook_signature.size(), payload.data(), payload.size(), tolerance_s, now);
+  if (r == HARDSTORE_SIGNATURE_INVALID) return false;
+  detail::check(r);
+  return true;
+}
+
+/// The webhook outbox of a store (a view: must not outlive the Store): endpoints (a URL
+/// and 1..=8 `whsec_...` secrets, all signing during a rotation; audited), messages
+/// (here or Transaction::outbox_enqueue, committed with app state), claims of due
+/// deliveries with Standard Webhooks headers, ack and fail on the standard's retry
+/// schedule (at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; after the 8th
+/// failure a dead letter), endpoints disabled after 24 failures in a row. Tenant,
+/// endpoint id and event type are 1..=128 bytes of UTF-8, URLs at most 2048 bytes,
+/// payloads at most 512 KiB.
+class Webhooks {
+ public:
+  explicit Webhooks(const hardstore_store* s) noexcept : s_(s) {}
+
+  /// generate_webhook_secret().
+  static std::string generate_secret() { return generate_webhook_secret(); }
+  /// Puts (or replaces, enabling it again) endpoint `endpoint` of `tenant` with `url`
+  /// (http or https) and `secrets` (1..=8 `whsec_...` texts, newest first), durably and
+  /// audited (not the secrets). A bad URL or secret, none or more than 8 throw
+  /// InvalidArgument.
+  void put_endpoint(std::string_view tenant, std::string_view endpoint, std::string_view url,
+                    const WebhookSecrets& secrets) const {
+    detail::check(hardstore_webhook_endpoint_put(
+        s_, detail::u8(tenant), tenant.size(), detail::u8(endpoint), endpoint.size(),
+        detail::u8(url), url.size(), secrets.data(), secrets.lens(), secrets.size()));
+  }
+  /// The endpoint's state; nullopt when there is none.
+  std::optional<WebhookEndpoint> endpoint(std::string_view tenant,
+                                          std::string_view endpoint) const {
+    bool found = false;
+    WebhookEndpoint e{};
+    detail::check(hardstore_webhook_endpoint_get(s_, detail::u8(tenant), tenant.size(),
+                                                 detail::u8(endpoint), endpoint.size(), &found,
+                                                 &e));
+    if (!found) return std::nullopt;
+    return e;
+  }
+  /// Enables a disabled endpoint (its failure count starts over), durably and audited.
+  /// NotFound when there is none.
+  void enable_endpoint(std::string_view tenant, std::string_view endpoint) const {
+    detail::check(hardstore_webhook_endpoint_enable(s_, detail::u8(tenant), tenant.size(),
+                                                    detail::u8(endpoint), endpoint.size()));
+  }
+  /// Removes an endpoint and its pending messages, durably and audited; how many messages
+  /// it deleted. When that is more than `confirm`, changes nothing and throws
+  /// ConfirmationRequired (the message names the count). NotFound when there is none.
+  uint64_t remove_endpoint(std::string_view tenant, std::string_view endpoint,
+                           uint64_t confirm = 0) const {
+    uint64_t deleted = 0;
+    detail::check(hardstore_webhook_endpoint_remove(s_, detail::u8(tenant), tenant.size(),
+                                                    detail::u8(endpoint), endpoint.size(),
+                                                    confirm, &deleted));
+    return deleted;
+  }
+  /// Enqueues a message in a write of its own, due at once; its id (never reused).
+  /// NotFound when the endpoint does not exist. Transaction::outbox_enqueue commits one
+  /// with app state.
+  uint64_t enqueue(std::string_view tenant, std::string_view endpoint,
+                   std::string_view event_type, bytes_view payload,
+                   Durability d = Durability::Durable) const {
+    uint64_t id = 0;
+    detail::check(hardstore_webhook_enqueue(
+        s_, detail::u8(tenant), tenant.size(), detail::u8(endpoint), endpoint.size(),
+        detail::u8(event_type), event_type.size(), payload.data(), payload.size(),
+        static_cast<uint32_t>(d), &id));
+    return id;
+  }
+  /// Leases up to `limit` (1..=10000) due messages of enabled endpoints for `lease_us`
+  /// (above 0), durably, with their signed headers; each counts an attempt.
+  WebhookClaim claim(size_t limit = 100, uint64_t lease_us = 30 * 1000000ull) const {
+    hardstore_webhook_deliveries* raw = nullptr;
+    hardstore_result r = hardstore_webhook_claim(s_, limit, lease_us, &raw);
+    WebhookClaim c(raw);  // owned before anything can throw
+    detail::check(r);
+    return c;
+  }
+  /// The endpoint answered 2xx: the message is done. Fenced when its lease lapsed and it
+  /// was claimed again (or it was acked or failed already).
+  void ack(const WebhookDelivery& d) const {
+    detail::check(hardstore_webhook_ack(s_, d.claim(), d.index()));
+  }
+  /// Records a failed attempt with `error` (UTF-8, at most 4096 bytes; the store keeps
+  /// 1024 characters): due again on the schedule, or a dead letter after the last
+  /// attempt. Fenced as for ack.
+  WebhookFailOutcome fail(const WebhookDelivery& d, std::string_view error) const {
+    hardstore_webhook_fail_outcome o{};
+    detail::check(hardstore_webhook_fail(s_, d.claim(), d.index(), detail::u8(error),
+                                         error.size(), &o));
+    WebhookFailOutcome out;
+    out.dead = o.dead;
+    if (o.dead)
+      out.dead_letter = o.dead_letter;
+    else
+      out.retry_at = o.retry_at;
+    return out;
+  }
+  /// Messages pending (waiting, due or leased), and of them leased now.
+  OutboxCounts counts() const {
+    OutboxCounts c;
+    detail::check(hardstore_webhook_counts(s_, &c.pending, &c.leased));
+    return c;
+  }
+
+ private:
+  const hardstore_store* s_;
+};
 
 // ---------------------------------------------------------------------------------
 // Restore points
@@ -2087,6 +2964,23 @@ class StoreSettings {
     hardstore_setting_change c{};
     detail::check(hardstore_settings_set_alert_retention_us(s_, detail::u8(actor),
                                                             actor.size(), us, &c));
+    return c;
+  }
+  /// How long audit entries keep their payloads before maintenance prunes them,
+  /// microseconds (0, the default: for ever).
+  uint64_t audit_retention_us() const {
+    uint64_t us = 0;
+    detail::check(hardstore_settings_get_audit_retention_us(s_, &us));
+    return us;
+  }
+  /// 0 keeps audit payloads for ever; else at least one day (less throws
+  /// InvalidArgument). Setting it is the confirmation maintenance's prunes run under;
+  /// nothing is pruned until maintenance runs (MaintenanceReport::audit_pruned).
+  hardstore_setting_change set_audit_retention_us(uint64_t age_us,
+                                                  std::string_view actor = {}) const {
+    hardstore_setting_change c{};
+    detail::check(hardstore_settings_set_audit_retention_us(s_, detail::u8(actor),
+                                                            actor.size(), age_us, &c));
     return c;
   }
 
@@ -2442,6 +3336,16 @@ class Transaction {
                                       key.size(), value.data(), value.size()));
     return *this;
   }
+  /// Adds `(ns, key) = plaintext` sealed for `subject`: sealed inside the commit (a new
+  /// subject's data key commits with it); it must fit the value limit sealed (about 40
+  /// bytes more than the plaintext). Open it with Sealing::open.
+  Transaction& kv_put_sealed(std::string_view ns, bytes_view key, std::string_view subject,
+                             bytes_view plaintext) {
+    detail::check(hardstore_tx_kv_put_sealed(p_.get(), detail::u8(ns), ns.size(), key.data(),
+                                             key.size(), detail::u8(subject), subject.size(),
+                                             plaintext.data(), plaintext.size()));
+    return *this;
+  }
   Transaction& kv_delete(std::string_view ns, bytes_view key) {
     detail::check(
         hardstore_tx_kv_delete(p_.get(), detail::u8(ns), ns.size(), key.data(), key.size()));
@@ -2491,6 +3395,17 @@ class Transaction {
         dl.error.size(), dl.max_attempts, dl.first_attempt_at, dl.permanent, &index));
     return index;
   }
+  /// Adds a webhook message for endpoint `endpoint` of `tenant` (the transactional
+  /// outbox): it commits with the rest or not at all, due at once. Checked now; the
+  /// endpoint must exist at the commit (NotFound then, and nothing is written).
+  Transaction& outbox_enqueue(std::string_view tenant, std::string_view endpoint,
+                              std::string_view event_type, bytes_view payload) {
+    detail::check(hardstore_tx_outbox_enqueue(p_.get(), detail::u8(tenant), tenant.size(),
+                                              detail::u8(endpoint), endpoint.size(),
+                                              detail::u8(event_type), event_type.size(),
+                                              payload.data(), payload.size()));
+    return *this;
+  }
   /// Commits everything added, or nothing (Fenced for a stale token or claim).
   void commit() {
     detail::check(hardstore_tx_commit(p_.get()));
@@ -2527,13 +3442,29 @@ class Store {
  public:
   /// Opens (or creates) the store at `path` with the default options.
   explicit Store(std::string_view path) { open(path, nullptr); }
-  /// Opens (or creates) the store at `path` with `options` (only read).
-  Store(std::string_view path, const Options& options) { open(path, options.get()); }
+  /// Opens (or creates) the store at `path` with `options` (only read; the store keeps
+  /// its own reference to their sealing key source).
+  Store(std::string_view path, const Options& options) : key_source_(options.key_source_) {
+    open(path, options.get());
+  }
+  Store(Store&&) noexcept = default;
+  /// Closes this store (ignoring errors), then takes `other`'s: the key source this
+  /// store was opened with outlives its close.
+  Store& operator=(Store&& other) noexcept {
+    if (this != &other) {
+      p_ = std::move(other.p_);
+      key_source_ = std::move(other.key_source_);
+    }
+    return *this;
+  }
+  ~Store() = default;  // closes p_, then drops key_source_ (declared before it)
 
   /// Flushes and closes; the handle is gone whatever the result.
   void close() {
     hardstore_store* s = p_.release();
-    detail::check(hardstore_store_close(s));
+    hardstore_result r = hardstore_store_close(s);
+    if (s) key_source_.reset();  // the library calls it no more
+    detail::check(r);
   }
   bool is_open() const noexcept { return p_ != nullptr; }
   /// Makes every write acknowledged so far durable.
@@ -2553,6 +3484,10 @@ class Store {
   RestorePoints restore_points() const noexcept { return RestorePoints(p_.get()); }
   Backups backups() const noexcept { return Backups(p_.get()); }
   StoreSettings settings() const noexcept { return StoreSettings(p_.get()); }
+  RateLimits rate_limits() const noexcept { return RateLimits(p_.get()); }
+  IpRules ip_rules() const noexcept { return IpRules(p_.get()); }
+  Sealing sealing() const noexcept { return Sealing(p_.get()); }
+  Webhooks webhooks() const noexcept { return Webhooks(p_.get()); }
   /// Runs the health checks: the fast ones, and with `deep` the integrity check (it
   /// reads the whole store). Writes nothing unless `raise_alerts`: then each component
   /// whose grade changed raises (degraded, critical) or resolves (healthy again) its
@@ -2566,7 +3501,8 @@ class Store {
   /// purge age and resolved alerts past the alert retention are deleted, at most `step`
   /// items per task (0: the default, 10,000; `more_due` says to run again); with a
   /// non-empty `backups_into` (a folder) the backup the schedule has due is run into it;
-  /// backups the retention setting drops are deleted. A failed task is in `errors`.
+  /// backups the retention setting drops are deleted; audit payloads past the audit
+  /// retention are pruned. A failed task is in `errors`.
   MaintenanceReport maintenance(size_t step = 0, std::string_view backups_into = {}) const {
     detail::Owned<hardstore_maintenance_report, hardstore_maintenance_report_free> r;
     detail::check(hardstore_store_maintenance(p_.get(), step, detail::u8(backups_into),
@@ -2653,6 +3589,8 @@ class Store {
     detail::check(hardstore_store_open(detail::u8(path), path.size(), o, &raw));
     p_.reset(raw);
   }
+  // Declared before p_, so destroyed after the store is closed.
+  std::shared_ptr<const detail::KeySourceCtx> key_source_;
   detail::Owned<hardstore_store, hardstore_store_close> p_;
 };
 

@@ -204,6 +204,34 @@ pub struct AuditEntry {
     pub user_agent: String,
     /// See [`AuditEvent::details`].
     pub details: Vec<(String, String)>,
+    /// `Some(leaf hash)` when retention pruned the entry: its payload is gone (only seq,
+    /// time, tenant and action remain), its leaf hash is kept, so the log's root,
+    /// proofs and verify are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_leaf")]
+    pub pruned: Option<Hash>,
+}
+
+fn hex_leaf<S: serde::Serializer>(
+    leaf: &Option<Hash>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match leaf {
+        Some(h) => s.serialize_str(&h.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The record version byte of a pruned entry (a tombstone).
+pub(crate) const RECORD_PRUNED: u8 = 0x50;
+
+/// A pruned entry as stored: what retention keeps. Never change it: add a version.
+#[derive(Serialize, Deserialize)]
+struct PrunedV1 {
+    seq: u64,
+    time: u64,
+    tenant: String,
+    action: String,
+    leaf: Hash,
 }
 
 /// The stored layout under record version 1, borrowed for encoding. It must serialize
@@ -259,8 +287,20 @@ struct RecordV1 {
 }
 
 impl AuditEntry {
-    /// The stored record bytes: the Merkle leaf data of this entry.
+    /// The stored record bytes: the Merkle leaf data of this entry (for a pruned entry,
+    /// its tombstone).
     pub fn to_record(&self) -> Result<Vec<u8>> {
+        if let Some(leaf) = self.pruned {
+            let t = PrunedV1 {
+                seq: self.seq,
+                time: self.time,
+                tenant: self.tenant.clone(),
+                action: self.action.clone(),
+                leaf,
+            };
+            return postcard::to_extend(&t, vec![RECORD_PRUNED])
+                .map_err(|e| Error::InvalidArgument(format!("record does not encode: {e}")));
+        }
         RecordV1Ref {
             seq: self.seq,
             time: self.time,
@@ -278,6 +318,28 @@ impl AuditEntry {
 
     /// Decodes stored record bytes. Never panics, whatever the input.
     pub fn from_record(bytes: &[u8]) -> Result<AuditEntry> {
+        if bytes.first() == Some(&RECORD_PRUNED) {
+            let (t, rest): (PrunedV1, _) = postcard::take_from_bytes(&bytes[1..])?;
+            if !rest.is_empty() {
+                return Err(Error::Corrupted(format!(
+                    "{} trailing bytes after a pruned record",
+                    rest.len()
+                )));
+            }
+            return Ok(AuditEntry {
+                seq: t.seq,
+                time: t.time,
+                tenant: t.tenant,
+                actor: String::new(),
+                action: t.action,
+                resource: String::new(),
+                outcome: String::new(),
+                ip: String::new(),
+                user_agent: String::new(),
+                details: Vec::new(),
+                pruned: Some(t.leaf),
+            });
+        }
         let r: RecordV1 = codec::decode(bytes)?;
         Ok(AuditEntry {
             seq: r.seq,
@@ -290,21 +352,52 @@ impl AuditEntry {
             ip: r.ip,
             user_agent: r.user_agent,
             details: r.details,
+            pruned: None,
         })
     }
 
     /// This entry's Merkle leaf hash, `BLAKE3(0x00 || record)`: what an inclusion
-    /// proof proves.
+    /// proof proves. A pruned entry gives the leaf hash it kept.
     pub fn leaf_hash(&self) -> Result<Hash> {
-        Ok(leaf_hash(&self.to_record()?))
+        match self.pruned {
+            Some(h) => Ok(h),
+            None => Ok(leaf_hash(&self.to_record()?)),
+        }
+    }
+
+    /// This entry as retention keeps it: payload gone, leaf hash kept.
+    pub(crate) fn to_pruned(&self) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            actor: String::new(),
+            resource: String::new(),
+            outcome: String::new(),
+            ip: String::new(),
+            user_agent: String::new(),
+            details: Vec::new(),
+            pruned: Some(self.leaf_hash()?),
+            ..self.clone()
+        })
     }
 }
 
-/// Reads the seq at the front of a stored record without decoding the rest.
+/// Reads the seq at the front of a stored record (an entry or a tombstone) without
+/// decoding the rest.
 pub(crate) fn record_seq(bytes: &[u8]) -> Option<u64> {
     let (&v, body) = bytes.split_first()?;
-    if v != codec::RECORD_V1 {
+    if v != codec::RECORD_V1 && v != RECORD_PRUNED {
         return None;
     }
     postcard::take_from_bytes::<u64>(body).ok().map(|(s, _)| s)
+}
+
+/// The leaf hash a stored record stands for: computed from an entry, kept in a
+/// tombstone (a tombstone that does not decode stands for no valid leaf: all zeros).
+pub(crate) fn record_leaf(bytes: &[u8]) -> Hash {
+    if bytes.first() == Some(&RECORD_PRUNED) {
+        return AuditEntry::from_record(bytes)
+            .ok()
+            .and_then(|e| e.pruned)
+            .unwrap_or([0; 32]);
+    }
+    leaf_hash(bytes)
 }

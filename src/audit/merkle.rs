@@ -230,6 +230,10 @@ pub fn verify_inclusion(
 
 /// Verifies that the tree of `new` leaves with root `new_root` extends the tree of `old`
 /// leaves with root `old_root` (RFC 9162 2.1.4.2).
+///
+/// With `old` = 0 the proof is empty and is accepted when `old_root` is the empty tree's
+/// root, whatever `new_root` is: every tree extends the empty one, so this checks nothing
+/// about `new_root` (RFC 9162's verification refuses `old` = 0 instead).
 pub fn verify_consistency(
     old: u64,
     new: u64,

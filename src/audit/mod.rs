@@ -11,6 +11,7 @@ mod entry;
 pub(crate) mod merkle;
 mod proof;
 mod query;
+mod retention;
 pub(crate) mod tables;
 mod verify;
 
@@ -24,6 +25,7 @@ pub use merkle::{
 };
 pub use proof::{ConsistencyProof, InclusionProof};
 pub use query::{AuditPage, AuditQuery, Cursor, Order, MAX_PAGE};
+pub use retention::{PruneBefore, PruneRange};
 pub use verify::VerifyReport;
 
 pub(crate) use tables::{AuditState, AuditTables};
@@ -223,6 +225,30 @@ impl Store {
 /// The checkpoint MAC key derived from `Options::audit_key`, shared for the open.
 pub(crate) struct MacKey(pub(crate) Option<[u8; 32]>);
 
+/// Whether appends redact (`Options::redact_audit`), shared for the open.
+pub(crate) struct Redact(pub(crate) bool);
+
+/// The event with e-mail addresses and phone numbers in its actor and detail values
+/// replaced, or `None` when there was nothing to replace.
+fn redacted(event: &AuditEvent) -> Option<AuditEvent> {
+    use crate::logs::redact::redact;
+    let actor = redact(&event.actor);
+    let details: Vec<Option<String>> = event.details.iter().map(|(_, v)| redact(v)).collect();
+    if actor.is_none() && details.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut e = event.clone();
+    if let Some(a) = actor {
+        e.actor = a;
+    }
+    for ((_, v), r) in e.details.iter_mut().zip(details) {
+        if let Some(r) = r {
+            *v = r;
+        }
+    }
+    Some(e)
+}
+
 /// The audit log's hooks: its Merkle frontier is kept by the writer.
 pub(crate) struct AuditArea;
 
@@ -232,12 +258,14 @@ impl crate::engine::area::Area for AuditArea {
         ctx.states.insert(AuditState::load(&read)?);
         let key = ctx.opts.audit_key.as_deref().map(derive_mac_key);
         ctx.shared.insert(std::sync::Arc::new(MacKey(key)));
+        ctx.shared
+            .insert(std::sync::Arc::new(Redact(ctx.opts.redact_audit)));
         Ok(())
     }
 }
 
 /// The audit tables a transaction opened.
-struct AuditPart;
+pub(crate) struct AuditPart;
 
 impl crate::engine::area::Family for AuditPart {
     type Of<'a> = AuditTables<'a>;
@@ -251,6 +279,15 @@ impl<'a> crate::WriteTx<'a> {
     }
 
     pub(crate) fn audit_append_validated(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
+        if self.shared::<Redact>()?.0 {
+            if let Some(e) = redacted(event) {
+                return self.audit_append_raw(&e);
+            }
+        }
+        self.audit_append_raw(event)
+    }
+
+    fn audit_append_raw(&mut self, event: &AuditEvent) -> Result<AuditReceipt> {
         let time = self.now();
         let (tables, state) = self.part_and_state::<AuditPart, AuditState>(AuditTables::open)?;
         tables.append(state, event, time)

@@ -11,7 +11,12 @@
 //!   `size` is the last key's leaf + 1.
 //! - `BY_TENANT` holds `(tenant, time, seq) -> (actor, action)`, one row per entry:
 //!   queries filter on actor and action without reading the entries.
-//! - Nothing here is ever updated or deleted: the API has no path that does.
+//! - `RETENTION`: "pruned_below" -> every entry below this seq was pruned (see
+//!   `retention.rs`).
+//! - Nothing here is ever deleted. The one update is retention's, asked for with its
+//!   count: an entry below the pruned bound is replaced by its tombstone (seq, time,
+//!   tenant, action, leaf hash) and its `BY_TENANT` row loses its actor; `NODES` never
+//!   changes, so the root, every proof and verify stay as they were.
 
 use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
@@ -31,11 +36,16 @@ pub(crate) const NODES: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(crate) const BY_TENANT: TableDefinition<(&str, u64, u64), (&str, &str)> =
     TableDefinition::new("audit.by_tenant");
 
+/// "pruned_below" -> seq
+pub(crate) const RETENTION: TableDefinition<&str, u64> = TableDefinition::new("audit.retention");
+pub(crate) const PRUNED_BELOW: &str = "pruned_below";
+
 /// The audit log's tables in the catalog: append-only, never rolled back.
-pub(crate) static TABLES: [&dyn CatalogTable; 3] = [
+pub(crate) static TABLES: [&dyn CatalogTable; 4] = [
     &Table::new(0, ENTRIES, Flags::KEPT),
     &Table::new(1, NODES, Flags::KEPT),
     &Table::new(2, BY_TENANT, Flags::KEPT),
+    &Table::new(42, RETENTION, Flags::KEPT),
 ];
 
 /// The `NODES` key of node (`level`, `index`): its last leaf, then its level, packed as
@@ -135,6 +145,31 @@ impl<'t> AuditTables<'t> {
             time,
             leaf_hash: leaf,
         })
+    }
+}
+
+impl AuditTables<'_> {
+    /// Replaces entries `lo..hi` by their tombstones (those not pruned yet) and blanks
+    /// their index rows' actor; returns how many it pruned. The nodes are not touched.
+    pub(crate) fn prune_range(&mut self, lo: u64, hi: u64) -> Result<u64> {
+        let mut n = 0;
+        for seq in lo..hi {
+            let entry = match self.entries.get(seq)? {
+                Some(g) => crate::audit::AuditEntry::from_record(g.value())?,
+                None => return Err(Error::Corrupted(format!("audit entry {seq} is missing"))),
+            };
+            if entry.pruned.is_some() {
+                continue;
+            }
+            let tomb = entry.to_pruned()?;
+            self.entries.insert(seq, tomb.to_record()?.as_slice())?;
+            self.by_tenant.insert(
+                (entry.tenant.as_str(), entry.time, seq),
+                ("", entry.action.as_str()),
+            )?;
+            n += 1;
+        }
+        Ok(n)
     }
 }
 

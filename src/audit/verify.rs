@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::audit::entry::record_seq;
-use crate::audit::merkle::{leaf_hash, Frontier, Hash};
+use crate::audit::entry::{record_leaf, record_seq};
+use crate::audit::merkle::{Frontier, Hash};
 use crate::audit::tables::{node_key, ReadTables};
 use crate::error::{Error, Result};
 
@@ -234,7 +234,7 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
             early = true;
             break;
         }
-        let leaf = leaf_hash(record);
+        let leaf = record_leaf(record);
         let pushed = frontier.push(leaf, |level, index, h| {
             // The chunk's frontier counts from `lo`, a multiple of every subtree in it.
             let index = index + (lo >> level);
@@ -288,7 +288,7 @@ pub(crate) fn verify_new(
         }
         let mut bad = None;
         let mut next = frontier.clone();
-        let pushed = next.push(leaf_hash(record), |level, index, h| {
+        let pushed = next.push(record_leaf(record), |level, index, h| {
             let stored = t.nodes.get(node_key(level, index))?;
             let problem = match stored {
                 Some(v) if v.value() == h.as_slice() => return Ok(()),

@@ -115,6 +115,27 @@ pub enum Error {
     #[error("wrong key: {0}")]
     WrongKey(String),
 
+    /// A sealed field's subject was shredded: its data key is gone, so nobody can read
+    /// the field again.
+    #[error("shredded: {0}")]
+    Shredded(String),
+
+    /// A sealing key is not available: not given to the store (by bytes or callback),
+    /// disabled or destroyed, or the bytes given are not the key the store knows by that
+    /// id. Nothing changed.
+    #[error("key unavailable: {0}")]
+    KeyUnavailable(String),
+
+    /// Bytes given as a sealed field are not one: cut, edited, of another store, or not
+    /// a sealed blob at all.
+    #[error("sealed field invalid: {0}")]
+    SealedInvalid(String),
+
+    /// A webhook's signature headers did not verify: missing or malformed, a timestamp
+    /// outside the tolerance, or no signature matching a secret.
+    #[error("webhook signature invalid: {0}")]
+    SignatureInvalid(String),
+
     /// Caller-supplied code (a write closure) panicked; its write was discarded.
     #[error("panicked: {0}")]
     Panicked(String),

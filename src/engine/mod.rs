@@ -46,6 +46,7 @@ pub mod clock;
 pub(crate) mod codec;
 pub(crate) mod digest;
 pub(crate) mod error;
+pub(crate) mod fnv;
 pub(crate) mod histogram;
 pub(crate) mod options;
 pub(crate) mod redo;

@@ -37,12 +37,20 @@ pub struct Options {
     pub(crate) cache_bytes: usize,
     pub(crate) check_integrity: bool,
     pub(crate) redact_logs: bool,
+    /// Whether audit appends redact actors and detail values (opt-in).
+    pub(crate) redact_audit: bool,
     /// The settings a new store is created with (an existing store keeps its own).
     pub(crate) seed: Settings,
     /// Run maintenance this often on a thread of the store's own (`None`: never).
     pub(crate) janitor: Option<Duration>,
     /// The most metric series the app may register (all families together).
     pub(crate) metrics_max_series: usize,
+    /// The most keys one rate limit holds in memory.
+    pub(crate) rate_limit_max_keys: usize,
+    /// How often rate-limit keys are written to the store.
+    pub(crate) rate_limit_flush: Duration,
+    /// Where sealed fields' keys come from (never stored).
+    pub(crate) sealing: Option<crate::sealing::SourceHandle>,
     /// Where the janitor writes the backups the schedule says are due (`None`: it runs
     /// none).
     pub(crate) janitor_backups: Option<std::path::PathBuf>,
@@ -58,10 +66,14 @@ impl Default for Options {
             cache_bytes: 1 << 30,
             check_integrity: false,
             redact_logs: true,
+            redact_audit: false,
             seed: Settings::default(),
             janitor: None,
             janitor_backups: None,
             metrics_max_series: 10_000,
+            rate_limit_max_keys: 1_000_000,
+            rate_limit_flush: Duration::from_secs(1),
+            sealing: None,
         }
     }
 }
@@ -72,6 +84,11 @@ impl Options {
         if self.janitor.is_some_and(|i| i.is_zero()) {
             return Err(crate::Error::InvalidArgument(
                 "the janitor's interval must be above zero".into(),
+            ));
+        }
+        if self.rate_limit_flush.is_zero() || self.rate_limit_max_keys == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "the rate-limit flush interval and key cap must be above zero".into(),
             ));
         }
         self.seed.validate()
@@ -134,6 +151,15 @@ impl Options {
         self
     }
 
+    /// Whether audit appends have e-mail addresses and phone numbers in the actor and in
+    /// detail values replaced before they are hashed and stored (default off: opt in;
+    /// the same rules as [`crate::logs::redact`]). The log then never holds them, and its
+    /// leaves commit to the redacted text.
+    pub fn redact_audit(mut self, on: bool) -> Self {
+        self.redact_audit = on;
+        self
+    }
+
     /// Whether log messages, error messages and field values have e-mail addresses and
     /// phone numbers replaced before storage (default on; see [`crate::logs::redact`]).
     pub fn redact_logs(mut self, on: bool) -> Self {
@@ -189,10 +215,40 @@ impl Options {
         self
     }
 
+    /// For a new store: how long audit entries keep their payloads before maintenance
+    /// prunes them, keeping their leaf hashes (default: for ever). An existing store
+    /// keeps its own.
+    pub fn audit_retention(mut self, age: Duration) -> Self {
+        self.seed.audit_retention = Some(age);
+        self
+    }
+
     /// The most metric series the app may register, all families together (default
     /// 10,000): a new series past it is refused with `Error::LimitReached` and counted.
     pub fn metrics_max_series(mut self, n: usize) -> Self {
         self.metrics_max_series = n;
+        self
+    }
+
+    /// The most keys one rate limit holds in memory (default 1,000,000); see
+    /// [`rate_limits`](crate::rate_limits) for what happens past it.
+    pub fn rate_limit_max_keys(mut self, n: usize) -> Self {
+        self.rate_limit_max_keys = n;
+        self
+    }
+
+    /// How often the keys rate-limit checks changed are written to the store, durably
+    /// (default 1 s): a crash forgets at most this much consumption.
+    pub fn rate_limit_flush(mut self, every: Duration) -> Self {
+        self.rate_limit_flush = every;
+        self
+    }
+
+    /// The keys sealed fields are encrypted with: a [`Keyset`](crate::sealing::Keyset) of
+    /// bytes or a [`KeyFn`](crate::sealing::KeyFn) callback. The store asks for a key
+    /// by id when it needs it and never writes one to its file.
+    pub fn sealing_keys(mut self, source: impl crate::sealing::KeySource + 'static) -> Self {
+        self.sealing = Some(crate::sealing::SourceHandle(Arc::new(source)));
         self
     }
 

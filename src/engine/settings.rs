@@ -47,6 +47,7 @@ const BACKUP_RETENTION: &str = "backup_retention";
 const BACKUP_SCHEDULE: &str = "backup_schedule";
 const HEALTH: &str = "health_thresholds";
 const ALERT_RETENTION: &str = "alert_retention";
+const AUDIT_RETENTION: &str = "audit_retention";
 
 /// The most restore points a store may be set to keep.
 pub const MAX_RESTORE_POINTS_LIMIT: usize = 1024;
@@ -72,6 +73,9 @@ pub struct Settings {
     pub health: HealthThresholds,
     /// How long resolved alerts are kept before maintenance deletes them.
     pub alert_retention: Duration,
+    /// How long audit entries keep their payloads before maintenance prunes them (their
+    /// leaf hashes stay; see `Audit::prune`). `None` (the default): for ever.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -86,6 +90,7 @@ impl Default for Settings {
             backup_schedule: Schedule::default(),
             health: HealthThresholds::default(),
             alert_retention: Duration::from_secs(30 * 24 * 3600),
+            audit_retention: None,
         }
     }
 }
@@ -255,6 +260,11 @@ fn encode_all(s: &Settings) -> Result<Vec<(&'static str, Vec<u8>)>> {
         ),
         (HEALTH, codec::encode(&HealthV1::of(&s.health))?),
         (ALERT_RETENTION, codec::encode(&us(s.alert_retention))?),
+        // 0: for ever.
+        (
+            AUDIT_RETENTION,
+            codec::encode(&s.audit_retention.map_or(0, |d| us(d).max(1)))?,
+        ),
     ])
 }
 
@@ -294,6 +304,10 @@ fn decode_into(s: &mut Settings, name: &str, bytes: &[u8]) -> Result<()> {
         }
         HEALTH => s.health = codec::decode::<HealthV1>(bytes)?.value(),
         ALERT_RETENTION => s.alert_retention = Duration::from_micros(codec::decode(bytes)?),
+        AUDIT_RETENTION => {
+            let v: u64 = codec::decode(bytes)?;
+            s.audit_retention = (v != 0).then(|| Duration::from_micros(v));
+        }
         // Written by a newer build: kept, not read.
         _ => {}
     }
@@ -469,6 +483,18 @@ impl<'s> StoreSettings<'s> {
         self.change(ALERT_RETENTION, move |s| s.alert_retention = age, 0)
     }
 
+    /// Sets how long audit entries keep their payloads before maintenance prunes them
+    /// (`None`: for ever). Setting it is the confirmation maintenance's prunes run under;
+    /// nothing is pruned until maintenance runs. At least one day.
+    pub fn set_audit_retention(&self, age: Option<Duration>) -> Result<SettingChange> {
+        if age.is_some_and(|a| a < Duration::from_secs(86_400)) {
+            return Err(Error::InvalidArgument(
+                "an audit retention is at least one day".into(),
+            ));
+        }
+        self.change(AUDIT_RETENTION, move |s| s.audit_retention = age, 0)
+    }
+
     /// Applies `edit` to the settings in one durable write with its audit entry, which
     /// may delete at most `allowed` entries (the ring cut to a new capacity).
     fn change(
@@ -532,6 +558,10 @@ fn describe(s: &Settings, name: &str) -> String {
         BACKUP_SCHEDULE => format!("{:?}", s.backup_schedule),
         HEALTH => format!("{:?}", s.health),
         ALERT_RETENTION => format!("{:?}", s.alert_retention),
+        AUDIT_RETENTION => match s.audit_retention {
+            Some(d) => format!("{d:?}"),
+            None => "for ever".into(),
+        },
         _ => String::new(),
     }
 }
@@ -575,6 +605,7 @@ mod tests {
                 backups_expected: true,
             },
             alert_retention: Duration::from_secs(77),
+            audit_retention: Some(Duration::from_secs(400 * 86_400)),
         };
         let mut back = Settings::default();
         for (name, bytes) in encode_all(&s).unwrap() {

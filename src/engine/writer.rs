@@ -968,10 +968,12 @@ impl Shared {
         // A volatile store's durable batches commit unsynced (see `Persistence`): one
         // since the last checkpoint still needs the checkpoint its close promises.
         let volatile_pending = self.volatile && committed.since_checkpoint;
+        // Every area is asked (no short circuit): the call also tells each that the final
+        // checkpoint follows, which its commit observer reads.
         let area_pending = crate::engine::registry::get()
             .areas
             .iter()
-            .any(|a| a.pending_at_close(&self.areas));
+            .fold(false, |any, a| a.pending_at_close(&self.areas) | any);
         if committed.unsynced_since.is_none()
             && logs.is_empty()
             && !redo_pending

@@ -23,7 +23,7 @@ pub struct hardstore_audit_event {
 /// with `hardstore_audit_entry_free`; borrowed ones (from `hardstore_audit_iter_next`)
 /// belong to their iterator.
 pub struct hardstore_audit_entry {
-    inner: AuditEntry,
+    pub(crate) inner: AuditEntry,
 }
 
 /// A query being built: `hardstore_audit_query_new`, setters, then
@@ -513,7 +513,9 @@ pub unsafe extern "C" fn hardstore_verify_inclusion(
 }
 
 /// Verifies, without a store, that the tree of `new_size` leaves with root `new_root`
-/// extends the tree of `old_size` leaves with root `old_root` (32 bytes each).
+/// extends the tree of `old_size` leaves with root `old_root` (32 bytes each). With
+/// `old_size` 0 the proof is empty and any `new_root` is accepted (every tree extends the
+/// empty one): it checks nothing about `new_root` (RFC 9162 refuses `old_size` 0).
 #[no_mangle]
 pub unsafe extern "C" fn hardstore_verify_consistency(
     old_size: u64,

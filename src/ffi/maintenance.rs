@@ -29,6 +29,10 @@ pub struct hardstore_maintenance_summary {
     pub more_due: bool,
     /// Tasks that failed (see `hardstore_maintenance_report_error`).
     pub errors: usize,
+    /// Sealed fields' data keys re-wrapped by the primary key (a rotation's step).
+    pub keys_rewrapped: u64,
+    /// Audit entries whose payloads were pruned past the audit retention.
+    pub audit_pruned: u64,
 }
 
 /// What the janitor did, from `hardstore_store_janitor_status`.
@@ -100,6 +104,8 @@ pub unsafe extern "C" fn hardstore_maintenance_report_summary(
             backups_pruned: r.backups_pruned,
             more_due: r.more_due,
             errors: r.errors.len(),
+            keys_rewrapped: r.keys_rewrapped,
+            audit_pruned: r.audit_pruned,
         };
         Ok(())
     })
@@ -268,6 +274,44 @@ pub unsafe extern "C" fn hardstore_store_janitor_last_error(
             Some(m) => super::bytes::give_bytes(m.into_bytes(), o),
             None => *o = std::ptr::null_mut(),
         }
+        Ok(())
+    })
+}
+
+/// Sets how long audit entries keep their payloads before maintenance prunes them,
+/// keeping their leaf hashes (`age_us` 0: for ever, the default; else at least one
+/// day), in an audited write by `actor`. Setting it is the confirmation maintenance's
+/// prunes run under; nothing is pruned until maintenance runs.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_settings_set_audit_retention_us(
+    store: *const hardstore_store,
+    actor: *const u8,
+    actor_len: usize,
+    age_us: u64,
+    out_change: *mut hardstore_setting_change,
+) -> hardstore_result {
+    guard(|| -> FfiResult {
+        change(store, actor, actor_len, out_change, |s| {
+            s.set_audit_retention((age_us != 0).then(|| Duration::from_micros(age_us)))
+        })
+    })
+}
+
+/// Writes the audit retention (microseconds; 0: for ever) to `*out_age_us`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_settings_get_audit_retention_us(
+    store: *const hardstore_store,
+    out_age_us: *mut u64,
+) -> hardstore_result {
+    guard(|| {
+        let s = arg(store, "store")?;
+        let o = out(out_age_us, "out_age_us")?;
+        *o = s
+            .store
+            .settings()
+            .get()
+            .audit_retention
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         Ok(())
     })
 }

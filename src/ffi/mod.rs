@@ -18,19 +18,24 @@
 
 mod alerts;
 mod audit;
+mod audit_retention;
 mod backup;
 mod bytes;
 mod clock;
 mod dead_letters;
 mod health;
 mod idempotency;
+mod ip_rules;
 mod logs;
 mod maintenance;
 mod metrics;
+mod rate_limits;
 mod restore_points;
+mod sealing;
 mod settings;
 mod store;
 mod tx;
+mod webhooks;
 
 pub use alerts::*;
 pub use audit::*;
@@ -107,6 +112,16 @@ pub enum hardstore_result {
     /// A change would delete stored data and the count given to confirm it was too
     /// small; the message names the count. Nothing changed.
     HARDSTORE_CONFIRMATION_REQUIRED = 23,
+    /// A sealed field's subject was shredded: it can never be read again.
+    HARDSTORE_SHREDDED = 24,
+    /// A sealing key is not available (not given, disabled, destroyed, or other bytes
+    /// than the key the store knows by that id). Nothing changed.
+    HARDSTORE_KEY_UNAVAILABLE = 25,
+    /// Bytes given as a sealed field are not one (cut, edited, foreign). Nothing changed.
+    HARDSTORE_SEALED_INVALID = 26,
+    /// A webhook's signature headers did not verify (missing, malformed, stale, or no
+    /// matching signature).
+    HARDSTORE_SIGNATURE_INVALID = 27,
 }
 
 use hardstore_result::*;
@@ -147,6 +162,10 @@ fn code_of(e: &Error) -> hardstore_result {
         Error::LimitReached { .. } => HARDSTORE_LIMIT_REACHED,
         Error::WrongKey(_) => HARDSTORE_WRONG_KEY,
         Error::ConfirmationRequired { .. } => HARDSTORE_CONFIRMATION_REQUIRED,
+        Error::Shredded(_) => HARDSTORE_SHREDDED,
+        Error::KeyUnavailable(_) => HARDSTORE_KEY_UNAVAILABLE,
+        Error::SealedInvalid(_) => HARDSTORE_SEALED_INVALID,
+        Error::SignatureInvalid(_) => HARDSTORE_SIGNATURE_INVALID,
         Error::Io(_) => HARDSTORE_IO,
         Error::Storage(_) => HARDSTORE_STORAGE,
     }
@@ -321,6 +340,10 @@ pub extern "C" fn hardstore_result_name(code: u32) -> *const c_char {
         21 => b"HARDSTORE_LIMIT_REACHED\0",
         22 => b"HARDSTORE_WRONG_KEY\0",
         23 => b"HARDSTORE_CONFIRMATION_REQUIRED\0",
+        24 => b"HARDSTORE_SHREDDED\0",
+        25 => b"HARDSTORE_KEY_UNAVAILABLE\0",
+        26 => b"HARDSTORE_SEALED_INVALID\0",
+        27 => b"HARDSTORE_SIGNATURE_INVALID\0",
         _ => b"HARDSTORE_UNKNOWN_RESULT\0",
     };
     name.as_ptr() as *const c_char

@@ -10,6 +10,8 @@ use crate::store::Store;
 /// `hardstore_options_free`.
 pub struct hardstore_options {
     pub(crate) inner: Options,
+    /// Sealing keys given as bytes, one call each (`hardstore_options_set_sealing_key`).
+    pub(crate) sealing_keys: crate::sealing::Keyset,
 }
 
 /// An open store. Thread-safe: one handle may be used from many threads at once.
@@ -49,6 +51,7 @@ pub unsafe extern "C" fn hardstore_options_new(
         let o = out(out_options, "out_options")?;
         *o = Box::into_raw(Box::new(hardstore_options {
             inner: Options::new(),
+            sealing_keys: crate::sealing::Keyset::new(),
         }));
         Ok(())
     })

@@ -24,6 +24,10 @@ use crate::store::Store;
 #[derive(Clone)]
 enum Op {
     KvPut(String, Vec<u8>, Vec<u8>),
+    /// Namespace, key, subject, plaintext: sealed in the transaction, then put.
+    KvPutSealed(String, Vec<u8>, String, Vec<u8>),
+    /// Tenant, endpoint, event type, payload.
+    Outbox(String, String, String, Vec<u8>),
     KvDelete(String, Vec<u8>),
     Audit(AuditEvent),
     IdemFinish {
@@ -126,6 +130,100 @@ pub unsafe extern "C" fn hardstore_tx_kv_put(
         let value = bytes_arg(value, value_len, "value")?;
         kv::check(ns, key, Some(value))?;
         t.push(Op::KvPut(ns.to_owned(), key.to_vec(), value.to_vec()))
+    })
+}
+
+/// Adds `(namespace, key) = plaintext sealed for subject` to the transaction: the value
+/// is sealed inside the commit (a new subject's data key commits with it) and must fit
+/// the value limit sealed (about 40 bytes more than the plaintext). Open it with
+/// `hardstore_sealing_open`.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_kv_put_sealed(
+    tx: *mut hardstore_tx,
+    namespace: *const u8,
+    namespace_len: usize,
+    key: *const u8,
+    key_len: usize,
+    subject: *const u8,
+    subject_len: usize,
+    plaintext: *const u8,
+    plaintext_len: usize,
+) -> hardstore_result {
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let (ns, key) = kv_args(namespace, namespace_len, key, key_len)?;
+        let subject = str_arg(
+            subject,
+            subject_len,
+            "subject",
+            crate::sealing::limits::SUBJECT,
+        )?;
+        if subject.is_empty() {
+            return Err(Error::InvalidArgument("subject must not be empty".into()).into());
+        }
+        let p = bytes_arg(plaintext, plaintext_len, "plaintext")?;
+        kv::check(ns, key, Some(p))?;
+        // The sealed value must fit too: header (3 + subject + 4), nonce 12, tag 16.
+        let sealed_len = p.len() + 3 + subject.len() + 4 + 12 + 16;
+        if sealed_len > kv::MAX_VALUE {
+            return Err(Error::TooLong {
+                field: "value (sealed)",
+                len: sealed_len,
+                max: kv::MAX_VALUE,
+            }
+            .into());
+        }
+        t.push(Op::KvPutSealed(
+            ns.to_owned(),
+            key.to_vec(),
+            subject.to_owned(),
+            p.to_vec(),
+        ))
+    })
+}
+
+/// Adds a webhook message for endpoint `endpoint` of `tenant` to the transaction: it
+/// commits with the rest or not at all (the transactional outbox). Checked now; the
+/// endpoint must exist at commit.
+#[no_mangle]
+pub unsafe extern "C" fn hardstore_tx_outbox_enqueue(
+    tx: *mut hardstore_tx,
+    tenant: *const u8,
+    tenant_len: usize,
+    endpoint: *const u8,
+    endpoint_len: usize,
+    event_type: *const u8,
+    event_type_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+) -> hardstore_result {
+    use crate::webhooks::limits as wl;
+    guard(|| {
+        let t = arg_mut(tx, "tx")?;
+        let tenant = str_arg(tenant, tenant_len, "tenant", wl::NAME)?;
+        let endpoint = str_arg(endpoint, endpoint_len, "endpoint", wl::NAME)?;
+        let ty = str_arg(event_type, event_type_len, "event_type", wl::NAME)?;
+        if tenant.is_empty() || endpoint.is_empty() || ty.is_empty() {
+            return Err(Error::InvalidArgument(
+                "tenant, endpoint and event type must not be empty".into(),
+            )
+            .into());
+        }
+        if payload_len > wl::PAYLOAD {
+            return Err(Error::TooLong {
+                field: "payload",
+                len: payload_len,
+                max: wl::PAYLOAD,
+            }
+            .into());
+        }
+        let p = bytes_arg(payload, payload_len, "payload")?;
+        t.push(Op::Outbox(
+            tenant.to_owned(),
+            endpoint.to_owned(),
+            ty.to_owned(),
+            p.to_vec(),
+        ))
     })
 }
 
@@ -326,6 +424,13 @@ pub unsafe extern "C" fn hardstore_tx_commit(tx: *mut hardstore_tx) -> hardstore
             for op in &ops {
                 match op {
                     Op::KvPut(ns, k, v) => w.kv_put(ns, k, v)?,
+                    Op::Outbox(t, e, ty, p) => {
+                        w.outbox_enqueue(t, e, ty, p)?;
+                    }
+                    Op::KvPutSealed(ns, k, subject, p) => {
+                        let sealed = w.seal(subject, p)?;
+                        w.kv_put(ns, k, &sealed)?
+                    }
                     Op::KvDelete(ns, k) => {
                         w.kv_delete(ns, k)?;
                     }

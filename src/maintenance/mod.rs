@@ -6,9 +6,12 @@
 //! 1. deletes expired idempotency keys (their TTL passed);
 //! 2. deletes Done and Dead dead letters past `dead_letter_purge_after`;
 //! 3. deletes resolved alerts past `alert_retention`;
-//! 4. runs the backup the schedule says is due, when given a folder (the change
+//! 4. re-wraps sealed fields' data keys under the primary key after a rotation
+//!    (`Sealing::rewrap`), and prunes audit payloads past `audit_retention` (when set;
+//!    their leaf hashes stay);
+//! 5. runs the backup the schedule says is due, when given a folder (the change
 //!    journal is pruned after each backup, as every backup run does);
-//! 5. deletes backups the retention setting drops (files, then catalog rows).
+//! 6. deletes backups the retention setting drops (files, then catalog rows).
 //!
 //! What it deletes is what the store's own settings (changed only by audited calls) say
 //! has expired; the report counts every deletion, and `more_due` says a task stopped at
@@ -22,6 +25,7 @@ use std::path::PathBuf;
 pub use janitor::JanitorStatus;
 pub(crate) use janitor::MaintenanceArea;
 
+use crate::audit::PruneBefore;
 use crate::backup::{BackupOptions, BackupRecord};
 use crate::error::Result;
 use crate::store::Store;
@@ -83,6 +87,11 @@ pub struct MaintenanceReport {
     pub backup: Option<BackupRecord>,
     /// Backups the retention setting dropped (files and catalog rows deleted).
     pub backups_pruned: u64,
+    /// Sealed fields' data keys re-wrapped by the primary key (a rotation's step).
+    pub keys_rewrapped: u64,
+    /// Audit entries whose payloads were pruned (past `audit_retention`; their leaf
+    /// hashes kept).
+    pub audit_pruned: u64,
     /// A task stopped at its step and more is due: run again.
     pub more_due: bool,
     /// Tasks that failed (the others ran).
@@ -143,6 +152,31 @@ impl Store {
                 None => Ok(0),
             },
         );
+        let rewrapped = note(
+            "sealing_rewrap",
+            self.sealing().rewrap_due().and_then(|due| {
+                if due {
+                    self.sealing().rewrap_step(step as u64)
+                } else {
+                    Ok(0)
+                }
+            }),
+        );
+        let audit_pruned = note(
+            "audit_retention",
+            match settings.audit_retention {
+                // The audited setting is the confirmation; each run takes one step.
+                Some(age) => self.audit().prunable(PruneBefore::Age(age)).and_then(|r| {
+                    let to = r.to.min(r.from.saturating_add(step as u64));
+                    if to > r.from {
+                        self.audit().prune(PruneBefore::Seq(to), u64::MAX)
+                    } else {
+                        Ok(0)
+                    }
+                }),
+                None => Ok(0),
+            },
+        );
         let mut backup = None;
         if let Some(folder) = &opts.backup_folder {
             let now = self.clock_now();
@@ -170,10 +204,20 @@ impl Store {
         r.alerts_purged = alerts;
         r.backup = backup;
         r.backups_pruned = pruned;
+        r.keys_rewrapped = rewrapped;
+        r.audit_pruned = audit_pruned;
         // A task that used its whole step may have finished exactly: look again (reads).
         let full = step as u64;
         let still = |ran: u64, due: &dyn Fn() -> Result<bool>| ran >= full && due().unwrap_or(true);
         r.more_due = still(idem, &|| self.idempotency().purge_due())
+            || still(rewrapped, &|| self.sealing().rewrap_due())
+            || still(audit_pruned, &|| match settings.audit_retention {
+                Some(age) => self
+                    .audit()
+                    .prunable(PruneBefore::Age(age))
+                    .map(|r| r.count() > 0),
+                None => Ok(false),
+            })
             || still(dlq, &|| self.dead_letters().purge_due())
             || still(
                 alerts,

@@ -13,30 +13,9 @@ use crate::store::Store;
 /// `(area, operation, outcome)`.
 type Key = (&'static str, &'static str, &'static str);
 
-/// FNV-1a: the keys are a few short static strings, looked up on every API call; the
-/// default SipHash costs several times more and its resistance to chosen keys buys
-/// nothing for a fixed set of keys made at open.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FastMap = HashMap<Key, CounterSeries, std::hash::BuildHasherDefault<Fnv>>;
+/// FNV-1a (`engine::fnv`): the keys are a few short static strings, looked up on every
+/// API call, made at open.
+type FastMap = HashMap<Key, CounterSeries, crate::engine::fnv::FnvBuild>;
 
 /// The operation counters of one open (a shared object).
 #[derive(Debug)]

@@ -2,8 +2,20 @@
 // and exceptions, the right exception class for each error path (a wrong backup key is
 // WrongKey, a missing record NotFound, a fenced token or claim Fenced, ...), owned
 // outputs, callbacks, transactions that discard themselves unless committed, the
-// store's health report, maintenance (one run with its report, and the janitor), and
-// metrics (the snapshot, both exposition texts, app counters, gauges and histograms).
+// store's health report, maintenance (one run with its report, and the janitor),
+// metrics (the snapshot, both exposition texts, app counters, gauges and histograms),
+// rate limits (checks by name and through a Limiter, keys kept across a reopen), IP
+// rules (which rule decides, text and byte addresses, expiry and a confirmed purge) and
+// sealed fields (keys as bytes and from a std::function kept alive by the store, shred
+// making every copy Shredded, rotation with re-wrap and a confirmed destroy, wrong and
+// missing keys KeyUnavailable, cut and edited blobs SealedInvalid) and the webhook outbox
+// (a message committed with app state, claims owning borrowed deliveries whose headers
+// verify, the specification's test vector, a rotation signing with both secrets, the
+// retry schedule to a dead letter, a lapsed lease Fenced, an endpoint disabled after 24
+// failures until enabled, removal asking for its count, bad input typed), and audit
+// retention (a prune confirmed by its count keeping leaf hashes, root and verify; the
+// archive to a new file proving its entries; by age; the setting maintenance prunes
+// past; opt-in redaction).
 //
 // Usage: cpp_wrapper_test DIR   (DIR is an existing, empty scratch directory)
 
@@ -14,8 +26,14 @@
 #include "../../bindings/cpp/hardstore.hpp"
 #endif
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -1399,6 +1417,194 @@ static void dead_and_resolved(const hs::Store& s, int n, const std::string& tag)
 // folder once, bounds each task by its step (more_due until drained), reports a failed
 // task by name; the alert retention is a setting; the janitor runs on its own thread
 // (backups included) and stops at close; a janitor interval of 0 is InvalidArgument.
+// The string value of `"key":"..."` in a JSON line ("" when absent; no escapes needed).
+static std::string json_str(const std::string& line, const std::string& key) {
+  std::string tag = "\"" + key + "\":\"";
+  size_t at = line.find(tag);
+  if (at == std::string::npos) return "";
+  at += tag.size();
+  size_t end = line.find('"', at);
+  return end == std::string::npos ? "" : line.substr(at, end - at);
+}
+
+// The number of `"key":N` in a JSON line (UINT64_MAX when absent).
+static uint64_t json_u64(const std::string& line, const std::string& key) {
+  std::string tag = "\"" + key + "\":";
+  size_t at = line.find(tag);
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::strtoull(line.c_str() + at + tag.size(), nullptr, 10);
+}
+
+static std::vector<uint8_t> unhex(const std::string& hex) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+static hs::Hash to_hash(const std::vector<uint8_t>& v) {
+  hs::Hash h{};
+  if (v.size() == h.size()) std::copy(v.begin(), v.end(), h.begin());
+  return h;
+}
+
+// The hashes of `"inclusion_proof":["..",".."]`, concatenated.
+static std::vector<uint8_t> json_proof(const std::string& line) {
+  std::string tag = "\"inclusion_proof\":[";
+  size_t at = line.find(tag);
+  std::vector<uint8_t> out;
+  if (at == std::string::npos) return out;
+  size_t end = line.find(']', at);
+  std::string list = line.substr(at + tag.size(), end - at - tag.size());
+  for (size_t q = list.find('"'); q != std::string::npos; q = list.find('"', q)) {
+    size_t close = list.find('"', q + 1);
+    std::vector<uint8_t> h = unhex(list.substr(q + 1, close - q - 1));
+    out.insert(out.end(), h.begin(), h.end());
+    q = close + 1;
+  }
+  return out;
+}
+
+// Audit retention: what a prune would take, a prune refused until its count is
+// confirmed, pruned entries read as pruned with their leaf hash kept, the root and
+// verify unchanged, the archive written to a new file (an existing one refused) and
+// proving its entries on its own, pruning by age, opt-in redaction, the retention
+// setting that maintenance prunes past, bad input.
+static void test_audit_retention(const std::string& dir) {
+  const uint64_t DAY = 86400 * SEC;
+  hs::ManualClock clock(1700000000ull * SEC);
+  hs::Store s(join(dir, "retention.hs"), hs::Options().clock(clock).redact_audit(true));
+  hs::Audit audit = s.audit();
+  for (int i = 0; i < 20; i++) {
+    audit.append(hs::AuditEvent("acme", "login")
+                     .actor("ana@example.com")
+                     .detail("phone", "+1 415 555 0100")
+                     .detail("n", std::to_string(i)));
+    clock.advance(DAY);
+  }
+  hs::AuditEntry before = audit.get(0);
+  CHECK(!before.actor.empty() && before.actor.find('@') == std::string::npos);  // redacted
+  CHECK(before.details.size() == 2 && before.details[0].second.find("555") == std::string::npos);
+  CHECK(!before.pruned() && audit.pruned_below() == 0);
+  hs::Hash root = audit.root(20);
+
+  hs::PruneRange r = audit.prunable(hs::PruneBy::BelowSeq, 8);
+  CHECK(r.from == 0 && r.to == 8 && r.count() == 8);
+  CHECK(audit.prunable(hs::PruneBy::BelowSeq, 1000).to == 20);  // capped at the size
+
+  // The archive: to a new file only.
+  std::string archive = join(dir, "retention-archive.jsonl");
+  CHECK(audit.export_archive(r.from, r.to, archive) == 8);
+  EXPECT_THROW(audit.export_archive(r.from, r.to, archive), hs::IoError);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(archive);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  CHECK(lines.size() == 9);
+  if (lines.size() == 9) {
+    const std::string& header = lines[0];
+    CHECK(json_str(header, "archive") == "hardstore audit archive v1");
+    uint64_t size = json_u64(header, "size");
+    CHECK(size == 20 && json_u64(header, "from") == 0 && json_u64(header, "to") == 8);
+    hs::Hash aroot = to_hash(unhex(json_str(header, "root")));
+    CHECK(aroot == root);
+    hs::CheckpointInfo cp = hs::parse_checkpoint(unhex(json_str(header, "checkpoint")));
+    CHECK(cp.size == 20 && std::equal(aroot.begin(), aroot.end(), cp.root));
+    for (uint64_t i = 1; i < lines.size(); i++) {
+      const std::string& line = lines[i];
+      CHECK(json_u64(line, "seq") == i - 1);
+      hs::Hash leaf = to_hash(unhex(json_str(line, "leaf_hash")));
+      CHECK(leaf == audit.get(i - 1).leaf_hash);
+      std::vector<uint8_t> proof = json_proof(line);
+      CHECK(proof.size() == hs::inclusion_proof_len(i - 1, size));
+      CHECK(hs::verify_inclusion(leaf, i - 1, size, proof, aroot));  // on its own
+      CHECK(json_str(line, "pruned").empty());
+    }
+    hs::Hash leaf0 = to_hash(unhex(json_str(lines[1], "leaf_hash")));
+    CHECK(!hs::verify_inclusion(leaf0, 1, size, json_proof(lines[2]), aroot));
+  }
+
+  // A prune names its count; confirmed, the payloads go and the hashes stay.
+  EXPECT_THROW(audit.prune(hs::PruneBy::BelowSeq, 8), hs::ConfirmationRequired);
+  EXPECT_THROW(audit.prune(hs::PruneBy::BelowSeq, 8, 7), hs::ConfirmationRequired);
+  CHECK(audit.pruned_below() == 0 && !audit.get(0).pruned());
+  CHECK(audit.prune(hs::PruneBy::BelowSeq, 8, 8) == 8);
+  CHECK(audit.pruned_below() == 8);
+  hs::AuditEntry after = audit.get(0);
+  CHECK(after.pruned() && after.leaf_hash == before.leaf_hash);
+  CHECK(after.seq == 0 && after.time_us == before.time_us && after.tenant == "acme" &&
+        after.action == "login");
+  CHECK(after.actor.empty() && after.details.empty() && after.resource.empty());
+  CHECK(!audit.get(8).pruned() && !audit.get(8).actor.empty());
+  CHECK(audit.root(20) == root && audit.verify().ok);
+  std::vector<uint8_t> p0 = audit.inclusion_proof(0, 20);
+  CHECK(hs::verify_inclusion(after.leaf_hash, 0, 20, p0, root));
+  hs::AuditEntry last = audit.get(audit.size() - 1);
+  CHECK(last.tenant == "hardstore" && last.action == "audit.prune");
+  int pruned_in_query = 0;
+  for (const hs::AuditEntry& e : audit.query(hs::AuditQuery("acme").limit(100)).items)
+    pruned_in_query += e.pruned() ? 1 : 0;
+  CHECK(pruned_in_query == 8);
+  // A pruned entry's archive line says so (its leaf hash as hex).
+  std::string again = join(dir, "retention-pruned.jsonl");
+  CHECK(audit.export_archive(0, 1, again) == 1);
+  {
+    std::ifstream in(again);
+    std::string header, line;
+    std::getline(in, header);
+    std::getline(in, line);
+    CHECK(json_str(line, "pruned") == json_str(line, "leaf_hash") &&
+          !json_str(line, "pruned").empty());
+  }
+
+  // By age: now is day 20; entries at least 15 days old are 0..=5, pruned already.
+  r = audit.prunable(hs::PruneBy::OlderThan, 15 * DAY);
+  CHECK(r.from == 8 && r.to == 8 && r.count() == 0);
+  r = audit.prunable(hs::PruneBy::OlderThan, 5 * DAY);
+  CHECK(r.from == 8 && r.to == 16);
+  CHECK(audit.prune(hs::PruneBy::OlderThan, 1000 * DAY) == 0);
+
+  // The retention setting: maintenance prunes past it.
+  hs::StoreSettings st = s.settings();
+  CHECK(st.audit_retention_us() == 0);  // for ever
+  CHECK(s.maintenance().audit_pruned == 0);
+  EXPECT_THROW(st.set_audit_retention_us(3600 * SEC, "ops"), hs::InvalidArgument);
+  CHECK(st.audit_retention_us() == 0);
+  hardstore_setting_change c = st.set_audit_retention_us(5 * DAY, "ops");
+  hs::AuditEntry set = audit.get(c.audit_seq);
+  CHECK(set.action == "settings.set" && set.actor == "ops" && c.deleted == 0);
+  CHECK(st.audit_retention_us() == 5 * DAY && audit.pruned_below() == 8);
+  hs::MaintenanceReport m = s.maintenance(100);
+  CHECK(m.audit_pruned == 8 && m.errors.empty());
+  CHECK(audit.pruned_below() == 16 && audit.get(15).pruned() && !audit.get(16).pruned());
+  CHECK(audit.root(20) == root && audit.verify().ok);
+  st.set_audit_retention_us(0, "ops");
+  CHECK(st.audit_retention_us() == 0);
+
+  // Bad input.
+  EXPECT_THROW(audit.prune(static_cast<hs::PruneBy>(7), 1, 1), hs::InvalidArgument);
+  EXPECT_THROW(audit.prunable(static_cast<hs::PruneBy>(7), 1), hs::InvalidArgument);
+  std::string never = join(dir, "retention-never.jsonl");
+  EXPECT_THROW(audit.export_archive(5, 1000, never), hs::InvalidArgument);
+  EXPECT_THROW(audit.export_archive(5, 1, never), hs::InvalidArgument);
+  CHECK(!exists(never));  // nothing created
+  EXPECT_THROW(audit.export_archive(0, 1, ""), hs::InvalidArgument);
+  EXPECT_THROW(audit.export_archive(0, 1, "\xff"), hs::InvalidUtf8);
+  s.close();
+  EXPECT_THROW(s.audit().pruned_below(), hs::NullArgument);  // a view made after the close
+
+  // Redaction is opt-in: off by default.
+  hs::Store plain(join(dir, "retention-plain.hs"));
+  uint64_t seq = plain.audit()
+                     .append(hs::AuditEvent("acme", "login").actor("ana@example.com"))
+                     .seq;
+  CHECK(plain.audit().get(seq).actor == "ana@example.com");
+  hs::Store off(join(dir, "retention-off.hs"), hs::Options().redact_audit(false));
+  seq = off.audit().append(hs::AuditEvent("acme", "login").actor("ana@example.com")).seq;
+  CHECK(off.audit().get(seq).actor == "ana@example.com");
+}
+
 static void test_maintenance(const std::string& dir) {
   const uint64_t DAY = 86400 * SEC;
   EXPECT_THROW(hs::Options().janitor(0), hs::InvalidArgument);
@@ -1617,6 +1823,669 @@ static void test_metrics(const std::string& dir) {
   }
 }
 
+// Rate limits on their own store and clock (as tests/c/rate_limits_test.c): 60 a minute
+// allows 60 then refills one a second, a denial's retry-after, a cost above the burst
+// never conforms, a Limiter handle, keys kept across a close and a reopen, a flush,
+// stats, list, redefinition keeping keys, removal (the old handle then throws NotFound),
+// audit entries, and bad input throwing the right class.
+static void test_rate_limits(const std::string& dir) {
+  static_assert(!std::is_copy_constructible<hs::Limiter>::value, "Limiter is move-only");
+  static_assert(std::is_nothrow_move_constructible<hs::Limiter>::value, "Limiter moves");
+  const uint64_t t0 = 1700000000ull * SEC;
+  hs::ManualClock clock(t0);
+  std::string path = join(dir, "rate_limits.hs");
+  // No flush during the test: only the close and flush() write keys.
+  hs::Options options;
+  options.clock(clock).rate_limits(100000, 3600 * SEC);
+  hs::Store s(path, options);
+  hs::RateLimits rl = s.rate_limits();
+
+  rl.define("acme", "login", hs::make_rate_limit(60, 60 * SEC));
+  hs::RateDecision d;
+  for (int i = 0; i < 60; i++) {
+    d = rl.check("acme", "login", "203.0.113.9");
+    CHECK(d.allowed && d.limit == 60 && d.remaining == static_cast<uint64_t>(59 - i));
+    CHECK(!d.retry_after_us && !d.never());
+  }
+  d = rl.check("acme", "login", "203.0.113.9");
+  CHECK(!d.allowed && d.retry_after_us == std::optional<uint64_t>(SEC));
+  CHECK(d.reset_after_us == 60 * SEC && !d.never());
+  d = rl.check("acme", "login", "fresh", 61);
+  CHECK(!d.allowed && !d.retry_after_us && d.never() && d.remaining == 60);
+  clock.advance(SEC);
+
+  {
+    hs::Limiter h = rl.limiter("acme", "login");
+    CHECK(static_cast<bool>(h));
+    d = h.check("203.0.113.9");
+    CHECK(d.allowed && d.remaining == 0 && !d.retry_after_us);
+    const uint8_t key[] = {'1', '9', '8', '.', '5', '1', '.', '1', '0', '0', '.', '1'};
+    d = h.check(key, 10);  // bytes: the same key as the text "198.51.100.1"
+    CHECK(d.allowed && d.remaining == 50);
+    hs::Limiter moved = std::move(h);
+    CHECK(!h && moved);
+    EXPECT_THROW(h.check("k"), hs::NullArgument);
+    CHECK(moved.check("198.51.100.1", 0).remaining == 50);
+    moved.reset();
+    EXPECT_THROW(moved.check("k"), hs::NullArgument);
+  }
+  hs::RateLimitStats st = rl.stats("acme", "login");
+  CHECK(st.keys == 2 && st.evicted_idle == 0 && st.evicted_active == 0);
+
+  // Kept across a close (its last commit writes the keys) and a reopen.
+  s.close();
+  hs::Store again(path, options);
+  rl = again.rate_limits();
+  d = rl.check("acme", "login", "198.51.100.1", 0);
+  CHECK(d.allowed && d.remaining == 50 && d.reset_after_us == 10 * SEC);
+  std::optional<hs::RateLimit> got = rl.get("acme", "login");
+  CHECK(got && got->count == 60 && got->period_us == 60 * SEC && got->burst == 60);
+  CHECK(!rl.get("acme", "nope"));
+
+  // A flush writes what checks changed (a cost of 0 changes nothing).
+  rl.check("acme", "login", "k3", 5);
+  CHECK(rl.flush() == 1);
+  CHECK(rl.flush() == 0);
+
+  // Redefinition keeps keys; a second limit; the list.
+  rl.define("acme", "login", hs::make_rate_limit(60, 60 * SEC, 100));
+  d = rl.check("acme", "login", "k3", 0);
+  CHECK(d.limit == 100 && d.remaining == 95);
+  rl.define("beta", "api", hs::RateLimit{1000, 3600 * SEC, 1000});
+  std::vector<hs::RateLimitInfo> list = rl.list();
+  CHECK(list.size() == 2);
+  CHECK(list[0].tenant == "acme" && list[0].name == "login" && list[0].limit.burst == 100);
+  CHECK(list[1].tenant == "beta" && list[1].name == "api" && list[1].limit.count == 1000);
+  CHECK(list[1].limit.period_us == 3600 * SEC);
+
+  // Removal deletes the stored keys and refuses old handles.
+  hs::Limiter h = rl.limiter("acme", "login");
+  CHECK(rl.remove("acme", "login") == 3);
+  EXPECT_THROW(h.check("k"), hs::NotFound);
+  EXPECT_THROW(rl.remove("acme", "login"), hs::NotFound);
+  EXPECT_THROW(rl.check("acme", "login", "k"), hs::NotFound);
+  EXPECT_THROW(rl.limiter("acme", "login"), hs::NotFound);
+  EXPECT_THROW(rl.stats("acme", "login"), hs::NotFound);
+  CHECK(rl.list().size() == 1);
+  uint64_t audit_size = again.audit().size();
+  CHECK(again.audit().get(audit_size - 1).action == "rate_limit.remove");
+
+  // Bad input: the right class, nothing written.
+  EXPECT_THROW(rl.define("t", "x", hs::RateLimit{0, SEC, 1}), hs::InvalidArgument);
+  EXPECT_THROW(rl.define("t", "x", hs::RateLimit{1, 0, 1}), hs::InvalidArgument);
+  EXPECT_THROW(rl.define("t", "x", hs::RateLimit{1, SEC, 0}), hs::InvalidArgument);
+  EXPECT_THROW(rl.define("t", "x", hs::RateLimit{1, 367 * 86400 * SEC, 1}),
+               hs::InvalidArgument);
+  EXPECT_THROW(rl.define("", "x", hs::make_rate_limit(1, SEC)), hs::InvalidArgument);
+  EXPECT_THROW(rl.define("\xff", "x", hs::make_rate_limit(1, SEC)), hs::InvalidUtf8);
+  EXPECT_THROW(rl.define(std::string(129, 't'), "x", hs::make_rate_limit(1, SEC)),
+               hs::TooLong);
+  EXPECT_THROW(rl.check("beta", "api", hs::bytes_view()), hs::InvalidArgument);
+  EXPECT_THROW(rl.check("beta", "api", std::string(300, 'k')), hs::TooLong);
+  CHECK(rl.check("beta", "api", std::string(256, 'k')).allowed);
+  EXPECT_THROW(hs::Options().rate_limits(0, SEC), hs::InvalidArgument);
+  EXPECT_THROW(hs::Options().rate_limits(1, 0), hs::InvalidArgument);
+  CHECK(again.audit().size() == audit_size && rl.list().size() == 1);
+
+  // A limiter may outlive its store: its checks then change memory only.
+  rl.define("beta", "login", hs::make_rate_limit(60, 60 * SEC));
+  hs::Limiter outliving = rl.limiter("beta", "login");
+  again.close();
+  CHECK(outliving.check("k").remaining == 59);
+  CHECK(outliving.check("k").remaining == 58);
+}
+
+// IP rules on their own store and clock (as tests/c/ip_rules_test.c): the longest prefix
+// decides, deny beats allow at equal length, the tenant's rule over a global one, no
+// rule allows, addresses as text and as bytes (IPv4, IPv6, mapped IPv4), expiry, a purge
+// that throws ConfirmationRequired until its count is confirmed, replace and remove,
+// rules kept across a reopen, the list, and bad input throwing the right class.
+static void test_ip_rules(const std::string& dir) {
+  const uint64_t t0 = 1700000000ull * SEC;
+  hs::ManualClock clock(t0);
+  std::string path = join(dir, "ip_rules.hs");
+  hs::Store s(path, hs::Options().clock(clock));
+  hs::IpRules ip = s.ip_rules();
+
+  auto put = [&](std::string_view tenant, std::string_view cidr, hs::IpAction action,
+                 std::optional<uint64_t> expires_at = std::nullopt) {
+    hs::NewIpRule r;
+    r.tenant = tenant;
+    r.cidr = cidr;
+    r.action = action;
+    r.expires_at = expires_at;
+    r.reason = "test";
+    return ip.put(r);
+  };
+  CHECK(!put("", "10.0.0.0/8", hs::IpAction::Deny));
+  put("acme", "10.1.0.0/16", hs::IpAction::Allow);
+  put("acme", "192.0.2.0/24", hs::IpAction::Allow);
+  put("", "192.0.2.0/24", hs::IpAction::Deny);
+  put("", "2001:db8::/32", hs::IpAction::Deny);
+  put("", "10.9.9.9/32", hs::IpAction::Allow, t0 + 10 * SEC);
+
+  hs::IpVerdict v = ip.check("acme", "10.1.2.3");
+  CHECK(v.allowed && v.matched() && !v.rule->global && v.rule->prefix_len == 16);
+  CHECK(v.rule->cidr == "10.1.0.0/16" && v.rule->action == hs::IpAction::Allow);
+  v = ip.check("other", "10.1.2.3");
+  CHECK(!v.allowed && v.rule && v.rule->global && v.rule->action == hs::IpAction::Deny);
+  CHECK(v.rule && v.rule->cidr == "10.0.0.0/8");
+  v = ip.check("acme", "192.0.2.1");  // deny beats allow at equal length
+  CHECK(!v.allowed && v.rule && v.rule->global && v.rule->prefix_len == 24);
+  v = ip.check("acme", "203.0.113.1");
+  CHECK(v.allowed && !v.matched());
+  v = ip.check("acme", "2001:db8::1");
+  CHECK(!v.allowed && v.rule && v.rule->cidr == "2001:db8::/32");
+  v = ip.check("acme", "::ffff:10.1.0.1");
+  CHECK(v.allowed && v.rule && v.rule->prefix_len == 16);
+
+  const uint8_t v4[4] = {10, 200, 0, 1};
+  v = ip.check_bytes("acme", v4);
+  CHECK(!v.allowed && v.rule && v.rule->prefix_len == 8);
+  std::array<uint8_t, 16> v6{};
+  v6[0] = 0x20;
+  v6[1] = 0x01;
+  v6[2] = 0x0d;
+  v6[3] = 0xb8;
+  v = ip.check_bytes("acme", v6);
+  CHECK(!v.allowed && v.rule && v.rule->prefix_len == 32);
+  std::array<uint8_t, 16> mapped{};
+  mapped[10] = mapped[11] = 0xff;
+  mapped[12] = 10;
+  mapped[13] = 1;
+  v = ip.check_bytes("acme", mapped);  // ::ffff:10.1.0.0 is checked as IPv4
+  CHECK(v.allowed && v.rule && v.rule->cidr == "10.1.0.0/16");
+  EXPECT_THROW(ip.check_bytes("acme", hs::bytes_view(v6.data(), 5)), hs::InvalidArgument);
+
+  // Expiry: the /32 allow stops deciding; the purge asks for its count.
+  v = ip.check("acme", "10.9.9.9");
+  CHECK(v.allowed && v.rule && v.rule->prefix_len == 32);
+  clock.advance(11 * SEC);
+  v = ip.check("acme", "10.9.9.9");
+  CHECK(!v.allowed && v.rule && v.rule->prefix_len == 8);
+  CHECK(ip.expired() == 1);
+  uint64_t audit_size = s.audit().size();
+  EXPECT_THROW(ip.purge_expired(0), hs::ConfirmationRequired);
+  try {
+    ip.purge_expired(0);
+    CHECK(false);
+  } catch (const hs::ConfirmationRequired& err) {
+    CHECK(err.code() == HARDSTORE_CONFIRMATION_REQUIRED);
+    CHECK(err.message().find('1') != std::string::npos);
+  }
+  CHECK(ip.expired() == 1 && s.audit().size() == audit_size);
+  CHECK(ip.purge_expired(ip.expired()) == 1);
+  CHECK(ip.expired() == 0 && ip.purge_expired(0) == 0);
+  CHECK(s.audit().get(audit_size).action == "ip_rule.purge");
+
+  // Replace, remove, list, reopen.
+  clock.advance(SEC);
+  hs::NewIpRule abuse;
+  abuse.tenant = "acme";
+  abuse.cidr = "10.1.0.0/16";
+  abuse.action = hs::IpAction::Deny;
+  abuse.reason = "abuse";
+  CHECK(ip.put(abuse));
+  ip.remove("192.0.2.0/24", "acme");
+  EXPECT_THROW(ip.remove("192.0.2.0/24", "acme"), hs::NotFound);
+  EXPECT_THROW(ip.remove("10.1.0.0/16"), hs::NotFound);  // that one is the tenant's
+  s.close();
+  hs::Store again(path, hs::Options().clock(clock));
+  ip = again.ip_rules();
+  v = ip.check("acme", "10.1.2.3");
+  CHECK(!v.allowed && v.rule && !v.rule->global);
+  std::vector<hs::IpRule> acme = ip.list("acme");
+  CHECK(acme.size() == 1);
+  if (acme.size() == 1) {
+    const hs::IpRule& r = acme[0];
+    CHECK(r.tenant == "acme" && r.cidr == "10.1.0.0/16" && r.reason == "abuse");
+    CHECK(r.action == hs::IpAction::Deny && r.prefix_len == 16 && !r.expires_at);
+    CHECK(r.updated_at == t0 + 12 * SEC);
+  }
+  std::vector<hs::IpRule> global = ip.list();
+  CHECK(global.size() == 3);
+  if (global.size() == 3) {
+    CHECK(global[0].cidr == "10.0.0.0/8" && global[1].cidr == "192.0.2.0/24");
+    CHECK(global[2].cidr == "2001:db8::/32" && global[0].tenant.empty());
+    CHECK(global[0].reason == "test" && global[0].updated_at == t0);
+  }
+  CHECK(ip.list("nobody").empty());
+  hs::NewIpRule host;
+  host.cidr = "192.0.2.7";  // a bare address: a host rule
+  CHECK(!ip.put(host));
+  CHECK(ip.list().size() == 4 && ip.list()[2].cidr == "192.0.2.7/32");  // network order
+  ip.remove("192.0.2.7/32");
+
+  // Bad input: the right class, nothing written.
+  audit_size = again.audit().size();
+  hs::NewIpRule bad;
+  bad.cidr = "10.0.0.1/8";  // host bits set
+  EXPECT_THROW(ip.put(bad), hs::InvalidArgument);
+  bad.cidr = "10.0.0.0/33";
+  EXPECT_THROW(ip.put(bad), hs::InvalidArgument);
+  bad.cidr = "10.0.0.0/8";
+  bad.action = static_cast<hs::IpAction>(7);
+  EXPECT_THROW(ip.put(bad), hs::InvalidArgument);
+  bad.action = hs::IpAction::Deny;
+  std::string long_reason(1025, 'r');
+  bad.reason = long_reason;
+  EXPECT_THROW(ip.put(bad), hs::TooLong);
+  bad.reason = "\xff";
+  EXPECT_THROW(ip.put(bad), hs::InvalidUtf8);
+  EXPECT_THROW(ip.check("acme", "1.2.3"), hs::InvalidArgument);
+  EXPECT_THROW(ip.check("acme", "1.2.3.4:80"), hs::InvalidArgument);
+  EXPECT_THROW(ip.check("acme", std::string(80, '1')), hs::TooLong);
+  EXPECT_THROW(ip.check(std::string(129, 't'), "1.2.3.4"), hs::TooLong);
+  EXPECT_THROW(ip.list(std::string(129, 't')), hs::TooLong);
+  CHECK(ip.list().size() == 3 && again.audit().size() == audit_size);
+}
+
+// Sealed fields (the ground of tests/c/sealing_test.c): keys as bytes, seal and open, a
+// sealed value put in a transaction, shred (every copy Shredded, the log verifies),
+// cut and edited blobs, rotation (re-wrap by hand and by maintenance, destroy asking for
+// its count), a missing or wrong key, keys from a std::function (kept alive by the
+// store, an exception in it never reaching the library, called from the janitor's
+// thread), and bad input.
+static void test_sealing(const std::string& dir) {
+  hs::SealingKey k1{}, k2{}, k9{};
+  k1.fill(1);
+  k2.fill(2);
+  k9.fill(9);
+  const std::string path = join(dir, "sealing.hs");
+  std::vector<uint8_t> card, other, stored;
+  {
+    hs::Store s(path, hs::Options().sealing_key(1, k1).sealing_key(2, k2));
+    hs::Sealing sealing = s.sealing();
+    sealing.add_key(1);
+    card = sealing.seal("user:42", "4111 1111 1111 1111");
+    CHECK(sealing.open_string(card) == "4111 1111 1111 1111");
+    CHECK(sealing.open(card) == bytes("4111 1111 1111 1111"));
+    other = sealing.seal("user:7", "kept");
+    CHECK(sealing.open(sealing.seal("user:7", "")).empty());
+
+    // A sealed value put in a transaction with an audit entry.
+    hs::Transaction tx = s.begin();
+    tx.kv_put_sealed("users", "42", "user:42", "ana@example.com")
+        .audit_append(hs::AuditEvent("acme", "user.update"));
+    tx.commit();
+    stored = s.kv().get("users", "42").value_or(std::vector<uint8_t>());
+    CHECK(!stored.empty() && sealing.open_string(stored) == "ana@example.com");
+    s.kv().put("cards", "42", card);  // a copy kept outside the store's sealing
+
+    // Shred: every copy is gone, other subjects stay, the log verifies.
+    CHECK(sealing.shred("user:42"));
+    CHECK(!sealing.shred("user:42"));
+    EXPECT_THROW(sealing.open(card), hs::Shredded);
+    EXPECT_THROW(sealing.open(stored), hs::Shredded);
+    EXPECT_THROW(sealing.open(*s.kv().get("cards", "42")), hs::Shredded);
+    try {
+      sealing.open(card);
+    } catch (const hs::Error& e) {
+      CHECK(e.code() == HARDSTORE_SHREDDED && e.message().find("user:42") != std::string::npos);
+    }
+    CHECK(sealing.open_string(other) == "kept");
+    CHECK(s.audit().verify().ok);
+
+    // Cut and edited blobs.
+    std::vector<uint8_t> cut(other.begin(), other.end() - 1);
+    EXPECT_THROW(sealing.open(cut), hs::SealedInvalid);
+    EXPECT_THROW(sealing.open(hs::bytes_view(other.data(), 3)), hs::SealedInvalid);
+    std::vector<uint8_t> edited = other;
+    edited[edited.size() - 5] ^= 1;
+    EXPECT_THROW(sealing.open(edited), hs::SealedInvalid);
+    EXPECT_THROW(sealing.open("plain"), hs::SealedInvalid);
+    EXPECT_THROW(sealing.open(hs::bytes_view()), hs::SealedInvalid);
+
+    // Rotation.
+    sealing.add_key(2);
+    sealing.set_primary(2);
+    EXPECT_THROW(sealing.destroy_key(1), hs::ConfirmationRequired);
+    CHECK(sealing.keys().at(0).status == hs::KeyStatus::Enabled);  // nothing changed
+    hs::RewrapReport rw = sealing.rewrap(100);
+    CHECK(rw.rewrapped == 1 && rw.remaining == 0);
+    CHECK(sealing.destroy_key(1, 0) == 0);
+    CHECK(sealing.open_string(other) == "kept");
+    std::vector<hs::SealingKeyInfo> keys = sealing.keys();
+    CHECK(keys.size() == 2);
+    CHECK(keys[0].id == 1 && keys[0].status == hs::KeyStatus::Destroyed && !keys[0].primary);
+    CHECK(keys[1].id == 2 && keys[1].status == hs::KeyStatus::Enabled && keys[1].primary &&
+          keys[1].subjects == 1 && keys[1].available && keys[1].added_at > 0);
+    EXPECT_THROW(sealing.disable_key(2), hs::InvalidArgument);  // the primary
+    EXPECT_THROW(sealing.enable_key(1), hs::KeyUnavailable);    // destroyed for ever
+    EXPECT_THROW(sealing.disable_key(7), hs::NotFound);
+
+    // Bad input.
+    EXPECT_THROW(sealing.seal("", "x"), hs::InvalidArgument);
+    EXPECT_THROW(sealing.seal(std::string(129, 'u'), "x"), hs::TooLong);
+    EXPECT_THROW(sealing.seal("\xff", "x"), hs::InvalidUtf8);
+    EXPECT_THROW(sealing.shred(""), hs::InvalidArgument);
+    EXPECT_THROW(sealing.add_key(9), hs::KeyUnavailable);  // not given to the options
+    EXPECT_THROW(sealing.add_key(2), hs::InvalidArgument);  // in the keyset already
+    hs::Transaction bad = s.begin();
+    EXPECT_THROW(bad.kv_put_sealed("users", "1", "", "x"), hs::InvalidArgument);
+    EXPECT_THROW(bad.kv_put_sealed("users", "1", "u", std::vector<uint8_t>((1 << 20) + 1)),
+                 hs::TooLong);
+    bad.abort();
+    s.close();
+    EXPECT_THROW(s.sealing().keys(), hs::NullArgument);
+  }
+  uint8_t shortkey[16] = {0};
+  EXPECT_THROW(hs::Options().sealing_key(1, hs::bytes_view(shortkey, sizeof shortkey)),
+               hs::InvalidArgument);
+  EXPECT_THROW(hs::Options().sealing_key_source(hs::KeySourceFn()), hs::NullArgument);
+  {
+    // Without key 2 the field is unavailable, named as such; other bytes for 2 too.
+    hs::Store s(path, hs::Options().sealing_keys({{1, k1}}));
+    EXPECT_THROW(s.sealing().open(other), hs::KeyUnavailable);
+    CHECK(!s.sealing().keys().at(1).available);
+  }
+  {
+    hs::Store s(path, hs::Options().sealing_keys({{1, k1}, {2, k9}}));
+    EXPECT_THROW(s.sealing().open(other), hs::KeyUnavailable);
+  }
+  {
+    hs::Store s(path, hs::Options().sealing_keys({{1, k1}, {2, k2}}));
+    CHECK(s.sealing().open_string(other) == "kept");
+  }
+
+  // Maintenance re-wraps after a rotation, in its step.
+  {
+    hs::Store s(join(dir, "sealing-maint.hs"), hs::Options().sealing_key(1, k1).sealing_key(2, k2));
+    s.sealing().add_key(1);
+    for (int i = 0; i < 3; i++) s.sealing().seal("u" + std::to_string(i), "v");
+    CHECK(s.maintenance().keys_rewrapped == 0);
+    s.sealing().add_key(2);
+    s.sealing().set_primary(2);
+    hs::MaintenanceReport first = s.maintenance(2);
+    CHECK(first.keys_rewrapped == 2 && first.more_due && first.errors.empty());
+    CHECK(s.maintenance(2).keys_rewrapped == 1);
+    CHECK(s.sealing().rewrap().remaining == 0);
+  }
+
+  // Keys by a std::function: the store keeps it alive (the Options here are temporaries),
+  // an exception it throws is "no such key", and the janitor's thread may call it.
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  auto source = [&calls, &mu, &threads, k = k1](uint32_t id) -> std::optional<hs::SealingKey> {
+    calls++;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+    }
+    if (id == 6) throw std::runtime_error("secrets manager down");
+    if (id == 5 || id == 1) return k;
+    return std::nullopt;
+  };
+  const std::string cb_path = join(dir, "sealing-callback.hs");
+  {
+    hs::Store s(cb_path, hs::Options().sealing_key_source(source));
+    s.sealing().add_key(5);  // the Options are gone: the store's reference serves
+    std::vector<uint8_t> cb = s.sealing().seal("u", "by callback");
+    CHECK(s.sealing().open_string(cb) == "by callback" && calls >= 1);
+    EXPECT_THROW(s.sealing().add_key(6), hs::KeyUnavailable);  // it threw
+    EXPECT_THROW(s.sealing().add_key(7), hs::KeyUnavailable);  // it has none
+    // Moving a store over this one closes this one first, its source still alive.
+    hs::Store other_store(join(dir, "sealing-other.hs"));
+    s = std::move(other_store);
+    CHECK(s.sealing().keys().empty());
+  }
+  {
+    hs::Options opts;
+    opts.sealing_key_source(source).janitor(5000);
+    hs::Store s(cb_path, opts);
+    s.sealing().add_key(1);
+    for (int i = 0; i < 3; i++) s.sealing().seal("j" + std::to_string(i), "v");
+    s.sealing().set_primary(1);
+    s.sealing().disable_key(5);  // its cached bytes are dropped, so the janitor's
+    s.sealing().enable_key(5);   // re-wrap asks the source for key 5 again
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.clear();
+    }
+    CHECK(wait_for([&] { return s.sealing().keys().at(1).subjects == 0; }));
+    std::lock_guard<std::mutex> lock(mu);
+    // keys() asks the source too (for `available`), from this thread: the janitor's
+    // is another one.
+    threads.erase(std::this_thread::get_id());
+    CHECK(!threads.empty());
+  }
+  {
+    hs::Store s(cb_path, hs::Options().sealing_key(1, k1).sealing_key(5, k1));
+    CHECK(s.sealing().keys().size() == 2);  // the same bytes as a map: both available
+    CHECK(s.sealing().keys().at(0).available && s.sealing().keys().at(1).available);
+  }
+}
+
+// The webhook outbox, the ground of tests/c/webhooks_test.c through the wrapper.
+static void test_webhooks(const std::string& dir) {
+  static_assert(!std::is_copy_constructible<hs::WebhookClaim>::value, "claims are move-only");
+  static_assert(std::is_nothrow_move_constructible<hs::WebhookClaim>::value, "claims move");
+  static_assert(std::is_base_of<hs::Error, hs::SignatureInvalid>::value, "SignatureInvalid");
+  const uint64_t t0 = 1700000000ull * SEC;
+  hs::ManualClock clock(t0);
+  uint64_t now_us = t0;  // the clock's time, kept here
+  auto advance = [&](uint64_t us) {
+    clock.advance(us);
+    now_us += us;
+  };
+  hs::Store s(join(dir, "webhooks.hs"), hs::Options().clock(clock));
+  hs::Webhooks hooks = s.webhooks();
+  const std::string secret = hs::Webhooks::generate_secret();
+  CHECK(secret.rfind("whsec_", 0) == 0 && secret.size() == 6 + 32);
+  CHECK(hs::generate_webhook_secret() != secret);
+  const std::string url = "https://acme.example/hooks";
+  hooks.put_endpoint("acme", "orders", url, secret);
+  CHECK(!hooks.endpoint("acme", "nope"));
+  std::optional<hs::WebhookEndpoint> ep = hooks.endpoint("acme", "orders");
+  CHECK(ep && ep->enabled && ep->failing == 0 && ep->secrets == 1);
+
+  // The message and app state in one transaction; a discarded one writes neither.
+  {
+    hs::Transaction tx = s.begin();
+    tx.kv_put("orders", "1000", "paid").outbox_enqueue("acme", "orders", "order.paid", "{}");
+  }
+  CHECK(hooks.counts().pending == 0 && !s.kv().get("orders", "1000"));
+  hs::Transaction tx = s.begin();
+  tx.kv_put("orders", "1001", "paid")
+      .outbox_enqueue("acme", "orders", "order.paid", "{\"id\":1001}");
+  tx.commit();
+  CHECK(s.kv().get_string("orders", "1001") == std::optional<std::string>("paid"));
+  hs::OutboxCounts c = hooks.counts();
+  CHECK(c.pending == 1 && c.leased == 0);
+  {
+    hs::Transaction missing = s.begin();
+    missing.kv_put("orders", "1002", "paid").outbox_enqueue("acme", "nowhere", "t", "{}");
+    EXPECT_THROW(missing.commit(), hs::NotFound);
+    CHECK(!s.kv().get("orders", "1002"));
+  }
+
+  const uint64_t now_s = t0 / SEC;
+  {
+    hs::WebhookClaim claim = hooks.claim(10, 30 * SEC);
+    CHECK(claim.size() == 1 && !claim.empty());
+    hs::WebhookDelivery d = claim[0];
+    CHECK(d.id() == 1 && d.attempt() == 1 && d.url() == url && d.event_type() == "order.paid");
+    CHECK(d.payload().to_vector() == bytes("{\"id\":1001}"));
+    CHECK(d.webhook_id() == "msg_0000000000000001");
+    CHECK(d.timestamp() == now_s && d.webhook_timestamp() == std::to_string(now_s));
+    CHECK(d.lease_until() == t0 + 30 * SEC);
+    CHECK(d.webhook_signature().rfind("v1,", 0) == 0);
+    std::vector<std::pair<std::string, std::string>> h = d.headers();
+    CHECK(h.size() == 3 && h[0].first == "webhook-id" && h[0].second == d.webhook_id());
+    CHECK(h[1].first == "webhook-timestamp" && h[2].first == "webhook-signature" &&
+          h[2].second == d.webhook_signature());
+    CHECK(hooks.counts().leased == 1);
+    CHECK(hs::verify_webhook(secret, d.webhook_id(), d.webhook_timestamp(),
+                             d.webhook_signature(), d.payload(), 300, now_s));
+    CHECK(hs::verify_webhook({hs::generate_webhook_secret(), secret}, d.webhook_id(),
+                             d.webhook_timestamp(), d.webhook_signature(), d.payload(), 300,
+                             now_s));
+    CHECK(!hs::verify_webhook(secret, d.webhook_id(), d.webhook_timestamp(),
+                              d.webhook_signature(), "{\"id\":1002}", 300, now_s));
+    CHECK(hs::last_error_message().find("no signature matches") != std::string::npos);
+    CHECK(!hs::verify_webhook(secret, d.webhook_id(), d.webhook_timestamp(),
+                              d.webhook_signature(), d.payload(), 300, now_s + 301));
+    CHECK(hs::last_error_message().find("tolerance") != std::string::npos);
+    CHECK(!hs::verify_webhook(hs::generate_webhook_secret(), d.webhook_id(),
+                              d.webhook_timestamp(), d.webhook_signature(), d.payload(), 300,
+                              now_s));
+    CHECK(!hs::verify_webhook(secret, d.webhook_id(), d.webhook_timestamp(), "v1,AAAA",
+                              d.payload(), 300, now_s));
+    // The store's clock is not the system's: with the system clock it is stale.
+    CHECK(!hs::verify_webhook(secret, d.webhook_id(), d.webhook_timestamp(),
+                              d.webhook_signature(), d.payload()));
+
+    // A failure: due again in 5 s; this holder is done with it.
+    hs::WebhookFailOutcome fo = hooks.fail(d, "HTTP 503");
+    CHECK(!fo.dead && fo.retry_at == std::optional<uint64_t>(t0 + 5 * SEC) && !fo.dead_letter);
+    EXPECT_THROW(hooks.ack(d), hs::Fenced);
+    EXPECT_THROW(claim.at(1), hs::InvalidArgument);
+    int n = 0;
+    for (hs::WebhookDelivery each : claim) n += each.id() == 1;
+    CHECK(n == 1);
+  }
+  CHECK(hooks.claim(10, 30 * SEC).empty());
+  advance(5 * SEC);
+
+  // A lapsed lease: claimed again, the old holder fenced.
+  {
+    hs::WebhookClaim first = hooks.claim(10, 30 * SEC);
+    CHECK(first.size() == 1 && first[0].attempt() == 2 && first[0].timestamp() == now_s + 5);
+    advance(31 * SEC);
+    hs::WebhookClaim second = hooks.claim();
+    CHECK(second.size() == 1 && second[0].attempt() == 3);
+    CHECK(second[0].webhook_id() == "msg_0000000000000001");  // the same on every attempt
+    EXPECT_THROW(hooks.ack(first[0]), hs::Fenced);
+    EXPECT_THROW(hooks.fail(first[0], "late"), hs::Fenced);
+    hs::WebhookClaim moved = std::move(second);
+    CHECK(second.empty() && moved.size() == 1);
+    hooks.ack(moved[0]);
+    EXPECT_THROW(hooks.ack(moved[0]), hs::Fenced);
+  }
+  c = hooks.counts();
+  CHECK(c.pending == 0 && c.leased == 0);
+
+  // The specification's test vector; unknown schemes skipped.
+  const char* spec_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const char* spec_body = "{\"test\": 2432232314}";
+  CHECK(hs::verify_webhook(spec_secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330",
+                           "v1a,xxx v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+                           spec_body, 300, 1614265330 + 10));
+  CHECK(!hs::verify_webhook(spec_secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330",
+                            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+                            "{\"test\": 2432232315}", 300, 1614265330));
+  CHECK(!hs::verify_webhook(spec_secret, "msg_1", "12x", "v1,AAAA", "{}", 300, 1614265330));
+  EXPECT_THROW(hs::verify_webhook("nope", "msg_1", "1", "v1,AAAA", "{}", 300, 1),
+               hs::InvalidArgument);
+  EXPECT_THROW(hs::verify_webhook(std::vector<std::string>(), "msg_1", "1", "v1,AAAA", "{}", 300,
+                                  1),
+               hs::InvalidArgument);
+
+  // A rotation: both secrets sign, the newest first; a receiver with either verifies.
+  const std::string next = hs::generate_webhook_secret();
+  std::vector<std::string> both = {next, secret};
+  hooks.put_endpoint("acme", "orders", url, both);
+  CHECK(hooks.endpoint("acme", "orders")->secrets == 2);
+  hooks.enqueue("acme", "orders", "order.shipped", "{\"id\":1001}", hs::Durability::Buffered);
+  {
+    hs::WebhookClaim claim = hooks.claim();
+    hs::WebhookDelivery d = claim.at(0);
+    std::string_view sig = d.webhook_signature();
+    CHECK(std::count(sig.begin(), sig.end(), ' ') == 1);
+    for (const std::string& k : both)
+      CHECK(hs::verify_webhook(k, d.webhook_id(), d.webhook_timestamp(), sig, d.payload(), 300,
+                               now_us / SEC));
+    hooks.ack(d);
+  }
+
+  // Every attempt failing: the schedule, then a dead letter.
+  const uint64_t schedule[] = {5, 300, 1800, 7200, 18000, 36000, 36000};
+  uint64_t id = hooks.enqueue("acme", "orders", "order.paid", "{\"id\":7}");
+  hs::WebhookFailOutcome last;
+  for (uint32_t attempt = 1; attempt <= 8; attempt++) {
+    hs::WebhookClaim claim = hooks.claim();
+    CHECK(claim.size() == 1 && claim[0].id() == id && claim[0].attempt() == attempt);
+    if (claim.empty()) break;
+    last = hooks.fail(claim[0], "HTTP 500");
+    if (attempt < 8) {
+      CHECK(!last.dead && last.retry_at == now_us + schedule[attempt - 1] * SEC);
+      advance(schedule[attempt - 1] * SEC);
+    }
+  }
+  CHECK(last.dead && last.dead_letter && !last.retry_at);
+  if (last.dead_letter) {
+    hs::DlqItem dl = s.dead_letters().get(*last.dead_letter);
+    CHECK(dl.kind == "webhook" && dl.state == hs::DlqState::Dead && dl.tenant == "acme");
+    std::string payload(dl.payload.begin(), dl.payload.end());
+    CHECK(payload.find("\"attempts\":8") != std::string::npos);
+  }
+  ep = hooks.endpoint("acme", "orders");
+  CHECK(ep && ep->enabled && ep->failing == 8);
+
+  // 24 failures in a row disable the endpoint until enabled; its messages wait.
+  for (int i = 0; i < 2; i++) hooks.enqueue("acme", "orders", "t", "{}");
+  for (int round = 0; round < 8; round++) {
+    hs::WebhookClaim claim = hooks.claim();
+    for (hs::WebhookDelivery d : claim) hooks.fail(d, "HTTP 500");
+    advance(11 * 3600 * SEC);
+  }
+  ep = hooks.endpoint("acme", "orders");
+  CHECK(ep && !ep->enabled && ep->failing == 24);
+  uint64_t waiting = hooks.enqueue("acme", "orders", "t", "{}");
+  CHECK(hooks.claim().empty());
+  hooks.enable_endpoint("acme", "orders");
+  ep = hooks.endpoint("acme", "orders");
+  CHECK(ep && ep->enabled && ep->failing == 0);
+
+  // Removal asks for its count.
+  hooks.enqueue("acme", "orders", "t", "{}");
+  EXPECT_THROW(hooks.remove_endpoint("acme", "orders"), hs::ConfirmationRequired);
+  EXPECT_THROW(hooks.remove_endpoint("acme", "orders", 1), hs::ConfirmationRequired);
+  CHECK(hooks.counts().pending == 2);
+  CHECK(hooks.remove_endpoint("acme", "orders", 2) == 2);
+  CHECK(!hooks.endpoint("acme", "orders") && hooks.counts().pending == 0);
+  CHECK(waiting > id);
+  EXPECT_THROW(hooks.remove_endpoint("acme", "orders", 9), hs::NotFound);
+  EXPECT_THROW(hooks.enable_endpoint("acme", "orders"), hs::NotFound);
+
+  // Bad input.
+  EXPECT_THROW(hooks.enqueue("acme", "orders", "t", "{}"), hs::NotFound);
+  EXPECT_THROW(hooks.put_endpoint("acme", "x", "https://a", "nope"), hs::InvalidArgument);
+  EXPECT_THROW(hooks.put_endpoint("acme", "x", "https://a", {}), hs::InvalidArgument);
+  EXPECT_THROW(hooks.put_endpoint("acme", "x", "ftp://a", secret), hs::InvalidArgument);
+  EXPECT_THROW(hooks.put_endpoint("", "x", "https://a", secret), hs::InvalidArgument);
+  EXPECT_THROW(hooks.put_endpoint("acme", std::string(129, 'x'), "https://a", secret),
+               hs::TooLong);
+  EXPECT_THROW(hooks.put_endpoint("acme", "\xff", "https://a", secret), hs::InvalidUtf8);
+  EXPECT_THROW(hooks.put_endpoint("acme", "x", "https://a", std::vector<std::string>(9, secret)),
+               hs::InvalidArgument);
+  CHECK(!hooks.endpoint("acme", "x"));
+  hooks.put_endpoint("acme", "x", "https://a", {secret});
+  EXPECT_THROW(hooks.enqueue("acme", "x", "", "{}"), hs::InvalidArgument);
+  EXPECT_THROW(hooks.enqueue("acme", "x", "t", std::vector<uint8_t>((512 << 10) + 1)),
+               hs::TooLong);
+  EXPECT_THROW(hooks.claim(0), hs::InvalidArgument);
+  EXPECT_THROW(hooks.claim(1, 0), hs::InvalidArgument);
+  EXPECT_THROW(hooks.claim(10001), hs::InvalidArgument);
+  hs::Transaction bad = s.begin();
+  EXPECT_THROW(bad.outbox_enqueue("acme", "x", "", "{}"), hs::InvalidArgument);
+  EXPECT_THROW(bad.outbox_enqueue("acme", "x", "t", std::vector<uint8_t>((512 << 10) + 1)),
+               hs::TooLong);
+  bad.abort();
+  hooks.enqueue("acme", "x", "t", "{}");
+  {
+    hs::WebhookClaim claim = hooks.claim();
+    EXPECT_THROW(hooks.fail(claim[0], std::string(5000, 'e')), hs::TooLong);
+    EXPECT_THROW(hooks.fail(claim[0], "\xff"), hs::InvalidUtf8);
+    claim.reset();  // its deliveries are gone with it (never use one after this)
+    CHECK(claim.empty());
+    EXPECT_THROW(claim.at(0), hs::NullArgument);
+  }
+  s.close();
+  EXPECT_THROW(s.webhooks().counts(), hs::NullArgument);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -1674,7 +2543,12 @@ int main(int argc, char** argv) {
     test_alerts(dir);
     test_health(dir);
     test_maintenance(dir);
+    test_audit_retention(dir);
     test_metrics(dir);
+    test_rate_limits(dir);
+    test_ip_rules(dir);
+    test_sealing(dir);
+    test_webhooks(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

@@ -1,7 +1,8 @@
 """Python bindings of hardstore, an embedded store for the records a service must never
 lose or fake: a tamper-evident audit log, a log ring, idempotency keys, app state,
 atomic multi-area writes, dead letters, alerts, restore points, backups, health,
-maintenance and metrics.
+maintenance, metrics, rate limits, IP rules, sealed fields (encrypted per subject,
+shredded per subject) and a webhook outbox (Standard Webhooks signatures, retries).
 
 Pure Python over ctypes: the shared library ``libhardstore`` is found through the
 ``HARDSTORE_LIB`` environment variable, else in a cargo ``target/release`` or
@@ -26,6 +27,7 @@ from .audit import (
     Checkpoint,
     ConsistencyProof,
     InclusionProof,
+    PruneRange,
     VerifyReport,
     inclusion_proof_len,
     verify_consistency,
@@ -70,6 +72,7 @@ from .errors import (
     InvalidArgument,
     InvalidUtf8,
     IoError,
+    KeyUnavailable,
     LimitReached,
     NotAStore,
     NotFound,
@@ -79,6 +82,9 @@ from .errors import (
     ProofInvalid,
     ReadOnly,
     Result,
+    SealedInvalid,
+    Shredded,
+    SignatureInvalid,
     StorageError,
     StoreClosed,
     TooLong,
@@ -99,6 +105,7 @@ from .idempotency import (
     Started,
     Token,
 )
+from .ip_rules import IpAction, IpRule, IpRules, IpVerdict
 from .logs import EndpointStats, Level, LogEntry, LogRange, LogRecord, LogStats
 from .maintenance import JanitorStatus, MaintenanceReport, TaskError
 from .metrics import (
@@ -108,11 +115,31 @@ from .metrics import (
     MetricsSnapshot,
 )
 from .options import Options
+from .rate_limits import (
+    RETRY_NEVER,
+    Limiter,
+    RateDecision,
+    RateLimit,
+    RateLimitInfo,
+    RateLimits,
+    RateLimitStats,
+)
 from .restore_points import RestorePoint, SpaceReport
+from .sealing import KeyInfo, KeyStatus, RewrapReport, Sealing
 from .settings import SettingChange, Settings
 from .store import Store, open
 from .tx import Transaction
-from . import backups
+from .webhooks import (
+    OutboxCounts,
+    WebhookClaim,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookFailOutcome,
+    Webhooks,
+    verify_webhook,
+)
+from .webhooks import generate_secret as generate_webhook_secret
+from . import backups, webhooks
 
 __version__ = "0.1.0"
 
@@ -153,7 +180,7 @@ __all__ = [
     "Transaction", "Page", "PagedQuery", "version", "result_name", "last_error_message",
     "force_panic", "LIBRARY_PATH", "backups",
     # audit
-    "AuditEvent", "AuditEntry", "AppendReceipt", "Checkpoint", "InclusionProof",
+    "AuditEvent", "AuditEntry", "AppendReceipt", "Checkpoint", "InclusionProof", "PruneRange",
     "ConsistencyProof", "VerifyReport", "verify_inclusion", "verify_consistency",
     "inclusion_proof_len",
     # logs
@@ -172,6 +199,16 @@ __all__ = [
     "MaintenanceReport", "TaskError", "JanitorStatus",
     # metrics
     "Metrics", "MetricsSnapshot", "PROMETHEUS_CONTENT_TYPE", "OPENMETRICS_CONTENT_TYPE",
+    # rate limits
+    "RateLimits", "RateLimit", "RateLimitInfo", "RateDecision", "RateLimitStats", "Limiter",
+    "RETRY_NEVER",
+    # IP rules
+    "IpRules", "IpAction", "IpRule", "IpVerdict",
+    # sealed fields
+    "Sealing", "KeyStatus", "KeyInfo", "RewrapReport",
+    # webhook outbox
+    "webhooks", "Webhooks", "WebhookEndpoint", "WebhookClaim", "WebhookDelivery",
+    "WebhookFailOutcome", "OutboxCounts", "verify_webhook", "generate_webhook_secret",
     # restore points
     "RestorePoint", "SpaceReport", "Settings", "SettingChange", "ConfirmationRequired",
     # backups
@@ -182,5 +219,6 @@ __all__ = [
     "NotFound", "NotAStore", "FormatTooNew", "AlreadyOpen", "ReadOnly", "Poisoned",
     "StoreClosed", "Corrupted", "ProofInvalid", "CheckpointInvalid", "IoError",
     "StorageError", "Panic", "BufferTooSmall", "UnknownRecordVersion", "Fenced",
-    "LimitReached", "WrongKey",
+    "LimitReached", "WrongKey", "Shredded", "KeyUnavailable", "SealedInvalid",
+    "SignatureInvalid",
 ]

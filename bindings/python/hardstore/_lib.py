@@ -14,6 +14,7 @@ says how to fix it.
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 import sys
 from ctypes import (
@@ -127,7 +128,15 @@ MREPORT = P(st.hardstore_maintenance_report)
 LABELS = P(st.hardstore_label)
 TX = P(st.hardstore_tx)
 KEY = P(st.hardstore_backup_key)
+RLIMIT = P(st.hardstore_rate_limit)
+RDECISION = P(st.hardstore_rate_decision)
+RLIST = P(st.hardstore_rate_limits)
+LIMITER = P(st.hardstore_limiter)
+IPLIST = P(st.hardstore_ip_rules)
+VERDICT = P(st.hardstore_ip_verdict)
 INFO = P(st.hardstore_backup_info)
+SKEYS = P(st.hardstore_sealing_keys)
+WHCLAIM = P(st.hardstore_webhook_deliveries)
 
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Errors and version
@@ -197,6 +206,16 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_audit_iter_free": (None, [AITER]),
     "hardstore_audit_export_jsonl": (R, [STORE, AQUERY, S, Z, P(c_uint64)]),
     "hardstore_inclusion_proof_len": (R, [c_uint64, c_uint64, P(Z)]),
+    # Audit retention
+    "hardstore_audit_prunable": (R, [STORE, c_uint32, c_uint64, P(c_uint64), P(c_uint64)]),
+    "hardstore_audit_prune": (R, [STORE, c_uint32, c_uint64, c_uint64, P(c_uint64)]),
+    "hardstore_audit_pruned_below": (R, [STORE, P(c_uint64)]),
+    "hardstore_audit_export_archive": (R, [STORE, c_uint64, c_uint64, S, Z, P(c_uint64)]),
+    "hardstore_audit_entry_pruned": (c_bool, [ENTRY]),
+    "hardstore_options_set_redact_audit": (R, [OPTS, c_bool]),
+    "hardstore_settings_get_audit_retention_us": (R, [STORE, P(c_uint64)]),
+    "hardstore_settings_set_audit_retention_us": (
+        R, [STORE, S, Z, c_uint64, P(st.hardstore_setting_change)]),
     # Backups
     "hardstore_backup_full": (R, [STORE, S, Z, INFO]),
     "hardstore_backup_run": (
@@ -321,6 +340,18 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_idem_purge_expired": (R, [STORE, Z, P(Z)]),
     "hardstore_idem_get": (R, [STORE, S, Z, S, Z, P(c_bool), P(st.hardstore_idem_info)]),
     "hardstore_options_set_idempotency_ttl_ms": (R, [OPTS, c_uint64]),
+    # IP rules
+    "hardstore_ip_rule_put": (R, [STORE, S, Z, S, Z, c_uint32, c_uint64, S, Z, P(c_bool)]),
+    "hardstore_ip_rule_remove": (R, [STORE, S, Z, S, Z]),
+    "hardstore_ip_check": (R, [STORE, S, Z, S, Z, VERDICT]),
+    "hardstore_ip_check_bytes": (R, [STORE, S, Z, S, Z, VERDICT]),
+    "hardstore_ip_rule_list": (R, [STORE, S, Z, P(IPLIST)]),
+    "hardstore_ip_rule_list_len": (Z, [IPLIST]),
+    "hardstore_ip_rule_list_get": (
+        R, [IPLIST, Z, PU8P, P(Z), PU8P, P(Z), P(st.hardstore_ip_rule_info)]),
+    "hardstore_ip_rule_list_free": (None, [IPLIST]),
+    "hardstore_ip_rules_expired": (R, [STORE, P(c_uint64)]),
+    "hardstore_ip_rules_purge_expired": (R, [STORE, c_uint64, P(c_uint64)]),
     # Log ring
     "hardstore_log_record_new": (R, [c_uint32, S, Z, P(LREC)]),
     "hardstore_log_record_set_target": (R, [LREC, S, Z]),
@@ -387,6 +418,21 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_metrics_persist": (R, [STORE, P(c_uint64)]),
     "hardstore_metrics_refused": (R, [STORE, P(c_uint64)]),
     "hardstore_options_set_metrics_max_series": (R, [OPTS, Z]),
+    # Rate limits
+    "hardstore_options_set_rate_limits": (R, [OPTS, c_uint64, c_uint64]),
+    "hardstore_rate_limit_define": (R, [STORE, S, Z, S, Z, RLIMIT]),
+    "hardstore_rate_limit_remove": (R, [STORE, S, Z, S, Z, P(c_uint64)]),
+    "hardstore_rate_limit_get": (R, [STORE, S, Z, S, Z, P(c_bool), RLIMIT]),
+    "hardstore_rate_limit_check": (R, [STORE, S, Z, S, Z, S, Z, c_uint64, RDECISION]),
+    "hardstore_limiter_new": (R, [STORE, S, Z, S, Z, P(LIMITER)]),
+    "hardstore_limiter_check": (R, [LIMITER, S, Z, c_uint64, RDECISION]),
+    "hardstore_limiter_free": (None, [LIMITER]),
+    "hardstore_rate_limit_stats": (R, [STORE, S, Z, S, Z, P(st.hardstore_rate_limit_keys)]),
+    "hardstore_rate_limit_flush": (R, [STORE, P(c_uint64)]),
+    "hardstore_rate_limit_list": (R, [STORE, P(RLIST)]),
+    "hardstore_rate_limit_list_len": (Z, [RLIST]),
+    "hardstore_rate_limit_list_get": (R, [RLIST, Z, PU8P, P(Z), PU8P, P(Z), RLIMIT]),
+    "hardstore_rate_limit_list_free": (None, [RLIST]),
     # Restore points
     "hardstore_options_set_max_restore_points": (R, [OPTS, Z]),
     "hardstore_restore_point_create": (R, [STORE, S, Z, P(st.hardstore_restore_point_info)]),
@@ -416,6 +462,41 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         R, [STORE, S, Z, P(st.hardstore_retention), P(st.hardstore_setting_change)]),
     "hardstore_settings_set_backup_schedule": (
         R, [STORE, S, Z, P(st.hardstore_schedule), P(st.hardstore_setting_change)]),
+    # Sealed fields
+    "hardstore_options_set_sealing_key": (R, [OPTS, c_uint32, S, Z]),
+    "hardstore_options_set_sealing_key_callback": (
+        R, [OPTS, st.hardstore_key_callback, c_void_p]),
+    "hardstore_sealing_add_key": (R, [STORE, c_uint32]),
+    "hardstore_sealing_set_primary": (R, [STORE, c_uint32]),
+    "hardstore_sealing_disable_key": (R, [STORE, c_uint32]),
+    "hardstore_sealing_enable_key": (R, [STORE, c_uint32]),
+    "hardstore_sealing_destroy_key": (R, [STORE, c_uint32, c_uint64, P(c_uint64)]),
+    "hardstore_sealing_seal": (R, [STORE, S, Z, S, Z, P(BYTES)]),
+    "hardstore_sealing_open": (R, [STORE, S, Z, P(BYTES)]),
+    "hardstore_sealing_shred": (R, [STORE, S, Z, P(c_bool)]),
+    "hardstore_sealing_rewrap": (R, [STORE, c_uint64, P(st.hardstore_rewrap_report)]),
+    "hardstore_sealing_key_list": (R, [STORE, P(SKEYS)]),
+    "hardstore_sealing_key_list_len": (Z, [SKEYS]),
+    "hardstore_sealing_key_list_get": (R, [SKEYS, Z, P(st.hardstore_sealing_key)]),
+    "hardstore_sealing_key_list_free": (None, [SKEYS]),
+    # Webhook outbox
+    "hardstore_webhook_secret_generate": (R, [P(BYTES)]),
+    "hardstore_webhook_endpoint_put": (R, [STORE, S, Z, S, Z, S, Z, P(c_char_p), P(Z), Z]),
+    "hardstore_webhook_endpoint_get": (
+        R, [STORE, S, Z, S, Z, P(c_bool), P(st.hardstore_webhook_endpoint)]),
+    "hardstore_webhook_endpoint_enable": (R, [STORE, S, Z, S, Z]),
+    "hardstore_webhook_endpoint_remove": (R, [STORE, S, Z, S, Z, c_uint64, P(c_uint64)]),
+    "hardstore_webhook_enqueue": (R, [STORE, S, Z, S, Z, S, Z, S, Z, c_uint32, P(c_uint64)]),
+    "hardstore_webhook_claim": (R, [STORE, Z, c_uint64, P(WHCLAIM)]),
+    "hardstore_webhook_claim_len": (Z, [WHCLAIM]),
+    "hardstore_webhook_delivery_get": (R, [WHCLAIM, Z, P(st.hardstore_webhook_delivery)]),
+    "hardstore_webhook_ack": (R, [STORE, WHCLAIM, Z]),
+    "hardstore_webhook_fail": (
+        R, [STORE, WHCLAIM, Z, S, Z, P(st.hardstore_webhook_fail_outcome)]),
+    "hardstore_webhook_claim_free": (None, [WHCLAIM]),
+    "hardstore_webhook_verify": (
+        R, [P(c_char_p), P(Z), Z, S, Z, S, Z, S, Z, S, Z, c_uint64, c_uint64]),
+    "hardstore_webhook_counts": (R, [STORE, P(c_uint64), P(c_uint64)]),
     # Options and the store
     "hardstore_options_new": (R, [P(OPTS)]),
     "hardstore_options_set_flush_interval_ms": (R, [OPTS, c_uint64]),
@@ -431,6 +512,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Transactions and app state
     "hardstore_tx_begin": (R, [STORE, c_uint32, P(TX)]),
     "hardstore_tx_kv_put": (R, [TX, S, Z, S, Z, S, Z]),
+    "hardstore_tx_kv_put_sealed": (R, [TX, S, Z, S, Z, S, Z, S, Z]),
     "hardstore_tx_kv_delete": (R, [TX, S, Z, S, Z]),
     "hardstore_tx_audit_append": (R, [TX, EVENT, P(Z)]),
     "hardstore_tx_idem_complete": (R, [TX, TOKEN, c_bool, c_uint16, S, Z]),
@@ -446,6 +528,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [TX, S, Z, S, Z, S, Z, S, Z, c_uint32, c_uint64, c_bool, P(Z)],
     ),
     "hardstore_tx_dead_letter_id": (R, [TX, Z, P(c_uint64)]),
+    "hardstore_tx_outbox_enqueue": (R, [TX, S, Z, S, Z, S, Z, S, Z]),
     "hardstore_tx_free": (None, [TX]),
     "hardstore_kv_put": (R, [STORE, S, Z, S, Z, S, Z, c_uint32]),
     "hardstore_kv_delete": (R, [STORE, S, Z, S, Z, c_uint32, P(c_bool)]),
@@ -565,6 +648,22 @@ def fixed(value: Any, length: int, what: str) -> bytes:
             Result.INVALID_ARGUMENT, f"{what} must be {length} bytes, not {len(data)}", None
         )
     return data
+
+
+def to_u64(value: Any, what: str) -> int:
+    """An unsigned 64-bit integer argument, else :class:`InvalidArgument` (ctypes would
+    wrap a negative or too large number silently); ``TypeError`` for a non-integer."""
+    from .errors import InvalidArgument
+
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+    if not 0 <= n <= UINT64_MAX:
+        raise InvalidArgument(
+            Result.INVALID_ARGUMENT, f"{what} must be 0 to 2**64-1, not {n}", None
+        )
+    return n
 
 
 def borrowed(ptr: Any, n: int) -> bytes:

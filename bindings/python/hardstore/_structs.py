@@ -47,6 +47,8 @@ class hardstore_dlq_query(_Opaque): pass
 class hardstore_health_report(_Opaque): pass
 class hardstore_idem_response(_Opaque): pass
 class hardstore_idem_token(_Opaque): pass
+class hardstore_ip_rules(_Opaque): pass
+class hardstore_limiter(_Opaque): pass
 class hardstore_log_entry(_Opaque): pass
 class hardstore_log_record(_Opaque): pass
 class hardstore_log_stats(_Opaque): pass
@@ -54,8 +56,11 @@ class hardstore_logs_iter(_Opaque): pass
 class hardstore_logs_query(_Opaque): pass
 class hardstore_maintenance_report(_Opaque): pass
 class hardstore_options(_Opaque): pass
+class hardstore_rate_limits(_Opaque): pass
+class hardstore_sealing_keys(_Opaque): pass
 class hardstore_store(_Opaque): pass
 class hardstore_tx(_Opaque): pass
+class hardstore_webhook_deliveries(_Opaque): pass
 
 
 # --- Structs passed by pointer or value ----------------------------------------------
@@ -329,6 +334,8 @@ class hardstore_maintenance_summary(Structure):
         ("backups_pruned", c_uint64),
         ("more_due", c_bool),
         ("errors", c_size_t),
+        ("keys_rewrapped", c_uint64),
+        ("audit_pruned", c_uint64),
     ]
 
 
@@ -372,6 +379,116 @@ class hardstore_label(Structure):
     ]
 
 
+class hardstore_rate_limit(Structure):
+    _fields_ = [
+        ("count", c_uint64),
+        ("period_us", c_uint64),
+        ("burst", c_uint64),
+    ]
+
+
+class hardstore_rate_decision(Structure):
+    _fields_ = [
+        ("allowed", c_bool),
+        ("limit", c_uint64),
+        ("remaining", c_uint64),
+        ("retry_after_us", c_uint64),
+        ("reset_after_us", c_uint64),
+    ]
+
+
+class hardstore_rate_limit_keys(Structure):
+    _fields_ = [
+        ("keys", c_uint64),
+        ("evicted_idle", c_uint64),
+        ("evicted_active", c_uint64),
+    ]
+
+
+#: ``HARDSTORE_IP_CIDR_TEXT``: room for a CIDR's text in a verdict, NUL included.
+IP_CIDR_TEXT = 52
+
+
+class hardstore_ip_verdict(Structure):
+    # ``global`` is a Python keyword: read it with ``getattr(v, "global")``.
+    _fields_ = [
+        ("allowed", c_bool),
+        ("matched", c_bool),
+        ("action", c_uint32),
+        ("global", c_bool),
+        ("prefix_len", c_uint8),
+        ("cidr", c_uint8 * IP_CIDR_TEXT),
+    ]
+
+
+class hardstore_ip_rule_info(Structure):
+    _fields_ = [
+        ("action", c_uint32),
+        ("expires_at", c_uint64),
+        ("updated_at", c_uint64),
+        ("prefix_len", c_uint8),
+    ]
+
+
+# bool (*hardstore_key_callback)(void *user_data, uint32_t key_id, uint8_t *out_key)
+hardstore_key_callback = CFUNCTYPE(c_bool, c_void_p, c_uint32, c_void_p)
+
+
+class hardstore_rewrap_report(Structure):
+    _fields_ = [
+        ("rewrapped", c_uint64),
+        ("remaining", c_uint64),
+    ]
+
+
+class hardstore_sealing_key(Structure):
+    _fields_ = [
+        ("id", c_uint32),
+        ("status", c_uint32),
+        ("primary", c_bool),
+        ("available", c_bool),
+        ("added_at", c_uint64),
+        ("subjects", c_uint64),
+    ]
+
+
+class hardstore_webhook_endpoint(Structure):
+    _fields_ = [
+        ("enabled", c_bool),
+        ("failing", c_uint32),
+        ("secrets", c_size_t),
+    ]
+
+
+class hardstore_webhook_delivery(Structure):
+    # The pointers borrow from the claim (hardstore_webhook_deliveries).
+    _fields_ = [
+        ("id", c_uint64),
+        ("attempt", c_uint32),
+        ("lease_until", c_uint64),
+        ("url", u8p),
+        ("url_len", c_size_t),
+        ("payload", u8p),
+        ("payload_len", c_size_t),
+        ("event_type", u8p),
+        ("event_type_len", c_size_t),
+        ("webhook_id", u8p),
+        ("webhook_id_len", c_size_t),
+        ("webhook_timestamp", u8p),
+        ("webhook_timestamp_len", c_size_t),
+        ("webhook_signature", u8p),
+        ("webhook_signature_len", c_size_t),
+    ]
+
+
+class hardstore_webhook_fail_outcome(Structure):
+    _fields_ = [
+        ("dead", c_bool),
+        ("retry_at", c_uint64),
+        ("dead_letter", c_uint64),
+    ]
+
+
 #: Every struct that mirrors one in the header (checked against a C compiler by the tests).
 STRUCTS = {
     "hardstore_alert_raised": hardstore_alert_raised,
@@ -400,5 +517,15 @@ STRUCTS = {
     "hardstore_janitor_status": hardstore_janitor_status,
     "hardstore_metrics_snapshot": hardstore_metrics_snapshot,
     "hardstore_label": hardstore_label,
+    "hardstore_rate_limit": hardstore_rate_limit,
+    "hardstore_rate_decision": hardstore_rate_decision,
+    "hardstore_rate_limit_keys": hardstore_rate_limit_keys,
+    "hardstore_ip_verdict": hardstore_ip_verdict,
+    "hardstore_ip_rule_info": hardstore_ip_rule_info,
+    "hardstore_rewrap_report": hardstore_rewrap_report,
+    "hardstore_sealing_key": hardstore_sealing_key,
+    "hardstore_webhook_endpoint": hardstore_webhook_endpoint,
+    "hardstore_webhook_delivery": hardstore_webhook_delivery,
+    "hardstore_webhook_fail_outcome": hardstore_webhook_fail_outcome,
 }
 

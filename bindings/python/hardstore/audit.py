@@ -1,12 +1,15 @@
 """The tamper-evident, append-only audit log: append, read, query, Merkle proofs,
-checkpoints and verification."""
+checkpoints, verification, and retention (pruning old payloads, keeping their leaf
+hashes, after exporting them to a self-proving archive)."""
 
 from __future__ import annotations
 
 import ctypes
+import math
 from contextlib import contextmanager
 from ctypes import byref, c_size_t, c_uint64
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ._common import Durability, PagedQuery, StoreBound
@@ -19,6 +22,7 @@ from ._lib import (
     take_bytes,
     to_path,
     to_text,
+    to_u64,
     view_bytes,
 )
 from ._structs import (
@@ -31,6 +35,7 @@ from ._structs import (
     hardstore_verify_report,
     u8p,
 )
+from .errors import InvalidArgument, Result
 
 Text = Union[str, bytes]
 
@@ -44,6 +49,14 @@ FIELD_RESOURCE = 3
 FIELD_OUTCOME = 4
 FIELD_IP = 5
 FIELD_USER_AGENT = 6
+
+#: Prune mode: entries with a seq below the value (``HARDSTORE_PRUNE_BELOW_SEQ``).
+PRUNE_BELOW_SEQ = 0
+#: Prune mode: entries appended at least the value (microseconds) ago
+#: (``HARDSTORE_PRUNE_OLDER_THAN``).
+PRUNE_OLDER_THAN = 1
+
+_US = timedelta(microseconds=1)
 
 _BytesPtr = ctypes.POINTER(hardstore_bytes)
 
@@ -108,7 +121,9 @@ def as_event(event: Union[AuditEvent, Text], action: Optional[Text], fields_: Di
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """An entry read from the audit log (every string field; "" when unset)."""
+    """An entry read from the audit log (every string field; "" when unset). A
+    ``pruned`` entry (see :meth:`Audit.prune`) keeps its seq, time, tenant, action and
+    leaf hash; its actor, resource, outcome, IP, user agent and details are empty."""
 
     seq: int
     time_us: int
@@ -121,6 +136,7 @@ class AuditEntry:
     user_agent: str
     details: Tuple[Tuple[str, str], ...]
     leaf_hash: bytes
+    pruned: bool = False
 
     @property
     def details_dict(self) -> Dict[str, str]:
@@ -151,7 +167,48 @@ def _entry(ptr: Any) -> AuditEntry:
         user_agent=text(FIELD_USER_AGENT),
         details=tuple(details),
         leaf_hash=bytes(leaf),
+        pruned=bool(lib.hardstore_audit_entry_pruned(ptr)),
     )
+
+
+class PruneRange(NamedTuple):
+    """The entries a prune would take: ``from_`` (inclusive; where pruning stopped
+    before) to ``to`` (exclusive)."""
+
+    from_: int
+    to: int
+
+    @property
+    def count(self) -> int:
+        """How many entries that is."""
+        return max(self.to - self.from_, 0)
+
+
+Age = Union[int, float, timedelta]
+
+
+def _age_us(value: Age) -> int:
+    """An age (seconds as ``int`` or ``float``, or a timedelta) in whole microseconds."""
+    if isinstance(value, timedelta):
+        us = value // _US
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise InvalidArgument(Result.INVALID_ARGUMENT,
+                                  f"older_than must be finite, not {value!r}", None)
+        us = round(value * 1_000_000)
+    else:
+        raise TypeError("older_than must be seconds (int or float) or a timedelta, "
+                        f"not {type(value).__name__}")
+    return to_u64(us, "older_than")
+
+
+def _prune_mode(below_seq: Optional[int], older_than: Optional[Age]) -> Tuple[int, int]:
+    """(mode, value) for the C prune calls: exactly one of the two must be given."""
+    if (below_seq is None) == (older_than is None):
+        raise TypeError("give exactly one of below_seq= or older_than=")
+    if below_seq is not None:
+        return PRUNE_BELOW_SEQ, to_u64(below_seq, "below_seq")
+    return PRUNE_OLDER_THAN, _age_us(older_than)  # type: ignore[arg-type]
 
 
 class AppendReceipt(NamedTuple):
@@ -431,3 +488,52 @@ class Audit(StoreBound):
         r = hardstore_verify_report()
         lib.hardstore_audit_verify(self._h, byref(r))
         return VerifyReport(r.size, r.checked, bool(r.ok), None if r.ok else r.first_bad_seq, bytes(r.root))
+
+    # --- Retention --------------------------------------------------------------------
+
+    def pruned_below(self) -> int:
+        """The bound below which every entry is pruned (0: none is)."""
+        n = c_uint64(0)
+        lib.hardstore_audit_pruned_below(self._h, byref(n))
+        return n.value
+
+    def prunable(self, below_seq: Optional[int] = None,
+                 older_than: Optional[Age] = None) -> PruneRange:
+        """The entries :meth:`prune` with the same argument would take now, as a
+        :class:`PruneRange` ``(from_, to)``: give ``below_seq`` (entries with a lower
+        seq) or ``older_than`` (entries appended at least that long ago by the store's
+        clock, the oldest up to the first newer one; seconds or a timedelta). Pruning
+        always takes the oldest entries, from where it stopped before. Changes nothing."""
+        mode, value = _prune_mode(below_seq, older_than)
+        lo, hi = c_uint64(0), c_uint64(0)
+        lib.hardstore_audit_prunable(self._h, mode, value, byref(lo), byref(hi))
+        return PruneRange(lo.value, hi.value)
+
+    def prune(self, below_seq: Optional[int] = None, older_than: Optional[Age] = None,
+              confirm: int = 0) -> int:
+        """Prunes the payloads of the entries :meth:`prunable` names (``below_seq`` or
+        ``older_than``, as there), durably and audited (``audit.prune``). Each keeps its
+        seq, time, tenant, action and leaf hash, so the root, checkpoints, proofs and
+        :meth:`verify` stay valid and it reads as ``pruned``. Raises
+        :class:`~hardstore.ConfirmationRequired` (changing nothing) when that is more
+        than ``confirm`` entries: :meth:`export_archive` them first to keep them.
+        Returns how many it pruned."""
+        mode, value = _prune_mode(below_seq, older_than)
+        n = c_uint64(0)
+        lib.hardstore_audit_prune(self._h, mode, value, to_u64(confirm, "confirm"), byref(n))
+        return n.value
+
+    def export_archive(self, from_: int, to: int, path: Any) -> int:
+        """Writes entries ``from_..to`` (``to`` exclusive, within the log) to a NEW file
+        at ``path`` as a JSON Lines archive: a header line (``archive``, ``store_id``,
+        ``size``, ``root``, ``checkpoint``, ``from``, ``to``; hashes as hex), then one
+        line per entry with its ``leaf_hash`` and ``inclusion_proof`` (a list of hex
+        hashes) against ``size``, so the archive proves each entry on its own (a pruned
+        entry's line also has ``pruned``: its leaf hash, as hex). An
+        existing file is refused (:class:`~hardstore.IoError`), never replaced. Returns
+        the entries written."""
+        p = to_path(path)
+        n = c_uint64(0)
+        lib.hardstore_audit_export_archive(self._h, to_u64(from_, "from_"), to_u64(to, "to"),
+                                           p, len(p), byref(n))
+        return n.value

@@ -38,6 +38,10 @@ class Result(enum.IntEnum):
     LIMIT_REACHED = 21
     WRONG_KEY = 22
     CONFIRMATION_REQUIRED = 23
+    SHREDDED = 24
+    KEY_UNAVAILABLE = 25
+    SEALED_INVALID = 26
+    SIGNATURE_INVALID = 27
 
 
 class HardstoreError(Exception):
@@ -158,7 +162,8 @@ class UnknownRecordVersion(HardstoreError):
 
 class Fenced(HardstoreError):
     """A lease holder was fenced off: an idempotency token whose lease was taken over
-    or whose key is gone, or a stale dead-letter claim. Nothing changed
+    or whose key is gone, a stale dead-letter claim, or a webhook delivery whose lease
+    lapsed (claimed again) or that was acked or failed already. Nothing changed
     (``HARDSTORE_FENCED``)."""
 
 
@@ -176,6 +181,28 @@ class ConfirmationRequired(HardstoreError):
     """A change would delete stored data and the count given to confirm it was too
     small; the message names the count. Nothing changed
     (``HARDSTORE_CONFIRMATION_REQUIRED``)."""
+
+
+class Shredded(HardstoreError):
+    """A sealed field's subject was shredded: the field can never be read again
+    (``HARDSTORE_SHREDDED``)."""
+
+
+class KeyUnavailable(HardstoreError):
+    """A sealing key is not available: not given to the store, disabled, destroyed, or
+    other bytes than the key the store knows by that id. Nothing changed
+    (``HARDSTORE_KEY_UNAVAILABLE``)."""
+
+
+class SealedInvalid(HardstoreError):
+    """Bytes given as a sealed field are not one: cut, edited, or of another store.
+    Nothing changed (``HARDSTORE_SEALED_INVALID``)."""
+
+
+class SignatureInvalid(HardstoreError):
+    """A webhook's signature headers did not verify: a header missing, given twice or
+    malformed, a timestamp outside the tolerance, or no signature matching a secret; the
+    message says which (``HARDSTORE_SIGNATURE_INVALID``)."""
 
 
 _BY_CODE: Dict[int, Type[HardstoreError]] = {
@@ -202,6 +229,10 @@ _BY_CODE: Dict[int, Type[HardstoreError]] = {
     Result.LIMIT_REACHED: LimitReached,
     Result.WRONG_KEY: WrongKey,
     Result.CONFIRMATION_REQUIRED: ConfirmationRequired,
+    Result.SHREDDED: Shredded,
+    Result.KEY_UNAVAILABLE: KeyUnavailable,
+    Result.SEALED_INVALID: SealedInvalid,
+    Result.SIGNATURE_INVALID: SignatureInvalid,
 }
 
 
@@ -241,6 +272,11 @@ __all__ = [
     "Fenced",
     "LimitReached",
     "WrongKey",
+    "ConfirmationRequired",
+    "Shredded",
+    "KeyUnavailable",
+    "SealedInvalid",
+    "SignatureInvalid",
     "error_class",
     "make_error",
 ]

@@ -70,6 +70,10 @@ class MaintenanceReport:
     backup_run: bool
     backup_id: Optional[int]
     backups_pruned: int
+    #: Sealed fields' data keys re-wrapped by the primary key (a rotation's step).
+    keys_rewrapped: int
+    #: Audit entries whose payloads were pruned past the audit retention.
+    audit_pruned: int
     more_due: bool
     errors: List[TaskError]
 
@@ -117,6 +121,8 @@ def run_maintenance(store_handle: Any, step: int, backups_into: Any) -> Maintena
             backup_run=bool(s.backup_run),
             backup_id=s.backup_id if s.backup_run else None,
             backups_pruned=s.backups_pruned,
+            keys_rewrapped=s.keys_rewrapped,
+            audit_pruned=s.audit_pruned,
             more_due=bool(s.more_due),
             errors=errors,
         )

@@ -8,7 +8,7 @@ from ctypes import byref, c_uint64
 from dataclasses import dataclass
 
 from ._common import StoreBound
-from ._lib import lib, to_text
+from ._lib import lib, to_text, to_u64
 from ._structs import hardstore_health_thresholds, hardstore_setting_change, hardstore_settings
 from .backups import Retention, Schedule
 from .dead_letters import Jitter, RetryPolicy
@@ -134,3 +134,20 @@ class StoreSettings(StoreBound):
         until maintenance runs (:meth:`Store.maintenance <hardstore.Store.maintenance>`
         or the janitor)."""
         return self._change(lib.hardstore_settings_set_alert_retention_us, actor, int(us))
+
+    def audit_retention_us(self) -> int:
+        """How long audit entries keep their payloads before maintenance prunes them
+        (keeping their leaf hashes), microseconds; 0 (the default): for ever."""
+        out = c_uint64(0)
+        lib.hardstore_settings_get_audit_retention_us(self._h, byref(out))
+        return out.value
+
+    def set_audit_retention_us(self, age_us: int, *, actor: str = "") -> SettingChange:
+        """Sets how long audit entries keep their payloads, in microseconds: 0 keeps
+        them for ever, else at least one day (less raises
+        :class:`~hardstore.InvalidArgument`). Setting it is the confirmation
+        maintenance's prunes run under; nothing is pruned until maintenance runs
+        (:meth:`Store.maintenance <hardstore.Store.maintenance>` or the janitor; its
+        report's ``audit_pruned``)."""
+        return self._change(lib.hardstore_settings_set_audit_retention_us, actor,
+                            to_u64(age_us, "age_us"))

@@ -18,14 +18,18 @@ from .backups import Backups
 from .dead_letters import DeadLetters
 from .health import HealthReport, run_health
 from .idempotency import Idempotency
+from .ip_rules import IpRules
 from .kv import KV
 from .logs import Logs
 from .maintenance import JanitorStatus, MaintenanceReport, janitor_status, run_maintenance
 from .metrics import Metrics
 from .options import Options, options_from
+from .rate_limits import RateLimits
 from .restore_points import RestorePoints
+from .sealing import Sealing
 from .settings import StoreSettings
 from .tx import Transaction
+from .webhooks import Webhooks
 
 
 class Store:
@@ -35,7 +39,10 @@ class Store:
     Areas: :attr:`audit`, :attr:`logs`, :attr:`idempotency` (also :attr:`idem`),
     :attr:`kv` (app state), :attr:`dead_letters` (also :attr:`dlq`), :attr:`alerts`,
     :attr:`restore_points`, :attr:`backups`, :attr:`settings`, :attr:`metrics` (the
-    store's figures for a Prometheus scrape, and the app's own); its own health through
+    store's figures for a Prometheus scrape, and the app's own), :attr:`rate_limits`,
+    :attr:`ip_rules` (allow and deny lists of networks), :attr:`sealing` (sealed fields:
+    values encrypted per subject, shredded per subject), :attr:`webhooks` (the webhook
+    outbox: endpoints, signed deliveries, retries); its own health through
     :meth:`health`; its cleanups through :meth:`maintenance` (and the janitor, see
     :meth:`janitor_status`); multi-area writes through :meth:`transaction`. Use it as a
     context manager to close it on exit.
@@ -50,10 +57,13 @@ class Store:
         self._lock = threading.Lock()
         self._children: "weakref.WeakSet[Owned]" = weakref.WeakSet()
         self._kept: List[Owned] = []  # children that live until stopped or the store closes
+        # C callbacks the library may call until the store is closed (the sealing key
+        # source): ctypes frees a callback's thunk with its Python object.
+        self._callbacks: List[Any] = []
         self.path = os.fspath(path)
         p = to_path(path)
         ptr = ctypes.POINTER(hardstore_store)()
-        with options_from(options, kwargs)._handle() as o:
+        with options_from(options, kwargs)._handle(self._callbacks) as o:
             lib.hardstore_store_open(p, len(p), o, byref(ptr))
         self._ptr = ptr
         self.audit = Audit(self)
@@ -66,6 +76,10 @@ class Store:
         self.settings = StoreSettings(self)
         self.backups = Backups(self)
         self.metrics = Metrics(self)
+        self.rate_limits = RateLimits(self)
+        self.ip_rules = IpRules(self)
+        self.sealing = Sealing(self)
+        self.webhooks = Webhooks(self)
 
     @property
     def _handle(self) -> Any:
@@ -115,7 +129,8 @@ class Store:
         most ``step`` items per task (0: the library's default, 10,000; ``more_due`` in
         the report says to run again); with ``backups_into`` (a folder) the backup the
         store's schedule has due is run into it; backups the retention setting drops are
-        deleted. A task that fails is in the report's ``errors`` and the others run."""
+        deleted; audit payloads past the audit retention are pruned (``audit_pruned``;
+        see :meth:`Audit.prune <hardstore.audit.Audit.prune>`). A task that fails is in the report's ``errors`` and the others run."""
         return run_maintenance(self._handle, step, backups_into)
 
     def janitor_status(self) -> Optional[JanitorStatus]:
@@ -168,7 +183,8 @@ def open(path: Any, options: Optional[Options] = None, **kwargs: Any) -> Store: 
     Keyword options: ``audit_key``, ``flush_interval_ms``, ``max_batch``,
     ``log_capacity``, ``redact_logs``, ``idempotency_ttl_ms``, ``max_restore_points``,
     ``dlq_policy``, ``dlq_purge_after_us``, ``clock``, ``health_thresholds``,
-    ``alert_retention_us``, ``janitor_interval_us``, ``janitor_backups_into`` (see
-    :class:`Options`).
+    ``alert_retention_us``, ``metrics_max_series``, ``janitor_interval_us``,
+    ``janitor_backups_into``, ``rate_limit_max_keys``, ``rate_limit_flush_us``,
+    ``sealing_keyset``, ``sealing_key_callback`` (see :class:`Options`).
     """
     return Store(path, options, **kwargs)

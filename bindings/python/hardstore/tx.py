@@ -1,5 +1,6 @@
-"""Atomic multi-area writes: app state, audit entries, idempotency completions and dead
-letters that become durable together or not at all."""
+"""Atomic multi-area writes: app state (sealed values too), audit entries, idempotency
+completions, dead letters and webhook messages that become durable together or not at
+all."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ._structs import hardstore_tx
 from .audit import AuditEvent, as_event
 from .dead_letters import Claim
 from .idempotency import Token, status_arg
+from .webhooks import _message
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store import Store
@@ -68,6 +70,15 @@ class Transaction(Owned):
         """Adds ``(namespace, key) = value``."""
         ns, k, v = to_text(namespace, "namespace"), to_bytes(key, "key"), to_bytes(value, "value")
         lib.hardstore_tx_kv_put(self._tx(), ns, len(ns), k, len(k), v, len(v))
+
+    def kv_put_sealed(self, namespace: Text, key: Data, subject: Text, plaintext: Data) -> None:
+        """Adds ``(namespace, key) = plaintext`` sealed for ``subject``: the value is
+        sealed inside the commit (a new subject's data key commits with it) and must fit
+        the value limit once sealed (about 40 bytes more than the plaintext). Read it
+        back with ``store.kv.get`` and open it with ``store.sealing.open``."""
+        ns, k = to_text(namespace, "namespace"), to_bytes(key, "key")
+        s, p = to_text(subject, "subject"), to_bytes(plaintext, "plaintext")
+        lib.hardstore_tx_kv_put_sealed(self._tx(), ns, len(ns), k, len(k), s, len(s), p, len(p))
 
     def kv_delete(self, namespace: Text, key: Data) -> None:
         """Adds the deletion of ``(namespace, key)`` (absent keys are fine)."""
@@ -136,6 +147,17 @@ class Transaction(Owned):
                                     int(first_attempt_at), bool(permanent), byref(idx))
         self._dead_letters += 1
         return idx.value
+
+    # Webhook outbox
+    def outbox_enqueue(self, tenant: Text, endpoint: Text, event_type: Text, payload: Data) -> None:
+        """Adds a webhook message for endpoint ``endpoint`` of ``tenant`` (the
+        transactional outbox): it commits with the rest of the transaction, the app's
+        state, or not at all, and is due at once (``store.webhooks.claim`` delivers it).
+        ``payload`` is the body to POST (``bytes``; a ``str`` as UTF-8), at most 512 KiB.
+        Its arguments are checked now; the endpoint must exist at :meth:`commit`
+        (:class:`~hardstore.NotFound` then, and nothing is written)."""
+        t, e, ty, p = _message(tenant, endpoint, event_type, payload)
+        lib.hardstore_tx_outbox_enqueue(self._tx(), t, len(t), e, len(e), ty, len(ty), p, len(p))
 
     # Commit
     def commit(self) -> None:

@@ -22,7 +22,8 @@ from conftest import SEC
 DAY = 86_400 * SEC
 
 NOTHING = MaintenanceReport(idempotency_expired=0, dead_letters_purged=0, alerts_purged=0,
-                            backup_run=False, backup_id=None, backups_pruned=0, more_due=False,
+                            backup_run=False, backup_id=None, backups_pruned=0, keys_rewrapped=0, audit_pruned=0,
+                            more_due=False,
                             errors=[])
 
 

@@ -139,6 +139,47 @@ pub(crate) enum AuditCmd {
         #[arg(long)]
         tenant: String,
     },
+    /// Writes the entries a prune would take (or --from/--to) as a JSON Lines archive
+    /// with the checkpoint and each entry's inclusion proof, to a new file (never
+    /// replacing one).
+    Archive {
+        store: PathBuf,
+        /// The archive file to create.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        from: Option<u64>,
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Prunes the payloads of the oldest entries (--below-seq N or --older-than 365d),
+    /// keeping their leaf hashes: says how many and changes nothing unless
+    /// --confirm-evict allows at least that many.
+    Prune {
+        store: PathBuf,
+        #[arg(long)]
+        below_seq: Option<u64>,
+        #[arg(long)]
+        older_than: Option<String>,
+        #[arg(long)]
+        confirm_evict: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn prune_before(
+    below_seq: Option<u64>,
+    older_than: Option<String>,
+) -> Result<hardstore::audit::PruneBefore> {
+    use hardstore::audit::PruneBefore;
+    match (below_seq, older_than) {
+        (Some(s), None) => Ok(PruneBefore::Seq(s)),
+        (None, Some(d)) => Ok(PruneBefore::Age(crate::settings::parse_duration(&d)?)),
+        _ => Err(Error::InvalidArgument(
+            "give one of --below-seq N or --older-than DURATION".into(),
+        )),
+    }
 }
 
 /// The options of `audit query`.
@@ -351,6 +392,58 @@ pub(crate) fn audit(c: AuditCmd) -> Result<()> {
             let q = AuditQuery::new(tenant).order(Order::OldestFirst);
             let n = s.audit().export_jsonl(&q, std::io::stdout().lock())?;
             eprintln!("{n} entries exported");
+            s.close()
+        }
+        AuditCmd::Archive {
+            store,
+            out,
+            from,
+            to,
+        } => {
+            let s = open(&store)?;
+            let from = match from {
+                Some(f) => f,
+                None => s.audit().pruned_below()?,
+            };
+            let to = match to {
+                Some(t) => t,
+                None => s.audit().size()?,
+            };
+            if from > to || to > s.audit().size()? {
+                return Err(Error::InvalidArgument(format!(
+                    "range {from}..{to} is not within the log"
+                )));
+            }
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)?;
+            let mut w = std::io::BufWriter::new(f);
+            let n = match s.audit().export_archive(from, to, &mut w) {
+                Ok(n) => n,
+                Err(e) => {
+                    // Ours, and incomplete: not kept.
+                    drop(w);
+                    let _ = std::fs::remove_file(&out);
+                    return Err(e);
+                }
+            };
+            eprintln!("{n} entries archived to {}", out.display());
+            s.close()
+        }
+        AuditCmd::Prune {
+            store,
+            below_seq,
+            older_than,
+            confirm_evict,
+            json,
+        } => {
+            let before = prune_before(below_seq, older_than)?;
+            let s = open(&store)?;
+            let n = s.audit().prune(before, confirm_evict.unwrap_or(0))?;
+            emit(json, serde_json::json!({ "pruned": n }), || {
+                println!("{n} entries pruned (their leaf hashes kept)")
+            });
             s.close()
         }
     }

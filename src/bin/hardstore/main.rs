@@ -14,6 +14,7 @@ mod alerts;
 mod areas;
 mod backups;
 mod health;
+mod limits;
 mod maintenance;
 mod metrics;
 mod settings;
@@ -94,6 +95,18 @@ enum Cmd {
     /// Alerts: list, raise, ack, resolve, purge.
     #[command(subcommand)]
     Alerts(alerts::AlertsCmd),
+    /// Rate limits: list, define, remove, check.
+    #[command(subcommand, name = "rate-limits")]
+    RateLimits(limits::RateLimitsCmd),
+    /// IP allow and deny rules: list, put, remove, check, purge-expired.
+    #[command(subcommand, name = "ip-rules")]
+    IpRules(limits::IpRulesCmd),
+    /// Sealed fields: keys, shred.
+    #[command(subcommand)]
+    Sealing(limits::SealingCmd),
+    /// The webhook outbox: counts, endpoint, enable, remove; verify a received webhook.
+    #[command(subcommand)]
+    Webhooks(limits::WebhooksCmd),
     /// Restore points: create, list, verify, restore, export.
     #[command(subcommand, name = "restore-point")]
     RestorePoint(backups::RestorePointCmd),
@@ -246,6 +259,10 @@ fn main() -> ExitCode {
         Cmd::Idem(c) => areas::idem(c),
         Cmd::Dlq(c) => areas::dlq(c),
         Cmd::Alerts(c) => alerts::alerts(c),
+        Cmd::RateLimits(c) => limits::rate_limits(c),
+        Cmd::IpRules(c) => limits::ip_rules(c),
+        Cmd::Sealing(c) => limits::sealing(c),
+        Cmd::Webhooks(c) => limits::webhooks(c),
         Cmd::RestorePoint(c) => backups::restore_point(c),
         Cmd::Backup(c) => backups::backup(c),
         Cmd::Settings(c) => settings::settings(c),

@@ -34,6 +34,8 @@ pub(crate) fn maintenance(
         "alerts_purged": r.alerts_purged,
         "backup": r.backup.as_ref().map(|b| json!({"id": b.id, "kind": b.kind.name(), "file": b.file})),
         "backups_pruned": r.backups_pruned,
+        "keys_rewrapped": r.keys_rewrapped,
+        "audit_pruned": r.audit_pruned,
         "more_due": r.more_due,
         "errors": errors,
     });
@@ -51,6 +53,8 @@ pub(crate) fn maintenance(
             None => println!("backup run                none due (or no --backups-into)"),
         }
         println!("backups pruned            {}", r.backups_pruned);
+        println!("sealing keys re-wrapped   {}", r.keys_rewrapped);
+        println!("audit entries pruned      {}", r.audit_pruned);
         if r.more_due {
             println!("more is due: run again");
         }

@@ -46,7 +46,7 @@ pub(crate) enum SettingsCmd {
 }
 
 /// Every name `settings set` takes, in the order `show` prints them.
-const NAMES: [&str; 24] = [
+const NAMES: [&str; 25] = [
     "log-capacity",
     "idempotency-ttl",
     "dead-letter-max-attempts",
@@ -60,6 +60,7 @@ const NAMES: [&str; 24] = [
     "backup-incremental-every",
     "backup-differential-every",
     "alert-retention",
+    "audit-retention",
     "health-window",
     "health-error-permille-degraded",
     "health-error-permille-critical",
@@ -167,6 +168,7 @@ fn value_of(s: &Settings, name: &str) -> String {
         "backup-incremental-every" => human(sch.incremental_every),
         "backup-differential-every" => human(sch.differential_every),
         "alert-retention" => human(s.alert_retention),
+        "audit-retention" => s.audit_retention.map_or("forever".into(), human),
         "health-window" => human(h.window),
         "health-error-permille-degraded" => h.error_permille_degraded.to_string(),
         "health-error-permille-critical" => h.error_permille_critical.to_string(),
@@ -232,6 +234,8 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         },
         "alert_retention_us": us(s.alert_retention),
         "alert_retention": human(s.alert_retention),
+        "audit_retention_us": s.audit_retention.map(us),
+        "audit_retention": s.audit_retention.map_or("forever".into(), human),
         "health": {
             "window_us": us(s.health.window), "window": human(s.health.window),
             "error_permille_degraded": s.health.error_permille_degraded,
@@ -287,6 +291,13 @@ fn set(store: &Store, actor: &str, name: &str, value: &str, confirm: u64) -> Res
     let mut health = now.health.clone();
     match name {
         "alert-retention" => return settings.set_alert_retention(parse_duration(value)?),
+        "audit-retention" => {
+            let age = match value {
+                "forever" => None,
+                v => Some(parse_duration(v)?),
+            };
+            return settings.set_audit_retention(age);
+        }
         "health-window" => health.window = parse_duration(value)?,
         "health-error-permille-degraded" => health.error_permille_degraded = count(name, value)?,
         "health-error-permille-critical" => health.error_permille_critical = count(name, value)?,
