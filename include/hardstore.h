@@ -585,6 +585,26 @@
 #define HARDSTORE_MAX_PATH 4096
 
 /*
+ The BLAKE3 audit tree (the default).
+ */
+#define HARDSTORE_AUDIT_HASH_BLAKE3 1
+
+/*
+ The SHA-256 audit tree (RFC 6962's, for C2SP tooling).
+ */
+#define HARDSTORE_AUDIT_HASH_SHA256 2
+
+/*
+ Longest note key name, in bytes.
+ */
+#define HARDSTORE_LIMIT_NOTE_NAME 256
+
+/*
+ Longest note, bundle or key list given, in bytes (64 KiB).
+ */
+#define HARDSTORE_LIMIT_NOTE (64 << 10)
+
+/*
  Longest webhook tenant, endpoint id and event type, in bytes.
  */
 #define HARDSTORE_LIMIT_WEBHOOK_NAME 128
@@ -897,6 +917,12 @@ typedef struct hardstore_logs_query hardstore_logs_query;
  A maintenance report. Free with `hardstore_maintenance_report_free`.
  */
 typedef struct hardstore_maintenance_report hardstore_maintenance_report;
+
+/*
+ An Ed25519 note key with its name: a log's (signs checkpoints) or a witness's
+ (cosigns them). Free with `hardstore_note_signer_free`.
+ */
+typedef struct hardstore_note_signer hardstore_note_signer;
 
 /*
  Options for `hardstore_store_open`. Create with `hardstore_options_new`, free with
@@ -3811,6 +3837,101 @@ enum hardstore_result hardstore_store_id(const struct hardstore_store *store, ui
  Another thread must not be using the handle during or after this call.
  */
 enum hardstore_result hardstore_store_close(struct hardstore_store *store);
+
+/*
+ Sets the audit tree's hash for a store this open creates
+ (`HARDSTORE_AUDIT_HASH_BLAKE3`, the default, or `HARDSTORE_AUDIT_HASH_SHA256`). An
+ existing store keeps its own.
+ */
+enum hardstore_result hardstore_options_set_audit_hash(struct hardstore_options *options, uint32_t hash);
+
+/*
+ Writes the store's audit tree hash (`HARDSTORE_AUDIT_HASH_*`) to `*out_hash`.
+ */
+enum hardstore_result hardstore_audit_hash(const struct hardstore_store *store, uint32_t *out_hash);
+
+/*
+ Writes the bytes the entry's leaf hash covers (`H(0x00 || bytes)`; their layout is
+ `docs/audit-entry-encoding.md`) to a new `*out_bytes`, owned by the caller.
+ `HARDSTORE_NOT_FOUND` for a pruned entry (only its leaf hash is kept).
+ */
+enum hardstore_result hardstore_audit_entry_leaf_bytes(const struct hardstore_audit_entry *entry, struct hardstore_bytes **out_bytes);
+
+/*
+ `hardstore_verify_inclusion` for a tree of `hash` (`HARDSTORE_AUDIT_HASH_*`).
+ */
+enum hardstore_result hardstore_verify_inclusion_with_hash(uint32_t hash, const uint8_t *leaf_hash, uint64_t index, uint64_t tree_size, const uint8_t *proof, size_t proof_len, const uint8_t *root);
+
+/*
+ `hardstore_verify_consistency` for a tree of `hash` (`HARDSTORE_AUDIT_HASH_*`).
+ */
+enum hardstore_result hardstore_verify_consistency_with_hash(uint32_t hash, uint64_t old_size, uint64_t new_size, const uint8_t *old_root, const uint8_t *new_root, const uint8_t *proof, size_t proof_len);
+
+/*
+ Makes a new Ed25519 note key named `name` (no spaces, no `+`; a schema-less URL is
+ recommended) from the OS's CSPRNG: a witness's cosignature key when `cosigner`, else
+ a log's. `*out_signer` is owned by the caller.
+ */
+enum hardstore_result hardstore_note_signer_generate(const uint8_t *name, size_t name_len, bool cosigner, struct hardstore_note_signer **out_signer);
+
+/*
+ Reads a signer key (`PRIVATE+KEY+<name>+<id>+<key>`) into a new `*out_signer`.
+ */
+enum hardstore_result hardstore_note_signer_from_skey(const uint8_t *skey, size_t skey_len, struct hardstore_note_signer **out_signer);
+
+/*
+ Writes the signer's private key text (`PRIVATE+KEY+...`, a secret) to a new
+ `*out_skey`, owned by the caller.
+ */
+enum hardstore_result hardstore_note_signer_skey(const struct hardstore_note_signer *signer, struct hardstore_bytes **out_skey);
+
+/*
+ Writes the signer's public key text (`<name>+<id>+<key>`, a `vkey`) to a new
+ `*out_vkey`, owned by the caller.
+ */
+enum hardstore_result hardstore_note_signer_vkey(const struct hardstore_note_signer *signer, struct hardstore_bytes **out_vkey);
+
+/*
+ Frees a signer (NULL is accepted).
+ */
+void hardstore_note_signer_free(struct hardstore_note_signer *signer);
+
+/*
+ Signs the log's current size and root with `signer` (a log key; its name is the
+ origin) as a C2SP checkpoint note, written to a new `*out_note` owned by the caller.
+ */
+enum hardstore_result hardstore_audit_checkpoint_sign(const struct hardstore_store *store, const struct hardstore_note_signer *signer, struct hardstore_bytes **out_note);
+
+/*
+ Adds a witness's cosignature made at `time` (seconds since the epoch) to a
+ checkpoint note; the cosigned note goes to a new `*out_note`. The caller, as the
+ witness, has checked the checkpoint's consistency with the last one it saw.
+ */
+enum hardstore_result hardstore_checkpoint_note_cosign(const uint8_t *note, size_t note_len, const struct hardstore_note_signer *witness, uint64_t time, struct hardstore_bytes **out_note);
+
+/*
+ Verifies a checkpoint note: the log's signature (`log_vkey`), and cosignatures from
+ at least `quorum` of the witnesses (`witness_vkeys`: `vkey` lines; empty for none).
+ On success writes its size, its 32-byte root and how many witnesses cosigned.
+ `HARDSTORE_SIGNATURE_INVALID` when a signature fails or the quorum is not met,
+ `HARDSTORE_CHECKPOINT_INVALID` when the note is malformed.
+ */
+enum hardstore_result hardstore_checkpoint_note_verify(const uint8_t *note, size_t note_len, const uint8_t *log_vkey, size_t log_vkey_len, const uint8_t *witness_vkeys, size_t witness_vkeys_len, size_t quorum, uint64_t *out_size, uint8_t *out_root, size_t *out_cosigned);
+
+/*
+ Writes an offline proof (C2SP `tlog-proof`) that entry `seq` is in the tree of a
+ checkpoint note of this log (cosignatures kept) to a new `*out_bundle`, owned by the
+ caller. `HARDSTORE_CHECKPOINT_INVALID` when the note is not of this log.
+ */
+enum hardstore_result hardstore_audit_proof_bundle(const struct hardstore_store *store, uint64_t seq, const uint8_t *note, size_t note_len, struct hardstore_bytes **out_bundle);
+
+/*
+ Verifies a `tlog-proof` bundle offline, without a store: the log's signature, a
+ quorum of witness cosignatures, and the inclusion of `hash(0x00 || leaf bytes)` in
+ the checkpoint's tree of `hash` (`HARDSTORE_AUDIT_HASH_*`). On success writes the
+ entry's index and its leaf bytes (a new `*out_leaf_bytes`, owned by the caller).
+ */
+enum hardstore_result hardstore_proof_bundle_verify(const uint8_t *bundle, size_t bundle_len, const uint8_t *log_vkey, size_t log_vkey_len, const uint8_t *witness_vkeys, size_t witness_vkeys_len, size_t quorum, uint32_t hash, uint64_t *out_index, struct hardstore_bytes **out_leaf_bytes);
 
 /*
  Starts a transaction on `store` that commits with `durability` (`HARDSTORE_DURABLE`

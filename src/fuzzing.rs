@@ -9,6 +9,7 @@ mod maintenance_model;
 mod metrics_model;
 mod rate_limits_model;
 mod sealed_blob;
+mod signed_note;
 mod webhook_headers;
 
 pub use alerts_model::alerts_model;
@@ -18,6 +19,7 @@ pub use maintenance_model::maintenance_model;
 pub use metrics_model::metrics_model;
 pub use rate_limits_model::rate_limits_model;
 pub use sealed_blob::sealed_blob;
+pub use signed_note::signed_note;
 pub use webhook_headers::webhook_headers;
 
 use crate::audit::merkle::{self, MemoryTree, NodeSource};

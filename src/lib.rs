@@ -50,8 +50,9 @@ pub use engine::clock;
 pub(crate) use engine::{codec, error, options, redo, settings, store, tx, writer};
 
 pub use audit::{
-    Audit, AuditEntry, AuditEvent, AuditPage, AuditQuery, AuditReceipt, Checkpoint,
-    ConsistencyProof, Cursor, Hash, InclusionProof, Order, VerifyReport,
+    Audit, AuditEntry, AuditEvent, AuditHash, AuditPage, AuditQuery, AuditReceipt, Checkpoint,
+    ConsistencyProof, Cosignature, Cursor, Hash, InclusionProof, NoteKeyKind, NoteSigner,
+    NoteVerifier, Order, ProofBundle, SignedCheckpoint, VerifyReport,
 };
 pub use backup::{
     BackupInfo, BackupKey, BackupKind, BackupOptions, BackupRecord, BackupResult, Backups,

@@ -149,6 +149,7 @@ fn pruning_by_age_and_the_archive_proves_each_entry() {
                 .iter()
                 .map(|h| unhex(h.as_str().unwrap()))
                 .collect(),
+            hash: hardstore::AuditHash::Blake3,
         };
         proof
             .verify(&unhex(e["leaf_hash"].as_str().unwrap()), &root)

@@ -1781,3 +1781,109 @@ fn audit_archive_then_a_prune_that_asks_first() {
     let store = Store::open(&path, Options::new()).unwrap();
     assert!(store.audit().get(3).unwrap().pruned.is_some());
 }
+
+#[test]
+fn tlog_keygen_sign_cosign_verify_and_bundle() {
+    let dir = common::TempDir::new("cli-tlog");
+    let path = dir.file("s.hs");
+    let store = Store::open(
+        &path,
+        Options::new().audit_hash(hardstore::AuditHash::Sha256),
+    )
+    .unwrap();
+    for i in 0..5 {
+        store
+            .audit()
+            .append(
+                hardstore::AuditEvent::new("acme", format!("a{i}")),
+                Durability::Durable,
+            )
+            .unwrap();
+    }
+    store.close().unwrap();
+    let p = path.to_str().unwrap();
+    let (lk, wk) = (dir.file("log.key"), dir.file("w.key"));
+    let (lk, wk) = (lk.to_str().unwrap(), wk.to_str().unwrap());
+    let vkey = text(&["tlog", "keygen", "example.com/log", "--out", lk]);
+    let vkey = vkey.trim();
+    let wvkey = text(&["tlog", "keygen", "w.example/1", "--witness", "--out", wk]);
+    let wvkey = wvkey.trim();
+    // keygen never replaces a key file.
+    assert_ne!(code(&["tlog", "keygen", "example.com/log", "--out", lk]), 0);
+    let note = dir.file("cp.note");
+    std::fs::write(&note, text(&["tlog", "sign", p, "--key", lk])).unwrap();
+    let n = note.to_str().unwrap();
+    let cosigned = dir.file("cp2.note");
+    std::fs::write(
+        &cosigned,
+        text(&["tlog", "cosign", n, "--key", wk, "--time", "1767225600"]),
+    )
+    .unwrap();
+    let c = cosigned.to_str().unwrap();
+    let v = json(&[
+        "tlog",
+        "verify",
+        c,
+        "--vkey",
+        vkey,
+        "--witness",
+        wvkey,
+        "--quorum",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(v["size"], 5);
+    assert_eq!(v["cosigned_by"][0]["time"], 1767225600u64);
+    assert_eq!(
+        code(&[
+            "tlog",
+            "verify",
+            n,
+            "--vkey",
+            vkey,
+            "--witness",
+            wvkey,
+            "--quorum",
+            "1"
+        ]),
+        4,
+        "no cosignature: quorum not met"
+    );
+    assert_eq!(
+        code(&["tlog", "verify", c, "--vkey", wvkey]),
+        2,
+        "a witness key"
+    );
+    let bundle = dir.file("e.tlog-proof");
+    std::fs::write(
+        &bundle,
+        text(&["tlog", "bundle", p, "3", "--checkpoint", c]),
+    )
+    .unwrap();
+    let b = bundle.to_str().unwrap();
+    let v = json(&[
+        "tlog",
+        "verify-bundle",
+        b,
+        "--vkey",
+        vkey,
+        "--witness",
+        wvkey,
+        "--quorum",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(v["index"], 3);
+    assert_eq!(
+        code(&[
+            "tlog",
+            "verify-bundle",
+            b,
+            "--vkey",
+            vkey,
+            "--hash",
+            "blake3"
+        ]),
+        4
+    );
+}

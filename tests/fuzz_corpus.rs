@@ -102,3 +102,8 @@ fn sealed_blob_corpus() {
 fn webhook_headers_corpus() {
     replay("webhook_headers", hardstore::fuzzing::webhook_headers);
 }
+
+#[test]
+fn signed_note_corpus() {
+    replay("signed_note", hardstore::fuzzing::signed_note);
+}

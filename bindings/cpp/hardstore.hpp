@@ -545,6 +545,12 @@ class Options {
     detail::check(hardstore_options_set_audit_key(p_.get(), key.data(), key.size()));
     return *this;
   }
+  /// For a new store: the audit tree's hash (HARDSTORE_AUDIT_HASH_BLAKE3, the default,
+  /// or HARDSTORE_AUDIT_HASH_SHA256: RFC 6962's tree). An existing store keeps its own.
+  Options& audit_hash(uint32_t hash) {
+    detail::check(hardstore_options_set_audit_hash(p_.get(), hash));
+    return *this;
+  }
   Options& log_capacity(uint64_t n) {
     detail::check(hardstore_options_set_log_capacity(p_.get(), n));
     return *this;
@@ -815,6 +821,41 @@ struct ProofSince {
   std::vector<uint8_t> proof;
 };
 
+/// An Ed25519 note key: a log's (signs checkpoints) or a witness's (cosigns them).
+/// Its skey() text is a secret; its vkey() text is what verifiers are given.
+class NoteSigner {
+ public:
+  /// A new key named `name` (no spaces, no '+') from the OS's CSPRNG.
+  static NoteSigner generate(std::string_view name, bool witness = false) {
+    NoteSigner k;
+    detail::check(hardstore_note_signer_generate(detail::u8(name), name.size(), witness,
+                                                 detail::out(k.p_)));
+    return k;
+  }
+  /// The key of a `PRIVATE+KEY+...` text.
+  static NoteSigner from_skey(std::string_view skey) {
+    NoteSigner k;
+    detail::check(
+        hardstore_note_signer_from_skey(detail::u8(skey), skey.size(), detail::out(k.p_)));
+    return k;
+  }
+  std::string skey() const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_note_signer_skey(p_.get(), o);
+           }).to_string();
+  }
+  std::string vkey() const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_note_signer_vkey(p_.get(), o);
+           }).to_string();
+  }
+  const hardstore_note_signer* get() const noexcept { return p_.get(); }
+
+ private:
+  NoteSigner() = default;
+  detail::Owned<hardstore_note_signer, hardstore_note_signer_free> p_;
+};
+
 /// The audit log of a store (a view: must not outlive the Store).
 class Audit {
  public:
@@ -936,9 +977,85 @@ class Audit {
     return n;
   }
 
+  /// The tree's hash (HARDSTORE_AUDIT_HASH_*), fixed when the store was created.
+  uint32_t hash() const {
+    uint32_t h = 0;
+    detail::check(hardstore_audit_hash(s_, &h));
+    return h;
+  }
+  /// The bytes entry `seq`'s leaf hash covers (docs/audit-entry-encoding.md). NotFound
+  /// for a pruned entry.
+  std::vector<uint8_t> leaf_bytes(uint64_t seq) const {
+    hardstore_audit_entry* raw = nullptr;
+    detail::check(hardstore_audit_get(s_, seq, &raw));
+    detail::Owned<hardstore_audit_entry, hardstore_audit_entry_free> e(raw);
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_audit_entry_leaf_bytes(e.get(), o);
+           }).to_vector();
+  }
+  /// The log's size and root as a C2SP checkpoint note signed by `log` (its name is
+  /// the origin).
+  std::string sign_checkpoint(const NoteSigner& log) const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_audit_checkpoint_sign(s_, log.get(), o);
+           }).to_string();
+  }
+  /// A tlog-proof that entry `seq` is in the tree of checkpoint `note` of this log.
+  std::string proof_bundle(uint64_t seq, std::string_view note) const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_audit_proof_bundle(s_, seq, detail::u8(note), note.size(), o);
+           }).to_string();
+  }
+
  private:
   const hardstore_store* s_;
 };
+
+// ---------------------------------------------------------------------------------
+// Signed checkpoints (C2SP signed-note, tlog-checkpoint, tlog-cosignature, tlog-proof)
+// ---------------------------------------------------------------------------------
+
+/// What verify_checkpoint_note proved.
+struct VerifiedCheckpoint {
+  uint64_t size = 0;
+  Hash root{};
+  size_t cosigned = 0;
+};
+
+/// The checkpoint note with `witness`'s cosignature at `time` (seconds) added.
+inline std::string cosign_checkpoint_note(std::string_view note, const NoteSigner& witness,
+                                          uint64_t time) {
+  return detail::take_bytes([&](hardstore_bytes** o) {
+           return hardstore_checkpoint_note_cosign(detail::u8(note), note.size(), witness.get(),
+                                                   time, o);
+         }).to_string();
+}
+
+/// Checks a checkpoint note: the log's signature and `quorum` cosignatures of
+/// `witness_vkeys` (vkey lines). Throws SignatureInvalid / CheckpointInvalid.
+inline VerifiedCheckpoint verify_checkpoint_note(std::string_view note, std::string_view log_vkey,
+                                                 std::string_view witness_vkeys = {},
+                                                 size_t quorum = 0) {
+  VerifiedCheckpoint v;
+  detail::check(hardstore_checkpoint_note_verify(
+      detail::u8(note), note.size(), detail::u8(log_vkey), log_vkey.size(),
+      detail::u8(witness_vkeys), witness_vkeys.size(), quorum, &v.size, v.root.data(),
+      &v.cosigned));
+  return v;
+}
+
+/// Verifies a tlog-proof bundle offline; returns (index, leaf bytes).
+inline std::pair<uint64_t, std::vector<uint8_t>> verify_proof_bundle(
+    std::string_view bundle, std::string_view log_vkey, std::string_view witness_vkeys,
+    size_t quorum, uint32_t hash) {
+  uint64_t index = 0;
+  Bytes leaf = detail::take_bytes([&](hardstore_bytes** o) {
+    return hardstore_proof_bundle_verify(detail::u8(bundle), bundle.size(), detail::u8(log_vkey),
+                                         log_vkey.size(), detail::u8(witness_vkeys),
+                                         witness_vkeys.size(), quorum, hash, &index, o);
+  });
+  return {index, leaf.to_vector()};
+}
 
 /// Whether `leaf` is leaf `index` of the tree of `tree_size` leaves with `root`.
 /// False for a proof that does not verify (or has the wrong length); other errors throw.

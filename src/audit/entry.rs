@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::merkle::{leaf_hash, Hash};
+use crate::audit::merkle::{AuditHash, Hash};
 use crate::clock::Timestamp;
 use crate::codec;
 use crate::error::{Error, Result};
@@ -209,6 +209,9 @@ pub struct AuditEntry {
     /// proofs and verify are unchanged.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_leaf")]
     pub pruned: Option<Hash>,
+    /// The hash of the tree it was read from (what [`AuditEntry::leaf_hash`] uses).
+    #[serde(skip)]
+    pub hash: AuditHash,
 }
 
 fn hex_leaf<S: serde::Serializer>(
@@ -316,8 +319,13 @@ impl AuditEntry {
         .encode()
     }
 
-    /// Decodes stored record bytes. Never panics, whatever the input.
+    /// Decodes stored record bytes of a BLAKE3 store. Never panics, whatever the input.
     pub fn from_record(bytes: &[u8]) -> Result<AuditEntry> {
+        Self::decode(bytes, AuditHash::Blake3)
+    }
+
+    /// Decodes stored record bytes of a store whose tree uses `hash`.
+    pub fn decode(bytes: &[u8], hash: AuditHash) -> Result<AuditEntry> {
         if bytes.first() == Some(&RECORD_PRUNED) {
             let (t, rest): (PrunedV1, _) = postcard::take_from_bytes(&bytes[1..])?;
             if !rest.is_empty() {
@@ -338,6 +346,7 @@ impl AuditEntry {
                 user_agent: String::new(),
                 details: Vec::new(),
                 pruned: Some(t.leaf),
+                hash,
             });
         }
         let r: RecordV1 = codec::decode(bytes)?;
@@ -353,15 +362,30 @@ impl AuditEntry {
             user_agent: r.user_agent,
             details: r.details,
             pruned: None,
+            hash,
         })
     }
 
-    /// This entry's Merkle leaf hash, `BLAKE3(0x00 || record)`: what an inclusion
-    /// proof proves. A pruned entry gives the leaf hash it kept.
+    /// The bytes this entry's Merkle leaf hash covers: `H(0x00 || leaf_bytes)`. Their
+    /// layout is specified byte by byte in `docs/audit-entry-encoding.md`, so a third
+    /// party can recompute a leaf from an entry's fields. A pruned entry has none left
+    /// (`NotFound`); its kept leaf hash still proves it.
+    pub fn leaf_bytes(&self) -> Result<Vec<u8>> {
+        if self.pruned.is_some() {
+            return Err(Error::NotFound(format!(
+                "the leaf bytes of audit entry {}: it was pruned (its leaf hash is kept)",
+                self.seq
+            )));
+        }
+        self.to_record()
+    }
+
+    /// This entry's Merkle leaf hash, `H(0x00 || leaf_bytes)` with the store's hash:
+    /// what an inclusion proof proves. A pruned entry gives the leaf hash it kept.
     pub fn leaf_hash(&self) -> Result<Hash> {
         match self.pruned {
             Some(h) => Ok(h),
-            None => Ok(leaf_hash(&self.to_record()?)),
+            None => Ok(self.hash.leaf(&self.to_record()?)),
         }
     }
 
@@ -392,12 +416,55 @@ pub(crate) fn record_seq(bytes: &[u8]) -> Option<u64> {
 
 /// The leaf hash a stored record stands for: computed from an entry, kept in a
 /// tombstone (a tombstone that does not decode stands for no valid leaf: all zeros).
-pub(crate) fn record_leaf(bytes: &[u8]) -> Hash {
+pub(crate) fn record_leaf(bytes: &[u8], hash: AuditHash) -> Hash {
     if bytes.first() == Some(&RECORD_PRUNED) {
         return AuditEntry::from_record(bytes)
             .ok()
             .and_then(|e| e.pruned)
             .unwrap_or([0; 32]);
     }
-    leaf_hash(bytes)
+    hash.leaf(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example of `docs/audit-entry-encoding.md`: if this fails, the spec
+    /// and the code disagree.
+    #[test]
+    fn the_spec_example_encodes_and_hashes_as_documented() {
+        let e = AuditEvent::new("acme", "invoice.paid")
+            .actor("user:42")
+            .resource("invoice/1001")
+            .outcome("success")
+            .ip("203.0.113.7")
+            .detail("amount", "120.00");
+        let bytes = RecordV1Ref::from_event(&e, 0, 1_767_225_600_000_000)
+            .encode()
+            .unwrap();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "0100808081b184e991030461636d6507757365723a34320c696e766f6963652e7061696\
+             40c696e766f6963652f3130303107737563636573730b3230332e302e3131332e370001\
+             06616d6f756e74063132302e3030"
+        );
+        let h = |x: Hash| x.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            h(AuditHash::Blake3.leaf(&bytes)),
+            "351a6fa42f9bfc82882ffac557098eb8a98eb3067964a1fa55599b294b9a9651"
+        );
+        assert_eq!(
+            h(AuditHash::Sha256.leaf(&bytes)),
+            "7b970bb90eb9bdec22e968b996d949cd0d4ba993e1426f93d36e9c346a8974d9"
+        );
+        let entry = AuditEntry::decode(&bytes, AuditHash::Sha256).unwrap();
+        assert_eq!(entry.leaf_bytes().unwrap(), bytes);
+        assert_eq!(entry.leaf_hash().unwrap(), AuditHash::Sha256.leaf(&bytes));
+        assert!(matches!(
+            entry.to_pruned().unwrap().leaf_bytes(),
+            Err(Error::NotFound(_))
+        ));
+    }
 }

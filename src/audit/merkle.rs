@@ -1,7 +1,9 @@
-//! The Merkle tree of RFC 9162 section 2.1, over BLAKE3 with domain separation.
+//! The Merkle tree of RFC 9162 section 2.1, over BLAKE3 (the default) or SHA-256 (see
+//! [`AuditHash`]) with domain separation.
 //!
-//! `MTH({}) = BLAKE3()`, `MTH({d}) = BLAKE3(0x00 || d)`, and for n > 1 with k the
-//! largest power of two below n, `MTH(D[n]) = BLAKE3(0x01 || MTH(D[0:k]) || MTH(D[k:n]))`.
+//! `MTH({}) = H()`, `MTH({d}) = H(0x00 || d)`, and for n > 1 with k the largest power
+//! of two below n, `MTH(D[n]) = H(0x01 || MTH(D[0:k]) || MTH(D[k:n]))`. With SHA-256 this
+//! is RFC 6962's tree, so existing transparency-log tooling checks its roots and proofs.
 //!
 //! Stored layout: node `(level, index)` is the root of the perfect subtree over leaves
 //! `[index << level, (index + 1) << level)`. Only perfect subtrees are stored; every
@@ -13,38 +15,149 @@
 
 use crate::error::{Error, Result};
 
-/// A 32-byte BLAKE3 hash.
+/// A 32-byte hash (BLAKE3 or SHA-256, as the store's [`AuditHash`]).
 pub type Hash = [u8; 32];
 
 const LEAF_PREFIX: u8 = 0x00;
 const NODE_PREFIX: u8 = 0x01;
 
-/// `BLAKE3(0x00 || data)`: the hash of one leaf.
+/// The hash function of a store's audit tree, chosen when the store is created
+/// ([`Options::audit_hash`](crate::Options::audit_hash)) and fixed for its life.
+///
+/// Both build the same RFC 9162 tree with the same prefixes; only `H` differs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AuditHash {
+    /// BLAKE3: the default, about 3x faster than SHA-256 here.
+    #[default]
+    Blake3,
+    /// SHA-256: RFC 6962's tree, the one C2SP checkpoints and transparency-log tooling
+    /// (witnesses, `tlog` verifiers) expect.
+    Sha256,
+}
+
+impl AuditHash {
+    /// The code stored in the file and used by the C ABI: 1 = BLAKE3, 2 = SHA-256.
+    pub fn code(self) -> u32 {
+        match self {
+            AuditHash::Blake3 => 1,
+            AuditHash::Sha256 => 2,
+        }
+    }
+
+    /// The hash of a code from [`AuditHash::code`].
+    pub fn from_code(code: u32) -> Result<AuditHash> {
+        match code {
+            1 => Ok(AuditHash::Blake3),
+            2 => Ok(AuditHash::Sha256),
+            c => Err(Error::InvalidArgument(format!(
+                "audit hash code {c} is neither 1 (BLAKE3) nor 2 (SHA-256)"
+            ))),
+        }
+    }
+
+    /// "blake3" or "sha256".
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditHash::Blake3 => "blake3",
+            AuditHash::Sha256 => "sha256",
+        }
+    }
+
+    fn digest(self, parts: &[&[u8]]) -> Hash {
+        match self {
+            AuditHash::Blake3 => {
+                let mut h = blake3::Hasher::new();
+                for p in parts {
+                    h.update(p);
+                }
+                *h.finalize().as_bytes()
+            }
+            AuditHash::Sha256 => {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                for p in parts {
+                    h.update(p);
+                }
+                h.finalize().into()
+            }
+        }
+    }
+
+    /// `H(0x00 || data)`: the hash of one leaf.
+    pub fn leaf(self, data: &[u8]) -> Hash {
+        self.digest(&[&[LEAF_PREFIX], data])
+    }
+
+    /// `H(0x01 || left || right)`: the hash of an interior node.
+    pub fn node(self, left: &Hash, right: &Hash) -> Hash {
+        self.digest(&[&[NODE_PREFIX], left, right])
+    }
+
+    /// The root of the empty tree, `H()`.
+    pub fn empty_root(self) -> Hash {
+        self.digest(&[])
+    }
+
+    /// [`verify_inclusion`] under this hash.
+    pub fn verify_inclusion(
+        self,
+        leaf: &Hash,
+        index: u64,
+        size: u64,
+        proof: &[Hash],
+        root: &Hash,
+    ) -> Result<()> {
+        inclusion_with(self, leaf, index, size, proof, root)
+    }
+
+    /// [`verify_consistency`] under this hash.
+    pub fn verify_consistency(
+        self,
+        old: u64,
+        new: u64,
+        old_root: &Hash,
+        new_root: &Hash,
+        proof: &[Hash],
+    ) -> Result<()> {
+        consistency_with(self, old, new, old_root, new_root, proof)
+    }
+}
+
+impl std::str::FromStr for AuditHash {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<AuditHash> {
+        match s {
+            "blake3" => Ok(AuditHash::Blake3),
+            "sha256" => Ok(AuditHash::Sha256),
+            other => Err(Error::InvalidArgument(format!(
+                "audit hash {other:?} is neither blake3 nor sha256"
+            ))),
+        }
+    }
+}
+
+/// `BLAKE3(0x00 || data)`: the hash of one leaf of a BLAKE3 store.
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[LEAF_PREFIX]);
-    h.update(data);
-    *h.finalize().as_bytes()
+    AuditHash::Blake3.leaf(data)
 }
 
-/// `BLAKE3(0x01 || left || right)`: the hash of an interior node.
+/// `BLAKE3(0x01 || left || right)`: an interior node of a BLAKE3 store.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[NODE_PREFIX]);
-    h.update(left);
-    h.update(right);
-    *h.finalize().as_bytes()
+    AuditHash::Blake3.node(left, right)
 }
 
-/// The root of the empty tree, `BLAKE3()`.
+/// The root of the empty BLAKE3 tree, `BLAKE3()`.
 pub fn empty_root() -> Hash {
-    *blake3::hash(&[]).as_bytes()
+    AuditHash::Blake3.empty_root()
 }
 
 /// Where stored perfect-subtree hashes come from.
 pub(crate) trait NodeSource {
     /// The hash of node `(level, index)`; it must exist.
     fn node(&self, level: u8, index: u64) -> Result<Hash>;
+    /// The hash function the nodes were made with.
+    fn hash(&self) -> AuditHash;
 }
 
 /// The largest power of two strictly below `n` (n >= 2).
@@ -61,13 +174,13 @@ pub(crate) fn subtree_root(src: &impl NodeSource, lo: u64, n: u64) -> Result<Has
     let k = split(n);
     let left = subtree_root(src, lo, k)?;
     let right = subtree_root(src, lo + k, n - k)?;
-    Ok(node_hash(&left, &right))
+    Ok(src.hash().node(&left, &right))
 }
 
 /// `MTH(D[0 : size])`.
 pub(crate) fn root(src: &impl NodeSource, size: u64) -> Result<Hash> {
     if size == 0 {
-        return Ok(empty_root());
+        return Ok(src.hash().empty_root());
     }
     subtree_root(src, 0, size)
 }
@@ -183,8 +296,8 @@ pub fn consistency_proof_len(old: u64, new: u64) -> Option<usize> {
     Some(len + usize::from(!complete))
 }
 
-/// Verifies that `leaf` is leaf `index` of the tree of `size` leaves whose root is
-/// `root` (RFC 9162 2.1.3.2).
+/// Verifies that `leaf` is leaf `index` of the BLAKE3 tree of `size` leaves whose root
+/// is `root` (RFC 9162 2.1.3.2). For a SHA-256 store: [`AuditHash::verify_inclusion`].
 pub fn verify_inclusion(
     leaf: &Hash,
     index: u64,
@@ -192,6 +305,18 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<()> {
+    inclusion_with(AuditHash::Blake3, leaf, index, size, proof, root)
+}
+
+fn inclusion_with(
+    alg: AuditHash,
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<()> {
+    let node_hash = |l: &Hash, r: &Hash| alg.node(l, r);
     if index >= size {
         return Err(Error::ProofInvalid(format!(
             "leaf {index} is not in a tree of size {size}"
@@ -228,8 +353,9 @@ pub fn verify_inclusion(
     Ok(())
 }
 
-/// Verifies that the tree of `new` leaves with root `new_root` extends the tree of `old`
-/// leaves with root `old_root` (RFC 9162 2.1.4.2).
+/// Verifies that the BLAKE3 tree of `new` leaves with root `new_root` extends the tree
+/// of `old` leaves with root `old_root` (RFC 9162 2.1.4.2). For a SHA-256 store:
+/// [`AuditHash::verify_consistency`].
 ///
 /// With `old` = 0 the proof is empty and is accepted when `old_root` is the empty tree's
 /// root, whatever `new_root` is: every tree extends the empty one, so this checks nothing
@@ -241,6 +367,18 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<()> {
+    consistency_with(AuditHash::Blake3, old, new, old_root, new_root, proof)
+}
+
+fn consistency_with(
+    alg: AuditHash,
+    old: u64,
+    new: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<()> {
+    let node_hash = |l: &Hash, r: &Hash| alg.node(l, r);
     let bad = |why: &str| Err(Error::ProofInvalid(why.into()));
     if old > new {
         return bad("old size is larger than new size");
@@ -259,7 +397,7 @@ pub fn verify_consistency(
         if !proof.is_empty() {
             return bad("a proof from the empty tree must be empty");
         }
-        return if *old_root == empty_root() {
+        return if *old_root == alg.empty_root() {
             Ok(())
         } else {
             bad("old root is not the empty tree's root")
@@ -317,6 +455,7 @@ pub fn verify_consistency(
 pub(crate) struct Frontier {
     pub(crate) size: u64,
     pub(crate) roots: Vec<Hash>,
+    pub(crate) hash: AuditHash,
 }
 
 impl Frontier {
@@ -330,7 +469,11 @@ impl Frontier {
                 lo += 1 << level;
             }
         }
-        Ok(Frontier { size, roots })
+        Ok(Frontier {
+            size,
+            roots,
+            hash: src.hash(),
+        })
     }
 
     /// Appends a leaf and calls `store(level, index, hash)` for every node it completes,
@@ -349,7 +492,7 @@ impl Frontier {
                 .roots
                 .pop()
                 .ok_or_else(|| Error::Corrupted("Merkle frontier shorter than its size".into()))?;
-            h = node_hash(&left, &h);
+            h = self.hash.node(&left, &h);
             index >>= 1;
             level += 1;
             store(level, index, &h)?;
@@ -363,8 +506,8 @@ impl Frontier {
     pub(crate) fn root(&self) -> Hash {
         let mut it = self.roots.iter().rev();
         match it.next() {
-            None => empty_root(),
-            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
+            None => self.hash.empty_root(),
+            Some(last) => it.fold(*last, |acc, left| self.hash.node(left, &acc)),
         }
     }
 }
@@ -403,5 +546,9 @@ impl NodeSource for MemoryTree {
             .and_then(|l| l.get(index as usize))
             .copied()
             .ok_or_else(|| Error::Corrupted(format!("node ({level}, {index}) is missing")))
+    }
+
+    fn hash(&self) -> AuditHash {
+        self.frontier.hash
     }
 }

@@ -9,10 +9,12 @@
 mod checkpoint;
 mod entry;
 pub(crate) mod merkle;
+mod note;
 mod proof;
 mod query;
 mod retention;
 pub(crate) mod tables;
+mod tlog;
 mod verify;
 
 use std::io::Write;
@@ -21,11 +23,14 @@ pub use checkpoint::{derive_mac_key, Checkpoint, CHECKPOINT_LEN};
 pub use entry::{limits, AuditEntry, AuditEvent};
 pub use merkle::{
     consistency_proof_len, empty_root, inclusion_proof_len, leaf_hash, node_hash,
-    verify_consistency, verify_inclusion, Hash,
+    verify_consistency, verify_inclusion, AuditHash, Hash,
 };
+pub(crate) use note::MAX_NOTE;
+pub use note::{NoteKeyKind, NoteSignature, NoteSigner, NoteVerifier, SignedNote};
 pub use proof::{ConsistencyProof, InclusionProof};
 pub use query::{AuditPage, AuditQuery, Cursor, Order, MAX_PAGE};
 pub use retention::{PruneBefore, PruneRange};
+pub use tlog::{Cosignature, ProofBundle, SignedCheckpoint};
 pub use verify::VerifyReport;
 
 pub(crate) use tables::{AuditState, AuditTables};
@@ -86,7 +91,17 @@ impl<'s> Audit<'s> {
             .entries
             .get(seq)?
             .ok_or_else(|| Error::NotFound(format!("audit entry {seq}")))?;
-        AuditEntry::from_record(bytes.value())
+        AuditEntry::decode(bytes.value(), t.hash)
+    }
+
+    /// The bytes entry `seq`'s leaf hash covers (see [`AuditEntry::leaf_bytes`]).
+    pub fn leaf_bytes(&self, seq: u64) -> Result<Vec<u8>> {
+        self.get(seq)?.leaf_bytes()
+    }
+
+    /// The hash function of this store's tree (chosen at creation).
+    pub fn hash(&self) -> Result<AuditHash> {
+        Ok(self.tables()?.hash)
     }
 
     /// The Merkle root of the first `size` entries (`size` at most the log's size).
@@ -104,6 +119,7 @@ impl<'s> Audit<'s> {
             leaf_index: seq,
             tree_size,
             hashes: merkle::inclusion_path(&t.node_source(), seq, tree_size)?,
+            hash: t.hash,
         })
     }
 
@@ -115,6 +131,7 @@ impl<'s> Audit<'s> {
             old_size,
             new_size,
             hashes: merkle::consistency_path(&t.node_source(), old_size, new_size)?,
+            hash: t.hash,
         })
     }
 
@@ -157,8 +174,45 @@ impl<'s> Audit<'s> {
             old_size: old.size,
             new_size: size,
             hashes: merkle::consistency_path(&src, old.size, size)?,
+            hash: t.hash,
         };
         Ok((new, proof))
+    }
+
+    /// The log's current size and root as a C2SP checkpoint signed by `signer` (the
+    /// log's Ed25519 note key; its name is the origin). Witnesses add cosignatures
+    /// ([`SignedCheckpoint::cosign`]); clients check them offline.
+    pub fn sign_checkpoint(&self, signer: &NoteSigner) -> Result<SignedCheckpoint> {
+        let t = self.tables()?;
+        let size = t.size()?;
+        SignedCheckpoint::sign(signer, size, &merkle::root(&t.node_source(), size)?)
+    }
+
+    /// An offline proof (C2SP `tlog-proof`) that entry `seq` is in the tree of a signed
+    /// checkpoint of this log (with whatever cosignatures it carries), with the entry's
+    /// leaf bytes as its extra data. Refused when the checkpoint is not of this log
+    /// (its root is not this log's root at its size).
+    pub fn proof_bundle(&self, seq: u64, checkpoint: &SignedCheckpoint) -> Result<ProofBundle> {
+        let t = self.tables()?;
+        check_size(checkpoint.size, t.size()?)?;
+        let src = t.node_source();
+        if merkle::root(&src, checkpoint.size)? != checkpoint.root {
+            return Err(Error::CheckpointInvalid(format!(
+                "the checkpoint's root is not this log's root at size {}",
+                checkpoint.size
+            )));
+        }
+        let bytes = t
+            .entries
+            .get(seq)?
+            .ok_or_else(|| Error::NotFound(format!("audit entry {seq}")))?;
+        let entry = AuditEntry::decode(bytes.value(), t.hash)?;
+        Ok(ProofBundle {
+            extra: entry.leaf_bytes().ok(),
+            index: seq,
+            proof: merkle::inclusion_path(&src, seq, checkpoint.size)?,
+            checkpoint: checkpoint.clone(),
+        })
     }
 
     /// Recomputes every leaf and node hash from the stored entries.
@@ -253,6 +307,10 @@ fn redacted(event: &AuditEvent) -> Option<AuditEvent> {
 pub(crate) struct AuditArea;
 
 impl crate::engine::area::Area for AuditArea {
+    fn begin_open(&self, txn: &redb::WriteTransaction) -> Result<()> {
+        tables::fill_hash(txn)
+    }
+
     fn open(&self, ctx: &mut crate::engine::area::OpenCtx<'_>) -> Result<()> {
         let read = redb::ReadableDatabase::begin_read(ctx.db)?;
         ctx.states.insert(AuditState::load(&read)?);
@@ -291,6 +349,11 @@ impl<'a> crate::WriteTx<'a> {
         let time = self.now();
         let (tables, state) = self.part_and_state::<AuditPart, AuditState>(AuditTables::open)?;
         tables.append(state, event, time)
+    }
+
+    /// The tree's hash function.
+    pub(crate) fn audit_hash(&self) -> Result<AuditHash> {
+        Ok(self.state::<AuditState>()?.frontier.hash)
     }
 
     /// The audit log's size and root, with this transaction's appends.

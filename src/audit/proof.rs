@@ -1,11 +1,11 @@
 //! Proof values and their byte form.
 //!
-//! A proof's bytes are its hashes concatenated, nothing else: 32 bytes per hash, at
-//! most `32 * ceil(log2 n)` bytes. The indices and sizes travel beside the bytes (a
+//! A proof's bytes are its hashes concatenated, nothing else: 32 bytes per hash
+//! ([`merkle::inclusion_proof_len`] and [`merkle::consistency_proof_len`] say how many). The indices and sizes travel beside the bytes (a
 //! verifier knows which entry and which checkpoints it is checking), and parsing checks
 //! the length against them, so a truncated or padded proof is refused up front.
 
-use crate::audit::merkle::{self, Hash};
+use crate::audit::merkle::{self, AuditHash, Hash};
 use crate::error::{Error, Result};
 
 /// Proof that one leaf is in the tree of a given size (RFC 9162 2.1.3).
@@ -17,6 +17,8 @@ pub struct InclusionProof {
     pub tree_size: u64,
     /// The audit path, deepest sibling first.
     pub hashes: Vec<Hash>,
+    /// The tree's hash function ([`InclusionProof::from_bytes`] assumes BLAKE3).
+    pub hash: AuditHash,
 }
 
 /// Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves
@@ -29,6 +31,8 @@ pub struct ConsistencyProof {
     pub new_size: u64,
     /// The proof's hashes.
     pub hashes: Vec<Hash>,
+    /// The tree's hash function ([`ConsistencyProof::from_bytes`] assumes BLAKE3).
+    pub hash: AuditHash,
 }
 
 fn to_bytes(hashes: &[Hash]) -> Vec<u8> {
@@ -67,12 +71,18 @@ impl InclusionProof {
             leaf_index,
             tree_size,
             hashes: parse_hashes(bytes, expected)?,
+            hash: AuditHash::Blake3,
         })
+    }
+
+    /// The same proof, for a tree of `hash`.
+    pub fn with_hash(self, hash: AuditHash) -> Self {
+        Self { hash, ..self }
     }
 
     /// Checks that `leaf_hash` is leaf `leaf_index` of the tree whose root is `root`.
     pub fn verify(&self, leaf_hash: &Hash, root: &Hash) -> Result<()> {
-        merkle::verify_inclusion(
+        self.hash.verify_inclusion(
             leaf_hash,
             self.leaf_index,
             self.tree_size,
@@ -99,12 +109,18 @@ impl ConsistencyProof {
             old_size,
             new_size,
             hashes: parse_hashes(bytes, expected)?,
+            hash: AuditHash::Blake3,
         })
+    }
+
+    /// The same proof, for a tree of `hash`.
+    pub fn with_hash(self, hash: AuditHash) -> Self {
+        Self { hash, ..self }
     }
 
     /// Checks that the tree with `new_root` extends the tree with `old_root`.
     pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<()> {
-        merkle::verify_consistency(
+        self.hash.verify_consistency(
             self.old_size,
             self.new_size,
             old_root,

@@ -264,6 +264,7 @@ pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
         });
     }
     let tenant = q.tenant.as_str();
+    let hash = crate::audit::tables::read_hash(read)?;
     let index = read.open_table(BY_TENANT)?;
     let range = index.range::<(&str, u64, u64)>((
         map_bound(lo, |t, s| (tenant, t, s)),
@@ -298,7 +299,7 @@ pub(crate) fn run(read: &ReadTransaction, q: &AuditQuery) -> Result<AuditPage> {
         let bytes = entries_table.get(seq)?.ok_or_else(|| {
             Error::Corrupted(format!("index names entry {seq}, which is missing"))
         })?;
-        let entry = AuditEntry::from_record(bytes.value())?;
+        let entry = AuditEntry::decode(bytes.value(), hash)?;
         debug_assert_eq!((entry.time, entry.seq), (time, seq));
         out.push(entry);
     }

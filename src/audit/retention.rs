@@ -81,7 +81,7 @@ impl Audit<'_> {
                 // The oldest entries up to the first newer than the cut.
                 let mut to = from;
                 for row in t.entries.range(from..size)? {
-                    let e = AuditEntry::from_record(row?.1.value())?;
+                    let e = AuditEntry::decode(row?.1.value(), t.hash)?;
                     if e.time > cut {
                         break;
                     }
@@ -119,9 +119,10 @@ impl Audit<'_> {
         while lo < r.to {
             let hi = (lo + PRUNE_BATCH).min(r.to);
             done += self.store.write(Durability::Durable, move |tx| {
+                let hash = tx.audit_hash()?;
                 let n = tx
                     .part::<AuditPart>(AuditTables::open)?
-                    .prune_range(lo, hi)?;
+                    .prune_range(lo, hi, hash)?;
                 tx.tracked(RETENTION)?.insert(PRUNED_BELOW, hi)?;
                 let ev = AuditEvent::new("hardstore", "audit.prune")
                     .detail("from", lo.to_string())
@@ -154,6 +155,7 @@ impl Audit<'_> {
             "store_id": cp.store_id.to_string(),
             "size": cp.size,
             "root": hex(&cp.root),
+            "hash": t.hash.name(),
             "checkpoint": hex(&cp.to_bytes()),
             "from": from,
             "to": to,
@@ -162,7 +164,7 @@ impl Audit<'_> {
         let nodes = t.node_source();
         let mut n = 0;
         for row in t.entries.range(from..to)? {
-            let e = AuditEntry::from_record(row?.1.value())?;
+            let e = AuditEntry::decode(row?.1.value(), t.hash)?;
             let proof = merkle::inclusion_path(&nodes, e.seq, cp.size)?;
             let mut v = serde_json::to_value(&e)
                 .map_err(|x| Error::InvalidArgument(format!("an entry as JSON: {x}")))?;

@@ -13,6 +13,9 @@
 //!   queries filter on actor and action without reading the entries.
 //! - `RETENTION`: "pruned_below" -> every entry below this seq was pruned (see
 //!   `retention.rs`).
+//! - `PARAMS`: "hash" -> the tree's [`AuditHash`] code, written when the store is created
+//!   and never changed (a store made before the row existed is BLAKE3). Backed up, so a
+//!   restored store keeps its source's hash.
 //! - Nothing here is ever deleted. The one update is retention's, asked for with its
 //!   count: an entry below the pruned bound is replaced by its tombstone (seq, time,
 //!   tenant, action, leaf hash) and its `BY_TENANT` row loses its actor; `NODES` never
@@ -22,7 +25,7 @@ use crate::engine::catalog::{CatalogTable, Flags, Table};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::audit::entry::{AuditEvent, RecordV1Ref};
-use crate::audit::merkle::{leaf_hash, Frontier, Hash, NodeSource};
+use crate::audit::merkle::{AuditHash, Frontier, Hash, NodeSource};
 use crate::audit::AuditReceipt;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -40,13 +43,56 @@ pub(crate) const BY_TENANT: TableDefinition<(&str, u64, u64), (&str, &str)> =
 pub(crate) const RETENTION: TableDefinition<&str, u64> = TableDefinition::new("audit.retention");
 pub(crate) const PRUNED_BELOW: &str = "pruned_below";
 
+/// "hash" -> [`AuditHash::code`]
+pub(crate) const PARAMS: TableDefinition<&str, u64> = TableDefinition::new("audit.params");
+const HASH_KEY: &str = "hash";
+
 /// The audit log's tables in the catalog: append-only, never rolled back.
-pub(crate) static TABLES: [&dyn CatalogTable; 4] = [
+pub(crate) static TABLES: [&dyn CatalogTable; 5] = [
     &Table::new(0, ENTRIES, Flags::KEPT),
     &Table::new(1, NODES, Flags::KEPT),
     &Table::new(2, BY_TENANT, Flags::KEPT),
     &Table::new(42, RETENTION, Flags::KEPT),
+    &Table::new(43, PARAMS, Flags::KEPT),
 ];
+
+/// Writes the tree's hash of a new store (in its creating transaction).
+pub(crate) fn init_hash(txn: &WriteTransaction, hash: AuditHash) -> Result<()> {
+    txn.open_table(PARAMS)?
+        .insert(HASH_KEY, u64::from(hash.code()))?;
+    Ok(())
+}
+
+/// Writes BLAKE3's row into a store made before the row existed (at its first open by
+/// a build that knows it), so every backup and export carries its hash.
+pub(crate) fn fill_hash(txn: &WriteTransaction) -> Result<()> {
+    let mut t = txn.open_table(PARAMS)?;
+    if t.get(HASH_KEY)?.is_none() {
+        t.insert(HASH_KEY, u64::from(AuditHash::Blake3.code()))?;
+    }
+    Ok(())
+}
+
+/// The tree's hash as stored (BLAKE3 when the row is absent: a store older than it).
+pub(crate) fn stored_hash(params: &impl ReadableTable<&'static str, u64>) -> Result<AuditHash> {
+    match params.get(HASH_KEY)? {
+        None => Ok(AuditHash::Blake3),
+        Some(v) => {
+            let code = u32::try_from(v.value()).unwrap_or(u32::MAX);
+            AuditHash::from_code(code)
+                .map_err(|_| Error::Corrupted(format!("audit hash code {} is unknown", v.value())))
+        }
+    }
+}
+
+/// The tree's hash, as `read` sees it.
+pub(crate) fn read_hash(read: &ReadTransaction) -> Result<AuditHash> {
+    match read.open_table(PARAMS) {
+        Ok(t) => stored_hash(&t),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(AuditHash::Blake3),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// The `NODES` key of node (`level`, `index`): its last leaf, then its level, packed as
 /// `last_leaf << 6 | level` (levels are below 64; leaves below 2^58).
@@ -77,7 +123,7 @@ impl AuditState {
         let nodes = read.open_table(NODES)?;
         let size = stored_size(&nodes)?;
         Ok(AuditState {
-            frontier: Frontier::load(&ReadNodes(&nodes), size)?,
+            frontier: Frontier::load(&ReadNodes(&nodes, read_hash(read)?), size)?,
         })
     }
 }
@@ -90,8 +136,8 @@ pub(crate) fn stored_size(nodes: &impl ReadableTable<u64, &'static [u8]>) -> Res
     })
 }
 
-/// Stored nodes read through a table.
-pub(crate) struct ReadNodes<'t, T>(pub(crate) &'t T);
+/// Stored nodes read through a table, with the tree's hash.
+pub(crate) struct ReadNodes<'t, T>(pub(crate) &'t T, pub(crate) AuditHash);
 
 impl<T: ReadableTable<u64, &'static [u8]>> NodeSource for ReadNodes<'_, T> {
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
@@ -101,6 +147,10 @@ impl<T: ReadableTable<u64, &'static [u8]>> NodeSource for ReadNodes<'_, T> {
                 "Merkle node ({level}, {index}) is missing"
             ))),
         }
+    }
+
+    fn hash(&self) -> AuditHash {
+        self.1
     }
 }
 
@@ -129,7 +179,7 @@ impl<'t> AuditTables<'t> {
     ) -> Result<AuditReceipt> {
         let seq = state.frontier.size;
         let record = RecordV1Ref::from_event(event, seq, time).encode()?;
-        let leaf = leaf_hash(&record);
+        let leaf = state.frontier.hash.leaf(&record);
         self.entries.insert(seq, record.as_slice())?;
         let nodes = &mut self.nodes;
         state.frontier.push(leaf, |level, index, h| {
@@ -151,11 +201,11 @@ impl<'t> AuditTables<'t> {
 impl AuditTables<'_> {
     /// Replaces entries `lo..hi` by their tombstones (those not pruned yet) and blanks
     /// their index rows' actor; returns how many it pruned. The nodes are not touched.
-    pub(crate) fn prune_range(&mut self, lo: u64, hi: u64) -> Result<u64> {
+    pub(crate) fn prune_range(&mut self, lo: u64, hi: u64, hash: AuditHash) -> Result<u64> {
         let mut n = 0;
         for seq in lo..hi {
             let entry = match self.entries.get(seq)? {
-                Some(g) => crate::audit::AuditEntry::from_record(g.value())?,
+                Some(g) => crate::audit::AuditEntry::decode(g.value(), hash)?,
                 None => return Err(Error::Corrupted(format!("audit entry {seq} is missing"))),
             };
             if entry.pruned.is_some() {
@@ -177,6 +227,7 @@ impl AuditTables<'_> {
 pub(crate) struct ReadTables {
     pub(crate) entries: ReadOnlyTable<u64, &'static [u8]>,
     pub(crate) nodes: ReadOnlyTable<u64, &'static [u8]>,
+    pub(crate) hash: AuditHash,
 }
 
 impl ReadTables {
@@ -184,6 +235,7 @@ impl ReadTables {
         Ok(Self {
             entries: read.open_table(ENTRIES)?,
             nodes: read.open_table(NODES)?,
+            hash: read_hash(read)?,
         })
     }
 
@@ -192,6 +244,6 @@ impl ReadTables {
     }
 
     pub(crate) fn node_source(&self) -> ReadNodes<'_, ReadOnlyTable<u64, &'static [u8]>> {
-        ReadNodes(&self.nodes)
+        ReadNodes(&self.nodes, self.hash)
     }
 }

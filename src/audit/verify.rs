@@ -93,7 +93,10 @@ pub(crate) fn verify(t: &ReadTables) -> Result<VerifyReport> {
     }
 
     // Combine the chunks in order, checking the nodes above them as they complete.
-    let mut top = Frontier::default();
+    let mut top = Frontier {
+        hash: t.hash,
+        ..Frontier::default()
+    };
     let mut bad: Option<(u64, String)> = None;
     let mut tail: Vec<Hash> = Vec::new();
     for i in 0..chunks {
@@ -208,7 +211,10 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
     // Nodes are keyed (last leaf, level): one in-order scan meets them exactly in the
     // order the frontier below recomputes them.
     let mut nodes = t.nodes.range((lo << 6)..)?;
-    let mut frontier = Frontier::default();
+    let mut frontier = Frontier {
+        hash: t.hash,
+        ..Frontier::default()
+    };
     let mut bad: Option<(u64, String)> = None;
     let mut early = false;
     for seq in lo..hi {
@@ -234,7 +240,7 @@ fn check_chunk(t: &ReadTables, lo: u64, hi: u64) -> Result<Chunk> {
             early = true;
             break;
         }
-        let leaf = record_leaf(record);
+        let leaf = record_leaf(record, t.hash);
         let pushed = frontier.push(leaf, |level, index, h| {
             // The chunk's frontier counts from `lo`, a multiple of every subtree in it.
             let index = index + (lo >> level);
@@ -288,7 +294,7 @@ pub(crate) fn verify_new(
         }
         let mut bad = None;
         let mut next = frontier.clone();
-        let pushed = next.push(record_leaf(record), |level, index, h| {
+        let pushed = next.push(record_leaf(record, t.hash), |level, index, h| {
             let stored = t.nodes.get(node_key(level, index))?;
             let problem = match stored {
                 Some(v) if v.value() == h.as_slice() => return Ok(()),

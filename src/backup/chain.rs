@@ -168,7 +168,10 @@ pub fn restore_chain<P: AsRef<Path>>(
     let _ = std::fs::remove_file(&tmp);
     let done = (|| {
         let db = redb::Database::create(&tmp)?;
-        crate::store::init_store(&db, opts)?;
+        // BLAKE3 until the backup's own row says otherwise (one taken before the row
+        // existed is of a BLAKE3 store).
+        let opts = opts.clone().audit_hash(crate::audit::AuditHash::Blake3);
+        crate::store::init_store(&db, &opts)?;
         let txn = db.begin_write()?;
         let mut last: Option<BackupInfo> = None;
         for (i, path) in chain.iter().enumerate() {

@@ -34,6 +34,8 @@ pub struct Options {
     pub(crate) flush_interval: Duration,
     pub(crate) max_batch: usize,
     pub(crate) audit_key: Option<Vec<u8>>,
+    /// The audit tree's hash for a store this open creates (an existing store keeps its own).
+    pub(crate) audit_hash: crate::audit::AuditHash,
     pub(crate) cache_bytes: usize,
     pub(crate) check_integrity: bool,
     pub(crate) redact_logs: bool,
@@ -63,6 +65,7 @@ impl Default for Options {
             flush_interval: Duration::from_millis(100),
             max_batch: 4096,
             audit_key: None,
+            audit_hash: crate::audit::AuditHash::Blake3,
             cache_bytes: 1 << 30,
             check_integrity: false,
             redact_logs: true,
@@ -125,6 +128,15 @@ impl Options {
     /// The most writes gathered into one transaction (at least 1; default 4096).
     pub fn max_batch(mut self, n: usize) -> Self {
         self.max_batch = n.max(1);
+        self
+    }
+
+    /// For a new store: the audit tree's hash function (default BLAKE3). SHA-256 makes
+    /// the tree RFC 6962's, so C2SP checkpoints and proofs verify with existing
+    /// transparency-log tooling. An existing store keeps the hash it was created with,
+    /// whatever is given here; so does a store restored from a backup.
+    pub fn audit_hash(mut self, hash: crate::audit::AuditHash) -> Self {
+        self.audit_hash = hash;
         self
     }
 

@@ -407,6 +407,7 @@ pub(crate) fn init_store(db: &Database, opts: &Options) -> Result<(StoreId, Time
         meta.insert(KEY_CREATED, created.to_le_bytes().as_slice())?;
     }
     create_area_tables(&txn)?;
+    crate::audit::tables::init_hash(&txn, opts.audit_hash)?;
     crate::settings::fill_missing(&txn, &opts.seed)?;
     areas_begin_open(&txn)?;
     txn.commit()?;

@@ -34,6 +34,7 @@ mod restore_points;
 mod sealing;
 mod settings;
 mod store;
+mod tlog;
 mod tx;
 mod webhooks;
 

@@ -63,7 +63,9 @@ fn copy_all(
 ) -> Result<u64> {
     let size = point.audit_size;
     let db = redb::Database::create(tmp)?;
-    crate::store::init_store(&db, opts)?;
+    // The source's row (copied below) sets the hash; BLAKE3 for a source without one.
+    let opts = opts.clone().audit_hash(crate::audit::AuditHash::Blake3);
+    crate::store::init_store(&db, &opts)?;
     let dst = db.begin_write()?;
     // Every exported table of the catalog; the audit log then cut to the point's size.
     let mut n = 0;

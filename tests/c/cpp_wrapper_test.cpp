@@ -2486,6 +2486,34 @@ static void test_webhooks(const std::string& dir) {
   EXPECT_THROW(s.webhooks().counts(), hs::NullArgument);
 }
 
+// Signed checkpoints: a SHA-256 store, keys, a signed and cosigned note, the quorum, a
+// proof bundle verified offline with its leaf bytes.
+static void test_tlog(const std::string& dir) {
+  hs::Store s(join(dir, "tlog.hs"), hs::Options().audit_hash(HARDSTORE_AUDIT_HASH_SHA256));
+  hs::Audit audit = s.audit();
+  for (int i = 0; i < 12; i++) audit.append(hs::AuditEvent("acme", "paid").detail("i", std::to_string(i)));
+  CHECK(audit.hash() == HARDSTORE_AUDIT_HASH_SHA256);
+  std::vector<uint8_t> lb = audit.leaf_bytes(5);
+  CHECK(lb.size() > 2 && lb[0] == 1 && lb[1] == 5);
+  EXPECT_THROW(hs::NoteSigner::generate("has space"), hs::InvalidArgument);
+  hs::NoteSigner log = hs::NoteSigner::generate("example.com/log");
+  hs::NoteSigner w = hs::NoteSigner::generate("witness.example/w", true);
+  CHECK(hs::NoteSigner::from_skey(log.skey()).vkey() == log.vkey());
+  std::string note = audit.sign_checkpoint(log);
+  CHECK(note.rfind("example.com/log\n12\n", 0) == 0);
+  std::string cosigned = hs::cosign_checkpoint_note(note, w, 1767225600);
+  hs::VerifiedCheckpoint v = hs::verify_checkpoint_note(cosigned, log.vkey(), w.vkey(), 1);
+  CHECK(v.size == 12 && v.cosigned == 1 && v.root == audit.root(12));
+  EXPECT_THROW(hs::verify_checkpoint_note(note, log.vkey(), w.vkey(), 1), hs::SignatureInvalid);
+  EXPECT_THROW(hs::verify_checkpoint_note("junk", log.vkey()), hs::CheckpointInvalid);
+  std::string bundle = audit.proof_bundle(5, cosigned);
+  auto [index, leaf] = hs::verify_proof_bundle(bundle, log.vkey(), w.vkey(), 1,
+                                               HARDSTORE_AUDIT_HASH_SHA256);
+  CHECK(index == 5 && leaf == lb);
+  EXPECT_THROW(hs::verify_proof_bundle(bundle, log.vkey(), "", 0, HARDSTORE_AUDIT_HASH_BLAKE3),
+               hs::ProofInvalid);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -2549,6 +2577,7 @@ int main(int argc, char** argv) {
     test_ip_rules(dir);
     test_sealing(dir);
     test_webhooks(dir);
+    test_tlog(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

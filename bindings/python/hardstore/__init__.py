@@ -128,6 +128,16 @@ from .restore_points import RestorePoint, SpaceReport
 from .sealing import KeyInfo, KeyStatus, RewrapReport, Sealing
 from .settings import SettingChange, Settings
 from .store import Store, open
+from .tlog import (
+    AUDIT_HASH_BLAKE3,
+    AUDIT_HASH_SHA256,
+    NoteSigner,
+    VerifiedBundle,
+    VerifiedCheckpoint,
+    cosign,
+    verify_bundle,
+    verify_checkpoint,
+)
 from .tx import Transaction
 from .webhooks import (
     OutboxCounts,
@@ -183,6 +193,9 @@ __all__ = [
     "AuditEvent", "AuditEntry", "AppendReceipt", "Checkpoint", "InclusionProof", "PruneRange",
     "ConsistencyProof", "VerifyReport", "verify_inclusion", "verify_consistency",
     "inclusion_proof_len",
+    # signed checkpoints (C2SP)
+    "AUDIT_HASH_BLAKE3", "AUDIT_HASH_SHA256", "NoteSigner", "VerifiedCheckpoint",
+    "VerifiedBundle", "cosign", "verify_checkpoint", "verify_bundle",
     # logs
     "Level", "LogRecord", "LogEntry", "LogRange", "LogStats", "EndpointStats",
     # idempotency

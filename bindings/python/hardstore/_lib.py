@@ -137,6 +137,7 @@ VERDICT = P(st.hardstore_ip_verdict)
 INFO = P(st.hardstore_backup_info)
 SKEYS = P(st.hardstore_sealing_keys)
 WHCLAIM = P(st.hardstore_webhook_deliveries)
+SIGNER = P(st.hardstore_note_signer)
 
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Errors and version
@@ -479,6 +480,24 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_sealing_key_list_len": (Z, [SKEYS]),
     "hardstore_sealing_key_list_get": (R, [SKEYS, Z, P(st.hardstore_sealing_key)]),
     "hardstore_sealing_key_list_free": (None, [SKEYS]),
+    # The audit tree's hash, leaf bytes, signed checkpoints (C2SP)
+    "hardstore_options_set_audit_hash": (R, [OPTS, c_uint32]),
+    "hardstore_audit_hash": (R, [STORE, P(c_uint32)]),
+    "hardstore_audit_entry_leaf_bytes": (R, [ENTRY, P(BYTES)]),
+    "hardstore_verify_inclusion_with_hash": (R, [c_uint32, S, c_uint64, c_uint64, S, Z, S]),
+    "hardstore_verify_consistency_with_hash": (R, [c_uint32, c_uint64, c_uint64, S, S, S, Z]),
+    "hardstore_note_signer_generate": (R, [S, Z, c_bool, P(SIGNER)]),
+    "hardstore_note_signer_from_skey": (R, [S, Z, P(SIGNER)]),
+    "hardstore_note_signer_skey": (R, [SIGNER, P(BYTES)]),
+    "hardstore_note_signer_vkey": (R, [SIGNER, P(BYTES)]),
+    "hardstore_note_signer_free": (None, [SIGNER]),
+    "hardstore_audit_checkpoint_sign": (R, [STORE, SIGNER, P(BYTES)]),
+    "hardstore_checkpoint_note_cosign": (R, [S, Z, SIGNER, c_uint64, P(BYTES)]),
+    "hardstore_checkpoint_note_verify": (
+        R, [S, Z, S, Z, S, Z, Z, P(c_uint64), U8P, P(Z)]),
+    "hardstore_audit_proof_bundle": (R, [STORE, c_uint64, S, Z, P(BYTES)]),
+    "hardstore_proof_bundle_verify": (
+        R, [S, Z, S, Z, S, Z, Z, c_uint32, P(c_uint64), P(BYTES)]),
     # Webhook outbox
     "hardstore_webhook_secret_generate": (R, [P(BYTES)]),
     "hardstore_webhook_endpoint_put": (R, [STORE, S, Z, S, Z, S, Z, P(c_char_p), P(Z), Z]),

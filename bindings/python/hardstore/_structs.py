@@ -57,6 +57,7 @@ class hardstore_logs_query(_Opaque): pass
 class hardstore_maintenance_report(_Opaque): pass
 class hardstore_options(_Opaque): pass
 class hardstore_rate_limits(_Opaque): pass
+class hardstore_note_signer(_Opaque): pass
 class hardstore_sealing_keys(_Opaque): pass
 class hardstore_store(_Opaque): pass
 class hardstore_tx(_Opaque): pass

@@ -137,6 +137,9 @@ class AuditEntry:
     details: Tuple[Tuple[str, str], ...]
     leaf_hash: bytes
     pruned: bool = False
+    #: The bytes the leaf hash covers, ``H(0x00 || leaf_bytes)``, laid out as
+    #: ``docs/audit-entry-encoding.md`` says (empty for a pruned entry).
+    leaf_bytes: bytes = b""
 
     @property
     def details_dict(self) -> Dict[str, str]:
@@ -155,6 +158,12 @@ def _entry(ptr: Any) -> AuditEntry:
         details.append((borrowed(kp, kn.value).decode("utf-8"), borrowed(vp, vn.value).decode("utf-8")))
     leaf = (ctypes.c_uint8 * HASH_LEN)()
     lib.hardstore_audit_entry_leaf_hash(ptr, leaf)
+    pruned = bool(lib.hardstore_audit_entry_pruned(ptr))
+    leaf_bytes = b""
+    if not pruned:
+        out = _BytesPtr()
+        lib.hardstore_audit_entry_leaf_bytes(ptr, byref(out))
+        leaf_bytes = take_bytes(out) or b""
     return AuditEntry(
         seq=lib.hardstore_audit_entry_seq(ptr),
         time_us=lib.hardstore_audit_entry_time(ptr),
@@ -167,7 +176,8 @@ def _entry(ptr: Any) -> AuditEntry:
         user_agent=text(FIELD_USER_AGENT),
         details=tuple(details),
         leaf_hash=bytes(leaf),
-        pruned=bool(lib.hardstore_audit_entry_pruned(ptr)),
+        pruned=pruned,
+        leaf_bytes=leaf_bytes,
     )
 
 
@@ -221,24 +231,29 @@ class AppendReceipt(NamedTuple):
 # --- Proofs, checkpoints, verification ---------------------------------------------------
 
 
-def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: bytes, root: bytes) -> None:
+def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: bytes, root: bytes,
+                     hash: int = 1) -> None:
     """Checks, without a store, that ``leaf_hash`` is leaf ``index`` of the tree of
-    ``tree_size`` leaves with ``root``. Raises :class:`~hardstore.ProofInvalid` if not
-    (or if the proof has the wrong length)."""
+    ``tree_size`` leaves with ``root`` (a tree of ``hash``: 1 BLAKE3, the default, or 2
+    SHA-256). Raises :class:`~hardstore.ProofInvalid` if not (or if the proof has the
+    wrong length)."""
     leaf = fixed(leaf_hash, HASH_LEN, "leaf_hash")
     root_ = fixed(root, HASH_LEN, "root")
     proof = bytes(proof)
-    lib.hardstore_verify_inclusion(leaf, int(index), int(tree_size), proof, len(proof), root_)
+    lib.hardstore_verify_inclusion_with_hash(int(hash), leaf, int(index), int(tree_size), proof,
+                                             len(proof), root_)
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: bytes) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: bytes,
+                       hash: int = 1) -> None:
     """Checks, without a store, that the tree of ``new_size`` leaves with ``new_root``
-    extends the one of ``old_size`` leaves with ``old_root``. Raises
-    :class:`~hardstore.ProofInvalid` if not."""
+    extends the one of ``old_size`` leaves with ``old_root`` (a tree of ``hash``).
+    Raises :class:`~hardstore.ProofInvalid` if not."""
     old = fixed(old_root, HASH_LEN, "old_root")
     new = fixed(new_root, HASH_LEN, "new_root")
     proof = bytes(proof)
-    lib.hardstore_verify_consistency(int(old_size), int(new_size), old, new, proof, len(proof))
+    lib.hardstore_verify_consistency_with_hash(int(hash), int(old_size), int(new_size), old, new,
+                                               proof, len(proof))
 
 
 def inclusion_proof_len(index: int, tree_size: int) -> int:
@@ -457,6 +472,37 @@ class Audit(StoreBound):
         out = _BytesPtr()
         lib.hardstore_audit_consistency_proof(self._h, int(old_size), size, byref(out))
         return ConsistencyProof(int(old_size), size, take_bytes(out) or b"")
+
+    @property
+    def hash(self) -> int:
+        """The tree's hash, fixed when the store was created: 1 BLAKE3 or 2 SHA-256
+        (``hardstore.AUDIT_HASH_*``)."""
+        from .tlog import store_hash
+
+        return store_hash(self._h)
+
+    def leaf_bytes(self, seq: int) -> bytes:
+        """The bytes entry ``seq``'s leaf hash covers (see ``docs/audit-entry-encoding.md``)."""
+        entry = self.get(seq)
+        if entry.pruned:
+            from .errors import NotFound
+
+            raise NotFound(f"audit entry {seq} was pruned: its leaf bytes are gone")
+        return entry.leaf_bytes
+
+    def sign_checkpoint(self, signer: "NoteSigner") -> str:
+        """The log's size and root as a C2SP checkpoint note signed by ``signer`` (a log
+        key; its name is the origin)."""
+        from .tlog import sign_checkpoint
+
+        return sign_checkpoint(self._h, signer)
+
+    def proof_bundle(self, seq: int, note: Union[str, bytes]) -> str:
+        """An offline proof (``tlog-proof``) that entry ``seq`` is in the tree of the
+        checkpoint ``note`` of this log, cosignatures kept, leaf bytes as its extra."""
+        from .tlog import proof_bundle
+
+        return proof_bundle(self._h, seq, note)
 
     def checkpoint(self) -> Checkpoint:
         """A checkpoint (store id, size, root, time; MAC'd when the store has an audit key)."""

@@ -31,6 +31,9 @@ class Options:
 
     Attributes:
         audit_key: the secret the checkpoint MAC key is derived from (1..=1024 bytes).
+        audit_hash: for a new store, the audit tree's hash: 1 BLAKE3 (the default) or 2
+            SHA-256 (RFC 6962's tree; ``hardstore.AUDIT_HASH_*``). An existing store
+            keeps its own.
         flush_interval_ms: the longest a buffered write stays unsynced (0: every batch).
         max_batch: the most writes gathered into one transaction (at least 1).
         log_capacity: how many log entries the ring keeps (default 100,000).
@@ -71,6 +74,7 @@ class Options:
     """
 
     audit_key: Optional[Union[bytes, str]] = None
+    audit_hash: Optional[int] = None
     flush_interval_ms: Optional[int] = None
     max_batch: Optional[int] = None
     log_capacity: Optional[int] = None
@@ -171,6 +175,8 @@ class Options:
             if self.audit_key is not None:
                 key = to_bytes(self.audit_key, "audit_key")
                 lib.hardstore_options_set_audit_key(ptr, key, len(key))
+            if self.audit_hash is not None:
+                lib.hardstore_options_set_audit_hash(ptr, int(self.audit_hash))
             if self.flush_interval_ms is not None:
                 lib.hardstore_options_set_flush_interval_ms(ptr, int(self.flush_interval_ms))
             if self.max_batch is not None:

@@ -180,7 +180,7 @@ def open(path: Any, options: Optional[Options] = None, **kwargs: Any) -> Store: 
         with hardstore.open("app.hardstore", audit_key=b"secret") as store:
             store.audit.append("acme", "invoice.paid", actor="user:42")
 
-    Keyword options: ``audit_key``, ``flush_interval_ms``, ``max_batch``,
+    Keyword options: ``audit_key``, ``audit_hash``, ``flush_interval_ms``, ``max_batch``,
     ``log_capacity``, ``redact_logs``, ``idempotency_ttl_ms``, ``max_restore_points``,
     ``dlq_policy``, ``dlq_purge_after_us``, ``clock``, ``health_thresholds``,
     ``alert_retention_us``, ``metrics_max_series``, ``janitor_interval_us``,

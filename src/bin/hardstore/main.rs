@@ -4,7 +4,7 @@
 //! microseconds since the Unix epoch, printed as RFC 3339 in UTC otherwise). Exit codes: 0 done,
 //! 1 failed (a change refused for want of `--confirm-evict` among them: nothing
 //! changed), 2 bad usage, 3 the store is held by another process, 4 verification failed
-//! (a damaged file or log, a wrong key, a broken chain), 5 not found. `health` answers
+//! (a damaged file or log, a wrong key or signature, a broken chain), 5 not found. `health` answers
 //! with the grade instead when it ran: 0 healthy, 1 degraded, 2 critical.
 //!
 //! Every command reads the store's own settings (`store.settings()`): the default
@@ -19,6 +19,7 @@ mod maintenance;
 mod metrics;
 mod settings;
 mod time;
+mod tlog;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,10 @@ enum Cmd {
     /// The audit log: query, verify, prove, checkpoint, export.
     #[command(subcommand)]
     Audit(areas::AuditCmd),
+    /// C2SP signed checkpoints of the audit log: keygen, sign, cosign, verify, bundle,
+    /// verify-bundle.
+    #[command(subcommand)]
+    Tlog(tlog::TlogCmd),
     /// The log ring: tail, query, stats.
     #[command(subcommand)]
     Logs(areas::LogsCmd),
@@ -221,6 +226,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Corrupted(_)
         | Error::ProofInvalid(_)
         | Error::CheckpointInvalid(_)
+        | Error::SignatureInvalid(_)
         | Error::WrongKey(_) => 4,
         Error::NotFound(_) => 5,
         Error::InvalidArgument(_) | Error::TooLong { .. } => 2,
@@ -263,6 +269,7 @@ fn main() -> ExitCode {
         Cmd::IpRules(c) => limits::ip_rules(c),
         Cmd::Sealing(c) => limits::sealing(c),
         Cmd::Webhooks(c) => limits::webhooks(c),
+        Cmd::Tlog(c) => tlog::tlog(c),
         Cmd::RestorePoint(c) => backups::restore_point(c),
         Cmd::Backup(c) => backups::backup(c),
         Cmd::Settings(c) => settings::settings(c),
