@@ -72,8 +72,14 @@ impl Bytes<'_> {
 /// verify never reports tampering on an untouched log.
 pub fn audit_model(data: &[u8]) {
     let mut input = Bytes(data);
-    let store = Store::in_memory(Options::new()).expect("in-memory store opens");
+    // The first byte's top bit picks the tree's hash (it also picks the first step).
+    let hash = match data.first() {
+        Some(b) if b & 0x80 != 0 => crate::AuditHash::Sha256,
+        _ => crate::AuditHash::Blake3,
+    };
+    let store = Store::in_memory(Options::new().audit_hash(hash)).expect("in-memory store opens");
     let mut model = MemoryTree::default();
+    model.frontier.hash = hash;
     let mut steps = 0;
     while !input.done() && steps < 200 {
         steps += 1;
@@ -104,7 +110,9 @@ pub fn audit_model(data: &[u8]) {
                 assert_eq!(store.audit().root(n).expect("root"), root);
                 let leaf = model.node(0, m).expect("model leaf");
                 p.verify(&leaf, &root).expect("inclusion proof verifies");
-                let again = InclusionProof::from_bytes(m, n, &p.to_bytes()).expect("parses");
+                let again = InclusionProof::from_bytes(m, n, &p.to_bytes())
+                    .expect("parses")
+                    .with_hash(hash);
                 again.verify(&leaf, &root).expect("parsed proof verifies");
             }
             3 if size > 0 => {
@@ -119,7 +127,9 @@ pub fn audit_model(data: &[u8]) {
                     merkle::root(&model, n).expect("model root"),
                 );
                 p.verify(&old, &new).expect("consistency proof verifies");
-                let again = ConsistencyProof::from_bytes(m, n, &p.to_bytes()).expect("parses");
+                let again = ConsistencyProof::from_bytes(m, n, &p.to_bytes())
+                    .expect("parses")
+                    .with_hash(hash);
                 again.verify(&old, &new).expect("parsed proof verifies");
             }
             4 => {

@@ -108,6 +108,12 @@ fn a_blake3_store_stays_the_default() {
     let store = Store::open(dir.file("s.hs"), Options::new()).unwrap();
     fill(&store, 3);
     assert_eq!(store.audit().hash().unwrap(), AuditHash::Blake3);
+    // C2SP checkpoints are of RFC 6962 trees: a BLAKE3 store makes none.
+    let log = NoteSigner::generate("example.com/b3", NoteKeyKind::Ed25519).unwrap();
+    assert!(matches!(
+        store.audit().sign_checkpoint(&log),
+        Err(Error::InvalidArgument(_))
+    ));
     let e = store.audit().get(1).unwrap();
     assert_eq!(
         e.leaf_hash().unwrap(),
@@ -153,6 +159,11 @@ fn checkpoints_sign_verify_and_carry_cosignatures() {
     cp.verify(&v).unwrap();
     let witnesses = [w1.verifier(), w2.verifier()];
     let got = cp.verify_cosignatures(&witnesses, 2).unwrap();
+    // One witness listed twice never makes a quorum of two.
+    assert!(matches!(
+        cp.verify_cosignatures(&[w1.verifier(), w1.verifier()], 2),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].time, 1_767_225_600);
     assert!(matches!(
@@ -248,4 +259,15 @@ fn proof_bundles_verify_offline_and_refuse_edits() {
         Err(Error::CheckpointInvalid(_))
     ));
     assert!(ProofBundle::parse(b"c2sp.org/tlog-proof@v1\nindex 01\n\n").is_err());
+    // A pruned entry's leaf bytes are gone: no bundle can prove them.
+    store
+        .audit()
+        .prune(hardstore::audit::PruneBefore::Seq(2), 2)
+        .unwrap();
+    let cp = store.audit().sign_checkpoint(&log).unwrap();
+    assert!(matches!(
+        store.audit().proof_bundle(1, &cp),
+        Err(Error::NotFound(_))
+    ));
+    assert!(store.audit().proof_bundle(2, &cp).is_ok());
 }

@@ -1059,10 +1059,12 @@ inline std::pair<uint64_t, std::vector<uint8_t>> verify_proof_bundle(
 
 /// Whether `leaf` is leaf `index` of the tree of `tree_size` leaves with `root`.
 /// False for a proof that does not verify (or has the wrong length); other errors throw.
+/// `hash` is the tree's (HARDSTORE_AUDIT_HASH_*; Audit::hash() says a store's).
 inline bool verify_inclusion(hash_view leaf, uint64_t index, uint64_t tree_size,
-                             bytes_view proof, hash_view root) {
-  hardstore_result r = hardstore_verify_inclusion(leaf.data(), index, tree_size, proof.data(),
-                                                  proof.size(), root.data());
+                             bytes_view proof, hash_view root,
+                             uint32_t hash = HARDSTORE_AUDIT_HASH_BLAKE3) {
+  hardstore_result r = hardstore_verify_inclusion_with_hash(
+      hash, leaf.data(), index, tree_size, proof.data(), proof.size(), root.data());
   if (r == HARDSTORE_PROOF_INVALID) return false;
   detail::check(r);
   return true;
@@ -1070,10 +1072,10 @@ inline bool verify_inclusion(hash_view leaf, uint64_t index, uint64_t tree_size,
 
 /// Whether the tree (`new_size`, `new_root`) extends (`old_size`, `old_root`).
 inline bool verify_consistency(uint64_t old_size, uint64_t new_size, hash_view old_root,
-                               hash_view new_root, bytes_view proof) {
-  hardstore_result r = hardstore_verify_consistency(old_size, new_size, old_root.data(),
-                                                    new_root.data(), proof.data(),
-                                                    proof.size());
+                               hash_view new_root, bytes_view proof,
+                               uint32_t hash = HARDSTORE_AUDIT_HASH_BLAKE3) {
+  hardstore_result r = hardstore_verify_consistency_with_hash(
+      hash, old_size, new_size, old_root.data(), new_root.data(), proof.data(), proof.size());
   if (r == HARDSTORE_PROOF_INVALID) return false;
   detail::check(r);
   return true;

@@ -182,8 +182,12 @@ impl<'s> Audit<'s> {
     /// The log's current size and root as a C2SP checkpoint signed by `signer` (the
     /// log's Ed25519 note key; its name is the origin). Witnesses add cosignatures
     /// ([`SignedCheckpoint::cosign`]); clients check them offline.
+    ///
+    /// Only a SHA-256 store signs them (`InvalidArgument` otherwise): a C2SP checkpoint's
+    /// root is an RFC 6962 root, and the format has no field to say it is not.
     pub fn sign_checkpoint(&self, signer: &NoteSigner) -> Result<SignedCheckpoint> {
         let t = self.tables()?;
+        c2sp_tree(t.hash)?;
         let size = t.size()?;
         SignedCheckpoint::sign(signer, size, &merkle::root(&t.node_source(), size)?)
     }
@@ -191,9 +195,11 @@ impl<'s> Audit<'s> {
     /// An offline proof (C2SP `tlog-proof`) that entry `seq` is in the tree of a signed
     /// checkpoint of this log (with whatever cosignatures it carries), with the entry's
     /// leaf bytes as its extra data. Refused when the checkpoint is not of this log
-    /// (its root is not this log's root at its size).
+    /// (its root is not this log's root at its size), for a pruned entry (`NotFound`: its
+    /// leaf bytes are gone) and in a BLAKE3 store (see [`Audit::sign_checkpoint`]).
     pub fn proof_bundle(&self, seq: u64, checkpoint: &SignedCheckpoint) -> Result<ProofBundle> {
         let t = self.tables()?;
+        c2sp_tree(t.hash)?;
         check_size(checkpoint.size, t.size()?)?;
         let src = t.node_source();
         if merkle::root(&src, checkpoint.size)? != checkpoint.root {
@@ -208,7 +214,7 @@ impl<'s> Audit<'s> {
             .ok_or_else(|| Error::NotFound(format!("audit entry {seq}")))?;
         let entry = AuditEntry::decode(bytes.value(), t.hash)?;
         Ok(ProofBundle {
-            extra: entry.leaf_bytes().ok(),
+            extra: Some(entry.leaf_bytes()?),
             index: seq,
             proof: merkle::inclusion_path(&src, seq, checkpoint.size)?,
             checkpoint: checkpoint.clone(),
@@ -258,6 +264,18 @@ impl<'s> Audit<'s> {
     fn tables(&self) -> Result<ReadTables> {
         ReadTables::open(&self.store.begin_read()?)
     }
+}
+
+/// C2SP's formats are of RFC 6962 trees: a SHA-256 store's.
+fn c2sp_tree(hash: AuditHash) -> Result<()> {
+    if hash != AuditHash::Sha256 {
+        return Err(Error::InvalidArgument(
+            "C2SP checkpoints and proofs are of RFC 6962 (SHA-256) trees: this store's tree \
+             is BLAKE3 (create the store with Options::audit_hash(AuditHash::Sha256))"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_size(asked: u64, size: u64) -> Result<()> {

@@ -3,9 +3,9 @@
 //! (`tlog-proof`).
 //!
 //! A checkpoint's body is `<origin>\n<size>\n<base64 root>\n` plus optional extension
-//! lines, signed as a note by the log's key, whose name is the origin. For a SHA-256
-//! store ([`AuditHash::Sha256`]) the tree is RFC 6962's, so these verify with the
-//! ecosystem's tools; a BLAKE3 store's verify here (the formats do not name the hash).
+//! lines, signed as a note by the log's key, whose name is the origin. The formats are
+//! of RFC 6962 trees, so only a SHA-256 store ([`AuditHash::Sha256`]) makes them; they
+//! verify with the ecosystem's tools too.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -108,8 +108,9 @@ impl SignedCheckpoint {
         self.note.to_text()
     }
 
-    /// Checks the log's signature: `log` must be an Ed25519 key named as the origin,
-    /// with a signature line that verifies. `SignatureInvalid` otherwise.
+    /// Checks the log's signature: `log` must be an Ed25519 key named as the origin
+    /// (tlog-checkpoint's SHOULD, required here: a key of another name is not this
+    /// log's), with a signature line that verifies. `SignatureInvalid` otherwise.
     pub fn verify(&self, log: &NoteVerifier) -> Result<()> {
         if log.kind() != NoteKeyKind::Ed25519 {
             return Err(Error::InvalidArgument(
@@ -140,13 +141,23 @@ impl SignedCheckpoint {
 
     /// Checks the witnesses' cosignatures: every line of a listed witness must verify
     /// (one that does not fails the call), and at least `quorum` distinct witnesses
-    /// must have cosigned. Lines of unlisted keys are ignored, as signed-note says.
+    /// must have cosigned. Lines of unlisted keys are ignored, as signed-note says. A
+    /// public key listed twice (under any name) is refused: it would count twice.
     /// Returns the cosignatures that verified.
     pub fn verify_cosignatures(
         &self,
         witnesses: &[NoteVerifier],
         quorum: usize,
     ) -> Result<Vec<Cosignature>> {
+        let mut keys = std::collections::HashSet::new();
+        for w in witnesses {
+            if !keys.insert(w.public_key()) {
+                return Err(Error::InvalidArgument(format!(
+                    "witness key {} is listed twice (a key counts once toward a quorum)",
+                    w.name()
+                )));
+            }
+        }
         let mut ok = Vec::new();
         for w in witnesses {
             if w.kind() != NoteKeyKind::Cosignature {
@@ -216,7 +227,8 @@ impl SignedCheckpoint {
 
 /// An offline proof (C2SP `tlog-proof@v1`) that an entry is in a signed checkpoint's
 /// tree. Its `extra` carries the entry's leaf bytes, so a verifier recomputes the leaf
-/// hash itself (see `docs/audit-entry-encoding.md`).
+/// hash itself (see `docs/audit-entry-encoding.md`). Bundles from other writers may
+/// lack it; [`ProofBundle::verify`] then refuses them (it proves a leaf's bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofBundle {
     /// Opaque extra data; here the entry's leaf bytes (absent for a pruned entry).

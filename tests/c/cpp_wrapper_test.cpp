@@ -2512,6 +2512,20 @@ static void test_tlog(const std::string& dir) {
   CHECK(index == 5 && leaf == lb);
   EXPECT_THROW(hs::verify_proof_bundle(bundle, log.vkey(), "", 0, HARDSTORE_AUDIT_HASH_BLAKE3),
                hs::ProofInvalid);
+  // A SHA-256 store's proofs verify under its hash only.
+  std::vector<uint8_t> p = audit.inclusion_proof(5, 12);
+  hs::AuditEntry e5 = audit.get(5);
+  CHECK(hs::verify_inclusion(e5.leaf_hash, 5, 12, p, audit.root(12), audit.hash()));
+  CHECK(!hs::verify_inclusion(e5.leaf_hash, 5, 12, p, audit.root(12)));
+  std::vector<uint8_t> c = audit.consistency_proof(3, 12);
+  CHECK(hs::verify_consistency(3, 12, audit.root(3), audit.root(12), c, audit.hash()));
+  // A witness key listed twice is refused.
+  EXPECT_THROW(hs::verify_checkpoint_note(cosigned, log.vkey(), w.vkey() + "\n" + w.vkey(), 2),
+               hs::InvalidArgument);
+  // A BLAKE3 store signs no C2SP checkpoint.
+  hs::Store b3(join(dir, "tlog-b3.hs"), hs::Options());
+  b3.audit().append(hs::AuditEvent("acme", "x"));
+  EXPECT_THROW(b3.audit().sign_checkpoint(log), hs::InvalidArgument);
 }
 
 int main(int argc, char** argv) {

@@ -97,6 +97,17 @@ int main(int argc, char **argv) {
   EXPECT(hardstore_checkpoint_note_verify(D(note), L(note), D(vkey), L(vkey), D(wvkey),
                                           L(wvkey), 1, &size, cp_root, &cos),
          HARDSTORE_SIGNATURE_INVALID);
+  {
+    /* One witness listed twice never counts twice toward a quorum. */
+    char twice[512];
+    int n2 = snprintf(twice, sizeof twice, "%.*s\n%.*s", (int)L(wvkey), (const char *)D(wvkey),
+                      (int)L(wvkey), (const char *)D(wvkey));
+    CHECK(n2 > 0 && (size_t)n2 < sizeof twice);
+    EXPECT(hardstore_checkpoint_note_verify(D(cosigned), L(cosigned), D(vkey), L(vkey),
+                                            (const uint8_t *)twice, (size_t)n2, 2, &size, cp_root,
+                                            &cos),
+           HARDSTORE_INVALID_ARGUMENT);
+  }
   EXPECT(hardstore_checkpoint_note_verify(D(note), L(note), D(wvkey), L(wvkey), NULL, 0, 0,
                                           &size, cp_root, &cos),
          HARDSTORE_INVALID_ARGUMENT);

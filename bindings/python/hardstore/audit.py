@@ -271,11 +271,13 @@ class InclusionProof:
     seq: int
     tree_size: int
     hashes: bytes
+    #: The tree's hash: 1 BLAKE3, 2 SHA-256 (a store's proofs carry its own).
+    hash: int = 1
 
     def verify(self, leaf_hash: bytes, root: bytes) -> None:
         """Raises :class:`~hardstore.ProofInvalid` unless the proof holds for this leaf
         hash and root."""
-        verify_inclusion(leaf_hash, self.seq, self.tree_size, self.hashes, root)
+        verify_inclusion(leaf_hash, self.seq, self.tree_size, self.hashes, root, self.hash)
 
     def __bytes__(self) -> bytes:
         return self.hashes
@@ -288,10 +290,13 @@ class ConsistencyProof:
     old_size: int
     new_size: int
     hashes: bytes
+    #: The tree's hash: 1 BLAKE3, 2 SHA-256 (a store's proofs carry its own).
+    hash: int = 1
 
     def verify(self, old_root: bytes, new_root: bytes) -> None:
         """Raises :class:`~hardstore.ProofInvalid` unless the proof holds for these roots."""
-        verify_consistency(self.old_size, self.new_size, old_root, new_root, self.hashes)
+        verify_consistency(self.old_size, self.new_size, old_root, new_root, self.hashes,
+                           self.hash)
 
     def __bytes__(self) -> bytes:
         return self.hashes
@@ -463,7 +468,7 @@ class Audit(StoreBound):
         size = self.size() if tree_size is None else int(tree_size)
         out = _BytesPtr()
         lib.hardstore_audit_inclusion_proof(self._h, int(seq), size, byref(out))
-        return InclusionProof(int(seq), size, take_bytes(out) or b"")
+        return InclusionProof(int(seq), size, take_bytes(out) or b"", self.hash)
 
     def consistency_proof(self, old_size: int, new_size: Optional[int] = None) -> ConsistencyProof:
         """Proof that the log of ``new_size`` entries (default: now) extends the log of
@@ -471,7 +476,7 @@ class Audit(StoreBound):
         size = self.size() if new_size is None else int(new_size)
         out = _BytesPtr()
         lib.hardstore_audit_consistency_proof(self._h, int(old_size), size, byref(out))
-        return ConsistencyProof(int(old_size), size, take_bytes(out) or b"")
+        return ConsistencyProof(int(old_size), size, take_bytes(out) or b"", self.hash)
 
     @property
     def hash(self) -> int:
@@ -526,7 +531,7 @@ class Audit(StoreBound):
             lib.hardstore_bytes_free(cp)
             lib.hardstore_bytes_free(proof)
         new = Checkpoint.parse(raw)
-        return new, ConsistencyProof(old.size, new.size, hashes)
+        return new, ConsistencyProof(old.size, new.size, hashes, self.hash)
 
     def verify(self) -> VerifyReport:
         """Recomputes every leaf and node hash. A log that fails has ``ok`` False (the

@@ -131,7 +131,7 @@ class VerifiedBundle:
 
 
 def verify_bundle(bundle: Text, log_vkey: Text, witnesses: Iterable[Text] = (),
-                  quorum: int = 0, hash: int = AUDIT_HASH_BLAKE3) -> VerifiedBundle:
+                  quorum: int = 0, hash: int = AUDIT_HASH_SHA256) -> VerifiedBundle:
     """Verifies a ``tlog-proof`` bundle offline: the log's signature, a quorum of
     cosignatures, and the entry's inclusion in the tree of ``hash``."""
     b = to_bytes(bundle, "bundle")

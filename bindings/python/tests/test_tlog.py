@@ -162,6 +162,14 @@ def test_leaves_recompute_from_the_export_in_a_sha256_store(tmp_path: Path) -> N
             leaves.append(sha(b"\x00", b))
         for n in (1, 2, 5, 16, 37):
             assert mth(leaves[:n]) == s.audit.root(n)
+        # The store's proofs carry its hash.
+        s.audit.inclusion_proof(3).verify(leaves[3], s.audit.root())
+        s.audit.consistency_proof(5).verify(mth(leaves[:5]), s.audit.root())
+    # A BLAKE3 store signs no C2SP checkpoint (their roots are RFC 6962 roots).
+    with hardstore.open(tmp_path / "b3.hs") as b3:
+        b3.audit.append("acme", "x")
+        with pytest.raises(hardstore.InvalidArgument):
+            b3.audit.sign_checkpoint(hardstore.NoteSigner.generate("example.com/b3"))
 
 
 def test_leaves_recompute_from_the_export_in_a_blake3_store(tmp_path: Path) -> None:
@@ -227,6 +235,8 @@ def test_a_witness_cosignature_made_in_python_is_accepted(tmp_path: Path) -> Non
         assert (v.size, v.root, v.cosigned) == (5, s.audit.root(), 1)
         with pytest.raises(hardstore.SignatureInvalid):
             hardstore.verify_checkpoint(note, log.vkey, [wvkey], quorum=1)
+        with pytest.raises(hardstore.InvalidArgument):  # one witness counts once
+            hardstore.verify_checkpoint(cosigned, log.vkey, [wvkey, wvkey], quorum=2)
         # The same cosignature over another time does not verify.
         forged = cosigned.replace(cosigned.splitlines()[-1], cosigned.splitlines()[-1][:-8] + "AAAAAAA=")
         with pytest.raises((hardstore.SignatureInvalid, hardstore.CheckpointInvalid)):
