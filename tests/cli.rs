@@ -118,6 +118,7 @@ fn every_command_group_answers_in_json_with_exit_codes() {
 
     let info = json(&["info", p, "--json"]);
     assert_eq!(info["audit"]["size"], 30);
+    assert_eq!(info["audit"]["hash"], "blake3");
     assert_eq!(info["logs"]["len"], 30);
 
     assert_eq!(
@@ -1804,6 +1805,7 @@ fn tlog_keygen_sign_cosign_verify_and_bundle() {
     let p = path.to_str().unwrap();
     let (lk, wk) = (dir.file("log.key"), dir.file("w.key"));
     let (lk, wk) = (lk.to_str().unwrap(), wk.to_str().unwrap());
+    assert_eq!(json(&["info", p, "--json"])["audit"]["hash"], "sha256");
     let vkey = text(&["tlog", "keygen", "example.com/log", "--out", lk]);
     let vkey = vkey.trim();
     let wvkey = text(&["tlog", "keygen", "w.example/1", "--witness", "--out", wk]);

@@ -172,6 +172,7 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
     let s = open(store)?;
     let size = s.audit().size()?;
     let root = s.audit().root(size)?;
+    let hash = s.audit().hash()?;
     let (head, next) = s.logs().range()?;
     let dlq = s.dead_letters().counts()?;
     let space = s.restore_points().space()?;
@@ -182,7 +183,7 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
         "store_id": s.id().to_string(),
         "created_us": s.created(),
         "format_version": hardstore::FORMAT_VERSION,
-        "audit": {"size": size, "root": hex(&root)},
+        "audit": {"size": size, "root": hex(&root), "hash": hash.name()},
         "logs": {"len": next - head, "first_seq": head, "next_seq": next, "capacity": s.logs().capacity()},
         "dead_letters": {"pending": dlq.pending, "leased": dlq.leased, "done": dlq.done, "dead": dlq.dead},
         "alerts": {"unresolved": alerts.unresolved, "resolved": alerts.resolved},
@@ -192,7 +193,11 @@ fn info(store: &std::path::Path, json: bool) -> Result<(), Error> {
     });
     emit(json, v, || {
         println!("store       {} ({})", s.id(), store.display());
-        println!("audit log   {size} entries, root {}", hex(&root));
+        println!(
+            "audit log   {size} entries, root {} ({})",
+            hex(&root),
+            hash.name()
+        );
         println!(
             "log ring    {} of {} entries (seq {head}..{next})",
             next - head,
