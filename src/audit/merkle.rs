@@ -27,7 +27,7 @@ const NODE_PREFIX: u8 = 0x01;
 /// Both build the same RFC 9162 tree with the same prefixes; only `H` differs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AuditHash {
-    /// BLAKE3: the default, about 3x faster than SHA-256 here.
+    /// BLAKE3: the default.
     #[default]
     Blake3,
     /// SHA-256: RFC 6962's tree, the one C2SP checkpoints and transparency-log tooling
