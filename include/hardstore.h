@@ -533,6 +533,26 @@
 #define HARDSTORE_RETRY_NEVER UINT64_MAX
 
 /*
+ Restore through the replica's newest batch.
+ */
+#define HARDSTORE_RESTORE_LATEST 0
+
+/*
+ Restore through batch `value` (a change number).
+ */
+#define HARDSTORE_RESTORE_CHANGE 1
+
+/*
+ Restore through the last batch committed at or before `value` (µs since the epoch).
+ */
+#define HARDSTORE_RESTORE_TIME 2
+
+/*
+ Longest replica target URL, in bytes.
+ */
+#define HARDSTORE_LIMIT_REPLICA_URL 4096
+
+/*
  Key status: wraps and unwraps data keys.
  */
 #define HARDSTORE_KEY_ENABLED 0
@@ -1865,6 +1885,82 @@ typedef struct hardstore_rate_limit_keys {
    */
   uint64_t evicted_active;
 } hardstore_rate_limit_keys;
+
+/*
+ Where replication stands, from `hardstore_store_replication_status`.
+ */
+typedef struct hardstore_replication_status {
+  /*
+   Whether this open replicates (every other field is 0 when not).
+   */
+  bool replicating;
+  /*
+   Whether `shipped_seq` is set (false before the first snapshot is in the replica).
+   */
+  bool has_shipped;
+  /*
+   The newest batch in the replica.
+   */
+  uint64_t shipped_seq;
+  /*
+   The newest committed batch the shipper was given.
+   */
+  uint64_t committed_seq;
+  /*
+   Batches committed but not in the replica yet.
+   */
+  uint64_t lag_batches;
+  /*
+   When the oldest batch not in the replica committed (µs); 0 when none waits.
+   */
+  uint64_t oldest_unshipped;
+  /*
+   Snapshots taken by this open.
+   */
+  uint64_t snapshots;
+  /*
+   Segments the current manifest lists.
+   */
+  uint64_t segments;
+  /*
+   Whether the last upload failed (`hardstore_replication_last_error` says why).
+   */
+  bool failing;
+  /*
+   Another writer published first: shipping stopped.
+   */
+  bool fenced;
+  /*
+   The shipper stopped.
+   */
+  bool stopped;
+} hardstore_replication_status;
+
+/*
+ What `hardstore_replica_restore` wrote.
+ */
+typedef struct hardstore_replica_restore_info {
+  /*
+   The manifest version read.
+   */
+  uint64_t manifest_version;
+  /*
+   The last batch applied.
+   */
+  uint64_t last_seq;
+  /*
+   Segments applied.
+   */
+  uint64_t segments;
+  /*
+   The restored audit log's size (it verified).
+   */
+  uint64_t audit_size;
+  /*
+   Its root.
+   */
+  uint8_t audit_root[32];
+} hardstore_replica_restore_info;
 
 /*
  A restore point, without its label (read that with `hardstore_restore_point_label`).
@@ -3575,6 +3671,44 @@ enum hardstore_result hardstore_rate_limit_list_get(const struct hardstore_rate_
  Frees a list (and the strings it lent). NULL is allowed.
  */
 void hardstore_rate_limit_list_free(struct hardstore_rate_limits *list);
+
+/*
+ Starts replicating the store to `url` (`s3://bucket/prefix`, `gs://`, `az://`,
+ `file:///path`; settings from `AWS_*`, `GOOGLE_*`, `AZURE_*` environment variables):
+ a snapshot, then every committed batch within `lag_ms` (above 0), until the store is
+ closed. `HARDSTORE_INVALID_ARGUMENT` when it replicates already, for a bad URL, or
+ when the target holds another store's replica.
+ */
+enum hardstore_result hardstore_store_replicate(const struct hardstore_store *store, const uint8_t *url, size_t url_len, uint64_t lag_ms);
+
+/*
+ Writes where replication stands to `*out_status` (`replicating` false when this open
+ does not replicate).
+ */
+enum hardstore_result hardstore_store_replication_status(const struct hardstore_store *store, struct hardstore_replication_status *out_status);
+
+/*
+ Writes the last upload's error to a new `*out_message` (empty when the last upload
+ worked or the store does not replicate), owned by the caller.
+ */
+enum hardstore_result hardstore_replication_last_error(const struct hardstore_store *store, struct hardstore_bytes **out_message);
+
+/*
+ Waits until every batch committed so far is in the replica, at most `timeout_ms`;
+ writes whether it is to `*out_done`. `HARDSTORE_INVALID_ARGUMENT` when the store
+ does not replicate.
+ */
+enum hardstore_result hardstore_store_wait_replicated(const struct hardstore_store *store, uint64_t timeout_ms, bool *out_done);
+
+/*
+ Writes a new store at `new_path` (which must not exist) from the replica at `url`,
+ through `to` (`HARDSTORE_RESTORE_LATEST`, `_CHANGE` with the batch in `value`, or
+ `_TIME` with µs in `value`), created with `options` (NULL for the defaults). Nothing
+ is left at `new_path` unless every object verified and the restored audit log
+ verified. `HARDSTORE_NOT_FOUND` when there is no replica, `HARDSTORE_CORRUPTED`
+ naming the object when one is missing, cut, edited or foreign.
+ */
+enum hardstore_result hardstore_replica_restore(const uint8_t *url, size_t url_len, const uint8_t *new_path, size_t new_path_len, uint32_t to, uint64_t value, const struct hardstore_options *options, struct hardstore_replica_restore_info *out_info);
 
 /*
  Sets the most restore points that may exist at once (default 32, at least 1: 0 is

@@ -1889,3 +1889,47 @@ fn tlog_keygen_sign_cosign_verify_and_bundle() {
         4
     );
 }
+
+#[test]
+fn replica_show_and_restore() {
+    let dir = common::TempDir::new("cli-replica");
+    let bucket = dir.file("bucket");
+    std::fs::create_dir_all(&bucket).unwrap();
+    let url = format!("file://{}", bucket.display());
+    let store = Store::open(dir.file("s.hs"), Options::new()).unwrap();
+    store
+        .replicate(
+            &url,
+            hardstore::ReplicateOptions {
+                lag: Duration::from_millis(50),
+            },
+        )
+        .unwrap();
+    for i in 0..7 {
+        store
+            .audit()
+            .append(
+                AuditEvent::new("acme", format!("a{i}")),
+                Durability::Durable,
+            )
+            .unwrap();
+    }
+    assert!(store.wait_replicated(Duration::from_secs(30)).unwrap());
+    store.close().unwrap();
+    let v = json(&["replica", "show", &url, "--json"]);
+    assert!(v["segments"].as_u64().unwrap() >= 1, "{v}");
+    let out = dir.file("r.hs");
+    let o = out.to_str().unwrap();
+    let r = json(&["replica", "restore", &url, "--to", o, "--json"]);
+    assert_eq!(r["audit"]["size"], 7);
+    assert_ne!(
+        code(&["replica", "restore", &url, "--to", o]),
+        0,
+        "never over a file"
+    );
+    assert_eq!(json(&["info", o, "--json"])["audit"]["size"], 7);
+    let empty = dir.file("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = format!("file://{}", empty.display());
+    assert_eq!(code(&["replica", "show", &e]), 5);
+}

@@ -107,3 +107,8 @@ fn webhook_headers_corpus() {
 fn signed_note_corpus() {
     replay("signed_note", hardstore::fuzzing::signed_note);
 }
+
+#[test]
+fn replica_segment_corpus() {
+    replay("replica_segment", hardstore::fuzzing::replica_segment);
+}

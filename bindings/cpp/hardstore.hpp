@@ -3395,6 +3395,20 @@ inline BackupInfo backup_verify_chain(const BackupRecordList& chain,
 /// with `options` (nullptr: the defaults). An encrypted file needs its `key` (the C
 /// hardstore_backup_restore takes none, so that case goes through
 /// hardstore_backup_restore_chain with a chain of one).
+/// Writes a new store at `new_path` from the replica at `url`, through `to`
+/// (HARDSTORE_RESTORE_LATEST, _CHANGE with the batch in `value`, _TIME with µs).
+inline hardstore_replica_restore_info replica_restore(std::string_view url,
+                                                      std::string_view new_path,
+                                                      uint32_t to = HARDSTORE_RESTORE_LATEST,
+                                                      uint64_t value = 0,
+                                                      const Options* options = nullptr) {
+  hardstore_replica_restore_info info{};
+  detail::check(hardstore_replica_restore(detail::u8(url), url.size(), detail::u8(new_path),
+                                          new_path.size(), to, value,
+                                          options ? options->get() : nullptr, &info));
+  return info;
+}
+
 inline BackupInfo backup_restore(std::string_view backup, std::string_view new_path,
                                  const std::optional<BackupKey>& key = std::nullopt,
                                  const Options* options = nullptr) {
@@ -3588,6 +3602,29 @@ class Store {
   bool is_open() const noexcept { return p_ != nullptr; }
   /// Makes every write acknowledged so far durable.
   void flush() const { detail::check(hardstore_store_flush(p_.get())); }
+  /// Starts replicating to `url` (s3://, gs://, az://, file://): a snapshot, then every
+  /// committed batch within `lag_ms`, until close.
+  void replicate(std::string_view url, uint64_t lag_ms = 1000) const {
+    detail::check(hardstore_store_replicate(p_.get(), detail::u8(url), url.size(), lag_ms));
+  }
+  /// Where replication stands (`replicating` false when this open does not replicate).
+  hardstore_replication_status replication_status() const {
+    hardstore_replication_status st{};
+    detail::check(hardstore_store_replication_status(p_.get(), &st));
+    return st;
+  }
+  /// The last upload's error ("" when none).
+  std::string replication_last_error() const {
+    return detail::take_bytes([&](hardstore_bytes** o) {
+             return hardstore_replication_last_error(p_.get(), o);
+           }).to_string();
+  }
+  /// Waits until every batch committed so far is in the replica; whether it is.
+  bool wait_replicated(uint64_t timeout_ms = 30000) const {
+    bool done = false;
+    detail::check(hardstore_store_wait_replicated(p_.get(), timeout_ms, &done));
+    return done;
+  }
   StoreId id() const {
     StoreId id{};
     detail::check(hardstore_store_id(p_.get(), id.data()));

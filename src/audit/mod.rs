@@ -223,7 +223,7 @@ impl<'s> Audit<'s> {
 
     /// Recomputes every leaf and node hash from the stored entries.
     pub fn verify(&self) -> Result<VerifyReport> {
-        verify::verify(&self.tables()?)
+        verify_read(&self.store.begin_read()?)
     }
 
     /// Checks the entries appended since a verified prefix (its frontier `from`): see
@@ -264,6 +264,11 @@ impl<'s> Audit<'s> {
     fn tables(&self) -> Result<ReadTables> {
         ReadTables::open(&self.store.begin_read()?)
     }
+}
+
+/// [`Audit::verify`] of the state `read` sees (a store not open as a `Store`).
+pub(crate) fn verify_read(read: &redb::ReadTransaction) -> Result<VerifyReport> {
+    verify::verify(&ReadTables::open(read)?)
 }
 
 /// C2SP's formats are of RFC 6962 trees: a SHA-256 store's.

@@ -163,6 +163,16 @@ impl<'s> Backups<'s> {
     /// [`Backups::full`] with a key and a progress callback.
     pub fn full_with(&self, path: impl AsRef<Path>, opts: &BackupOptions) -> Result<BackupInfo> {
         let read = self.store.begin_read()?;
+        self.full_from(read, path, opts)
+    }
+
+    /// A full backup of the state `read` sees (uncataloged, as [`Backups::full`]).
+    pub(crate) fn full_from(
+        &self,
+        read: redb::ReadTransaction,
+        path: impl AsRef<Path>,
+        opts: &BackupOptions,
+    ) -> Result<BackupInfo> {
         let header = self.header(&read, BackupKind::Full, 0, None, 0)?;
         let w = file::write(
             &read,

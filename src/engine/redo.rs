@@ -496,7 +496,16 @@ fn read_record(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
     Some((seq, &body[8..], at + HEADER + len))
 }
 
-fn apply_ops(txn: &WriteTransaction, mut ops: &[u8]) -> Result<()> {
+fn apply_ops(txn: &WriteTransaction, ops: &[u8]) -> Result<()> {
+    apply_ops_where(txn, ops, |_| true)
+}
+
+/// Applies a record's ops to the tables `keep` accepts (by catalog id).
+pub(crate) fn apply_ops_where(
+    txn: &WriteTransaction,
+    mut ops: &[u8],
+    keep: impl Fn(u16) -> bool,
+) -> Result<()> {
     let bad = || Error::Corrupted("a redo record's ops are malformed".into());
     let take = |n: usize, ops: &mut &[u8]| -> Result<Vec<u8>> {
         if ops.len() < n {
@@ -517,7 +526,9 @@ fn apply_ops(txn: &WriteTransaction, mut ops: &[u8]) -> Result<()> {
         if op != PUT && op != DEL {
             return Err(Error::Corrupted(format!("redo op {op}")));
         }
-        crate::engine::catalog::table(id)?.apply_rows(txn, &vec![row])?;
+        if keep(id) {
+            crate::engine::catalog::table(id)?.apply_rows(txn, &vec![row])?;
+        }
     }
     Ok(())
 }

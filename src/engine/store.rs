@@ -65,6 +65,9 @@ pub(crate) struct Inner {
     pub(crate) path: PathBuf,
     /// The areas' shared objects (keys in flight, the log queue, ...): `engine::area`.
     pub(crate) shared: Arc<Shared>,
+    /// Replication to object storage, once started (dropped after the writer, which
+    /// hands it the last batches).
+    pub(crate) replication: parking_lot::Mutex<Option<crate::replication::Replication>>,
 }
 
 /// An open hardstore file. Cheap to clone; clones share one writer and one file.
@@ -217,6 +220,7 @@ impl Store {
                 created,
                 path,
                 shared,
+                replication: parking_lot::Mutex::new(None),
             }),
         };
         for area in crate::engine::registry::get().areas {
@@ -292,7 +296,13 @@ impl Store {
         for area in crate::engine::registry::get().areas {
             area.close(&self.inner.shared);
         }
-        self.inner.writer.shutdown()?;
+        let shut = self.inner.writer.shutdown();
+        // The writer has handed over its last batches: ship them, then stop.
+        let replication = self.inner.replication.lock().take();
+        if let Some(mut r) = replication {
+            r.stop();
+        }
+        shut?;
         if let Ok(inner) = Arc::try_unwrap(self.inner) {
             let Inner { db, writer, .. } = inner;
             // The writer holds the database too.

@@ -242,6 +242,8 @@ struct Shared {
     committed: Mutex<Committed>,
     /// `Persistence::Volatile`.
     volatile: bool,
+    /// Where committed batches' changes go besides the redo log (replication).
+    sink: parking_lot::RwLock<Option<Arc<dyn BatchSink>>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
 }
@@ -259,6 +261,15 @@ pub(crate) enum Persistence {
     /// and on close), which lets redb reuse the pages the batches freed. The CPU a
     /// durable write costs is then what it costs a store in a file, without the fsync.
     Volatile,
+}
+
+/// Receives every committed batch's changes, in sequence order, under the writer's lock
+/// (so it must only queue them).
+pub(crate) trait BatchSink: Send + Sync {
+    /// Batch `seq` committed at `time` with these changes (redo-record ops).
+    fn batch(&self, seq: u64, time: crate::clock::Timestamp, ops: Vec<u8>);
+    /// Batch `seq` changed the store in a way ops cannot carry.
+    fn reset(&self, seq: u64);
 }
 
 /// The write path of one store. Dropping it flushes and stops the flusher.
@@ -317,6 +328,7 @@ impl Writer {
                 since_checkpoint: false,
             }),
             volatile,
+            sink: parking_lot::RwLock::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
@@ -382,6 +394,22 @@ impl Writer {
 
     pub(crate) fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Installs (or with `None` removes) the batch sink; returns the sequence number of
+    /// the first batch it will receive.
+    pub(crate) fn set_sink(&self, sink: Option<Arc<dyn BatchSink>>) -> u64 {
+        let committed = self.shared.committed.lock();
+        *self.shared.sink.write() = sink;
+        committed.next_seq
+    }
+
+    /// A read snapshot and the sequence number of the first batch it does not hold
+    /// (every batch below it is in it), taken while no batch commits.
+    pub(crate) fn read_at_seq(&self) -> Result<(redb::ReadTransaction, u64)> {
+        let committed = self.shared.committed.lock();
+        let read = self.shared.db.begin_read()?;
+        Ok((read, committed.next_seq))
     }
 
     /// Runs `pre`, then `job`, in a transaction of their own while no other write runs,
@@ -779,6 +807,8 @@ impl Shared {
         // before any reader can see it. Should the commit then fail, the store is
         // poisoned and the batch's outcome stays unknown until the next open applies it
         // (as with any storage failure mid-commit).
+        let sink = self.sink.read().clone();
+        let mut shipped = None;
         let outcome = ran.and_then(|()| {
             if let (Some(log), false) = (&mut committed.redo, checkpoint) {
                 let ops = changes.take();
@@ -789,6 +819,11 @@ impl Shared {
                 if durable {
                     self.sync_us.record(at.elapsed().as_micros() as u64);
                 }
+                if sink.is_some() {
+                    shipped = Some(ops);
+                }
+            } else if sink.is_some() {
+                shipped = Some(changes.take());
             }
             let at = Instant::now();
             txn.commit().map_err(|e| storage(e.into()))?;
@@ -812,6 +847,10 @@ impl Shared {
         outcome?;
         committed.state = next;
         committed.next_seq += 1;
+        if let (Some(s), Some(ops)) = (sink, shipped) {
+            // Under the writer's lock: batches reach the sink in sequence order.
+            s.batch(seq, self.clock.now(), ops);
+        }
         if checkpoint {
             if let Some(log) = &mut committed.redo {
                 // The synced commit holds every batch in the log.
@@ -948,6 +987,11 @@ impl Shared {
         committed.state = next;
         committed.next_seq += 1;
         committed.unsynced_since = None;
+        if let Some(s) = self.sink.read().as_ref() {
+            // What `pre` did (a savepoint restored, say) is no put or delete a segment
+            // could carry: the replica needs a new snapshot.
+            s.reset(seq);
+        }
         self.syncs.fetch_add(1, Ordering::Relaxed);
         if let Some(log) = &mut committed.redo {
             if let Err(e) = log.clear() {

@@ -30,6 +30,7 @@ mod logs;
 mod maintenance;
 mod metrics;
 mod rate_limits;
+mod replication;
 mod restore_points;
 mod sealing;
 mod settings;

@@ -55,6 +55,9 @@ pub(crate) fn run(
         ("file_size", Box::new(|| file_size(store, t))),
         ("disk_free", Box::new(|| disk_free(store, t))),
     ];
+    if store.replication_status().is_some() {
+        list.push(("replication", Box::new(|| Ok(replication(store, now)))));
+    }
     if deep {
         list.push(("integrity", Box::new(|| integrity(store))));
     }
@@ -73,6 +76,44 @@ pub(crate) fn run(
             },
         )
         .collect()
+}
+
+/// Replication's lag (seconds since the oldest batch not in the replica committed):
+/// degraded while uploads fail or past a minute, critical once shipping stopped.
+fn replication(store: &Store, now: Timestamp) -> Component {
+    let Some(st) = store.replication_status() else {
+        return component(
+            "replication",
+            Grade::Healthy,
+            "not replicating".into(),
+            None,
+            "",
+        );
+    };
+    let lag = st
+        .oldest_unshipped
+        .map_or(0.0, |t| now.saturating_sub(t) as f64 / 1e6);
+    let (grade, reason) = if st.fenced {
+        (
+            Grade::Critical,
+            "another writer published to the replica: shipping stopped".into(),
+        )
+    } else if st.stopped {
+        (Grade::Critical, "shipping stopped".into())
+    } else if let Some(e) = &st.last_error {
+        (
+            Grade::Degraded,
+            format!("uploads to {} fail: {e}", st.target),
+        )
+    } else if lag > 60.0 {
+        (
+            Grade::Degraded,
+            format!("{} batches wait for the replica", st.lag_batches),
+        )
+    } else {
+        (Grade::Healthy, format!("{} batches behind", st.lag_batches))
+    };
+    component("replication", grade, reason, Some(lag), "seconds")
 }
 
 fn writer(store: &Store) -> Component {

@@ -102,6 +102,13 @@ pub(crate) fn store(
     Ok(())
 }
 
+/// Drops the stored accumulator, so the next open recomputes it by a scan (after rows
+/// were written around the digest: a replica's segments applied).
+pub(crate) fn forget(txn: &redb::WriteTransaction) -> Result<()> {
+    txn.open_table(STATE)?.remove(DIGEST_KEY)?;
+    Ok(())
+}
+
 /// The accumulator of a store being opened (after recovery, before any batch): the stored
 /// one when it is the state's, else a scan, stored durably before anything else writes.
 pub(crate) fn load_or_init(db: &redb::Database) -> Result<StateDigest> {

@@ -2528,6 +2528,30 @@ static void test_tlog(const std::string& dir) {
   EXPECT_THROW(b3.audit().sign_checkpoint(log), hs::InvalidArgument);
 }
 
+// Replication to a file:// target and a restore from it.
+static void test_replication(const std::string& dir) {
+  std::string bucket = join(dir, "cpp-bucket");
+  std::string mk = "mkdir -p '" + bucket + "'";
+  CHECK(std::system(mk.c_str()) == 0);
+  std::string url = "file://" + bucket;
+  hs::Hash root{};
+  {
+    hs::Store s(join(dir, "cpp-repl.hs"));
+    CHECK(!s.replication_status().replicating);
+    s.replicate(url, 50);
+    EXPECT_THROW(s.replicate(url, 50), hs::InvalidArgument);
+    for (int i = 0; i < 9; i++) s.audit().append(hs::AuditEvent("acme", "x"));
+    CHECK(s.wait_replicated());
+    hardstore_replication_status st = s.replication_status();
+    CHECK(st.replicating && st.lag_batches == 0 && !st.failing);
+    CHECK(s.replication_last_error().empty());
+    root = s.audit().root(9);
+  }
+  hardstore_replica_restore_info info = hs::replica_restore(url, join(dir, "cpp-restored.hs"));
+  CHECK(info.audit_size == 9 && hs::to_hash(info.audit_root) == root);
+  EXPECT_THROW(hs::replica_restore(url, join(dir, "cpp-restored.hs")), hs::InvalidArgument);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -2592,6 +2616,7 @@ int main(int argc, char** argv) {
     test_sealing(dir);
     test_webhooks(dir);
     test_tlog(dir);
+    test_replication(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp_wrapper_test: unexpected exception: %s\n", e.what());
     failures++;

@@ -138,6 +138,7 @@ from .tlog import (
     verify_bundle,
     verify_checkpoint,
 )
+from .replication import ReplicaRestore, ReplicationStatus, restore_replica
 from .tx import Transaction
 from .webhooks import (
     OutboxCounts,
@@ -196,6 +197,8 @@ __all__ = [
     # signed checkpoints (C2SP)
     "AUDIT_HASH_BLAKE3", "AUDIT_HASH_SHA256", "NoteSigner", "VerifiedCheckpoint",
     "VerifiedBundle", "cosign", "verify_checkpoint", "verify_bundle",
+    # replication
+    "ReplicationStatus", "ReplicaRestore", "restore_replica",
     # logs
     "Level", "LogRecord", "LogEntry", "LogRange", "LogStats", "EndpointStats",
     # idempotency

@@ -498,6 +498,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "hardstore_audit_proof_bundle": (R, [STORE, c_uint64, S, Z, P(BYTES)]),
     "hardstore_proof_bundle_verify": (
         R, [S, Z, S, Z, S, Z, Z, c_uint32, P(c_uint64), P(BYTES)]),
+    # Replication
+    "hardstore_store_replicate": (R, [STORE, S, Z, c_uint64]),
+    "hardstore_store_replication_status": (R, [STORE, P(st.hardstore_replication_status)]),
+    "hardstore_replication_last_error": (R, [STORE, P(BYTES)]),
+    "hardstore_store_wait_replicated": (R, [STORE, c_uint64, P(c_bool)]),
+    "hardstore_replica_restore": (
+        R, [S, Z, S, Z, c_uint32, c_uint64, OPTS, P(st.hardstore_replica_restore_info)]),
     # Webhook outbox
     "hardstore_webhook_secret_generate": (R, [P(BYTES)]),
     "hardstore_webhook_endpoint_put": (R, [STORE, S, Z, S, Z, S, Z, P(c_char_p), P(Z), Z]),

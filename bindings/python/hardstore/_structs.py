@@ -109,6 +109,32 @@ class hardstore_verify_report(Structure):
     ]
 
 
+class hardstore_replication_status(Structure):
+    _fields_ = [
+        ("replicating", c_bool),
+        ("has_shipped", c_bool),
+        ("shipped_seq", c_uint64),
+        ("committed_seq", c_uint64),
+        ("lag_batches", c_uint64),
+        ("oldest_unshipped", c_uint64),
+        ("snapshots", c_uint64),
+        ("segments", c_uint64),
+        ("failing", c_bool),
+        ("fenced", c_bool),
+        ("stopped", c_bool),
+    ]
+
+
+class hardstore_replica_restore_info(Structure):
+    _fields_ = [
+        ("manifest_version", c_uint64),
+        ("last_seq", c_uint64),
+        ("segments", c_uint64),
+        ("audit_size", c_uint64),
+        ("audit_root", c_uint8 * 32),
+    ]
+
+
 class hardstore_backup_info(Structure):
     _fields_ = [
         ("store_id", c_uint8 * 16),

@@ -112,6 +112,28 @@ class Store:
         """Makes every write acknowledged so far durable."""
         lib.hardstore_store_flush(self._handle)
 
+    def replicate(self, url: str, lag_ms: int = 1000) -> None:
+        """Starts replicating to ``url`` (``s3://bucket/prefix``, ``gs://``, ``az://``,
+        ``file:///path``; settings from ``AWS_*`` / ``GOOGLE_*`` / ``AZURE_*``
+        environment variables): a snapshot, then every committed batch within
+        ``lag_ms``, until the store is closed."""
+        from .replication import replicate
+
+        replicate(self._handle, url, lag_ms)
+
+    def replication_status(self) -> "Optional[ReplicationStatus]":
+        """Where replication stands (``None`` when this open does not replicate)."""
+        from .replication import status
+
+        return status(self._handle)
+
+    def wait_replicated(self, timeout_s: float = 30.0) -> bool:
+        """Waits until every batch committed so far is in the replica (at most
+        ``timeout_s``); whether it is."""
+        from .replication import wait
+
+        return wait(self._handle, timeout_s)
+
     def health(self, deep: bool = False, raise_alerts: bool = False) -> HealthReport:
         """Runs the health checks and returns a :class:`~hardstore.HealthReport`: the
         fast checks, and with ``deep`` the ``integrity`` check too (it reads the whole

@@ -17,11 +17,11 @@ def examples() -> List[str]:
 
 def test_the_readme_has_an_example_per_area() -> None:
     text = README.read_text(encoding="utf-8")
-    for area in ("Audit log", "Audit retention", "Signed checkpoints", "Logs", "Idempotency keys",
+    for area in ("Audit log", "Audit retention", "Signed checkpoints", "Replication", "Logs", "Idempotency keys",
                  "App state and transactions", "Dead letters", "Alerts", "Restore points",
                  "Backups", "Health", "Maintenance", "Metrics", "Rate limits", "IP rules", "Sealed fields", "Webhook outbox"):
         assert f"\n## {area}\n" in text, area
-    assert len(examples()) >= 17
+    assert len(examples()) >= 18
 
 
 @pytest.mark.parametrize("index", range(len(examples())))

@@ -17,6 +17,7 @@ mod health;
 mod limits;
 mod maintenance;
 mod metrics;
+mod replica;
 mod settings;
 mod time;
 mod tlog;
@@ -112,6 +113,9 @@ enum Cmd {
     /// The webhook outbox: counts, endpoint, enable, remove; verify a received webhook.
     #[command(subcommand)]
     Webhooks(limits::WebhooksCmd),
+    /// Replicas in object storage: show, restore (anywhere, to a change or a time).
+    #[command(subcommand)]
+    Replica(replica::ReplicaCmd),
     /// Restore points: create, list, verify, restore, export.
     #[command(subcommand, name = "restore-point")]
     RestorePoint(backups::RestorePointCmd),
@@ -275,6 +279,7 @@ fn main() -> ExitCode {
         Cmd::Sealing(c) => limits::sealing(c),
         Cmd::Webhooks(c) => limits::webhooks(c),
         Cmd::Tlog(c) => tlog::tlog(c),
+        Cmd::Replica(c) => replica::replica(c),
         Cmd::RestorePoint(c) => backups::restore_point(c),
         Cmd::Backup(c) => backups::backup(c),
         Cmd::Settings(c) => settings::settings(c),
